@@ -1,0 +1,158 @@
+//! vizhook-bench: the command line, the shared monotonic clock, and the order in which the
+//! scenarios run (ceiling first, so every vizhook figure can be compared with it).
+
+mod ceiling;
+mod procfs;
+mod receiver;
+mod render;
+mod report;
+mod scenarios;
+mod stats;
+mod vizhook;
+
+use std::{
+    path::PathBuf,
+    sync::OnceLock,
+    time::{Duration, Instant},
+};
+
+use anyhow::Context;
+use clap::{Parser, ValueEnum};
+
+/// Runs vizhook end to end against a receiver in this process and prints what it achieved.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "vizhook-bench", version)]
+pub(crate) struct Args {
+    /// Which scenario to run.
+    #[arg(long, value_enum, default_value_t = Scenario::All)]
+    pub(crate) scenario: Scenario,
+    /// Events injected in the throughput scenario (fan-out 1).
+    #[arg(long, default_value_t = 100_000)]
+    pub(crate) events: u64,
+    /// Seconds the loopback ceiling is measured for (after a 0.5 s warm-up).
+    #[arg(long, default_value_t = 5.0)]
+    pub(crate) duration: f64,
+    /// Rounds of the loopback ceiling; the median round is reported.
+    #[arg(long, default_value_t = 3)]
+    pub(crate) ceiling_rounds: usize,
+    /// Concurrent client tasks driving the loopback ceiling.
+    #[arg(long, default_value_t = 64)]
+    pub(crate) concurrency: usize,
+    /// Events per second injected in the latency scenario.
+    #[arg(long, default_value_t = 1000)]
+    pub(crate) rate: u64,
+    /// Seconds the latency scenario injects for.
+    #[arg(long, default_value_t = 10.0)]
+    pub(crate) latency_duration: f64,
+    /// Webhooks subscribed to the event in the fan-out scenario.
+    #[arg(long, default_value_t = 1000)]
+    pub(crate) fanout_webhooks: u64,
+    /// Events injected in the fan-out scenario (each delivered to every webhook).
+    #[arg(long, default_value_t = 100)]
+    pub(crate) fanout_events: u64,
+    /// Concurrent injector tasks in the throughput scenario.
+    #[arg(long, default_value_t = 4)]
+    pub(crate) injectors: usize,
+    /// Events per injection request in the throughput scenario (at most 1000).
+    #[arg(long, default_value_t = 500)]
+    pub(crate) batch: u64,
+    /// Seconds without a new delivery after which a scenario stops waiting and reports what
+    /// arrived.
+    #[arg(long, default_value_t = 60.0)]
+    pub(crate) stall_timeout: f64,
+    /// The vizhook binary; default: `vizhook` beside this benchmark's own binary.
+    #[arg(long)]
+    pub(crate) vizhook: Option<PathBuf>,
+    /// vizhook's log filter (`VIZHOOK_LOG`); it must let `listening on` (info) through.
+    #[arg(long, default_value = "info,tower_http=warn,sqlx=warn")]
+    pub(crate) vizhook_log: String,
+    /// Write vizhook's whole log to this file (`SCENARIO` in the name is replaced by the
+    /// scenario's name), e.g. with `--vizhook-log info,sqlx=trace` for every SQL statement
+    /// with its time.
+    #[arg(long)]
+    pub(crate) vizhook_log_file: Option<String>,
+    /// Also write the figures as JSON to this file.
+    #[arg(long)]
+    pub(crate) json: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Scenario {
+    All,
+    Ceiling,
+    Throughput,
+    Latency,
+    Fanout,
+}
+
+impl Scenario {
+    fn runs(self, which: Scenario) -> bool {
+        self == Scenario::All || self == which
+    }
+}
+
+static BASE: OnceLock<Instant> = OnceLock::new();
+
+/// Nanoseconds since the process-wide base instant: the clock both the sender's timestamps and
+/// the receiver's arrival times are read from.
+pub(crate) fn now_ns() -> u64 {
+    let base = *BASE.get_or_init(Instant::now);
+    u64::try_from(base.elapsed().as_nanos()).unwrap_or(u64::MAX)
+}
+
+pub(crate) fn secs(duration: f64) -> Duration {
+    Duration::from_secs_f64(duration.max(0.0))
+}
+
+fn vizhook_binary(args: &Args) -> anyhow::Result<PathBuf> {
+    let path = match &args.vizhook {
+        Some(path) => path.clone(),
+        None => std::env::current_exe()
+            .context("cannot locate this benchmark's binary")?
+            .parent()
+            .context("this benchmark's binary has no directory")?
+            .join("vizhook"),
+    };
+    anyhow::ensure!(
+        path.is_file(),
+        "no vizhook binary at {}: build it with `cargo build --release` or pass --vizhook PATH",
+        path.display()
+    );
+    Ok(path)
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() -> anyhow::Result<()> {
+    now_ns();
+    let args = Args::parse();
+    anyhow::ensure!((1..=1000).contains(&args.batch), "--batch must be 1..=1000");
+    anyhow::ensure!(
+        (1..=100_000).contains(&args.rate),
+        "--rate must be 1..=100000 (at most 1000 events per 10 ms request)"
+    );
+    let mut report = report::Report::new();
+    if args.scenario.runs(Scenario::Ceiling) {
+        report.ceiling = Some(ceiling::ceiling(&args).await?);
+    }
+    if args.scenario != Scenario::Ceiling {
+        let binary = vizhook_binary(&args)?;
+        report.vizhook_binary = Some(binary.display().to_string());
+        if args.scenario.runs(Scenario::Throughput) {
+            report.throughput = Some(scenarios::throughput(&args, &binary).await?);
+        }
+        if args.scenario.runs(Scenario::Latency) {
+            report.latency = Some(scenarios::latency(&args, &binary).await?);
+        }
+        if args.scenario.runs(Scenario::Fanout) {
+            report.fanout = Some(scenarios::fanout(&args, &binary).await?);
+        }
+    }
+    report.judge();
+    render::print(&report.render())?;
+    if let Some(path) = &args.json {
+        let json = serde_json::to_string_pretty(&report)?;
+        std::fs::write(path, json + "\n")
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,185 @@
+//! The figures each scenario yields and the project's goals judged against them (serialized as
+//! is for `--json`; `render.rs` writes them as text).
+
+use serde::Serialize;
+
+use crate::{
+    procfs::{CpuUse, Machine},
+    stats::Latencies,
+};
+
+/// Pauses of 10 ms or more between consecutive deliveries at the receiver.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Stalls {
+    pub(crate) count: u64,
+    pub(crate) total_s: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Ceiling {
+    pub(crate) concurrency: usize,
+    /// Requests per second of every round; the other figures are the median round's.
+    pub(crate) rounds: Vec<f64>,
+    pub(crate) duration_s: f64,
+    pub(crate) requests: u64,
+    pub(crate) receiver_connections: u64,
+    pub(crate) requests_per_s: f64,
+    /// Client send to receiver arrival.
+    pub(crate) one_way: Latencies,
+    pub(crate) bench_cpu: CpuUse,
+    pub(crate) machine_busy_pct: f64,
+    /// Cores used by other processes meanwhile.
+    pub(crate) other_cores: f64,
+}
+
+/// Resources over a vizhook scenario's window (first injection to last delivery).
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Process {
+    pub(crate) wall_s: f64,
+    pub(crate) vizhook_peak_rss_mib: Option<f64>,
+    pub(crate) vizhook_cpu: CpuUse,
+    pub(crate) bench_cpu: CpuUse,
+    pub(crate) machine_busy_pct: f64,
+    /// Cores used by other processes meanwhile (kernel work such as softirq included).
+    pub(crate) other_cores: f64,
+    /// Of `other_cores`, what interrupts (softirq: the network stack) took.
+    pub(crate) irq_cores: f64,
+    /// The other processes that used the most CPU meanwhile, in CPU seconds; processes that
+    /// started and ended within the window (a build's compiler runs) are not seen here.
+    pub(crate) others: Vec<(String, f64)>,
+    pub(crate) vizhook_log_problems: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Throughput {
+    pub(crate) events: u64,
+    pub(crate) injectors: usize,
+    pub(crate) batch: u64,
+    pub(crate) inject_s: f64,
+    pub(crate) accepted_per_s: f64,
+    pub(crate) delivered: u64,
+    pub(crate) duplicates: u64,
+    pub(crate) complete: bool,
+    pub(crate) first_to_last_s: f64,
+    pub(crate) deliveries_per_s: f64,
+    pub(crate) end_to_end_s: f64,
+    pub(crate) end_to_end_per_s: f64,
+    pub(crate) ratio_to_ceiling: Option<f64>,
+    pub(crate) stalls: Stalls,
+    pub(crate) receiver_connections: u64,
+    pub(crate) event_to_delivery: Latencies,
+    pub(crate) process: Process,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Latency {
+    pub(crate) rate: u64,
+    pub(crate) duration_s: f64,
+    pub(crate) events: u64,
+    pub(crate) achieved_rate: f64,
+    pub(crate) delivered: u64,
+    pub(crate) duplicates: u64,
+    pub(crate) complete: bool,
+    pub(crate) receiver_connections: u64,
+    pub(crate) event_to_first_attempt: Latencies,
+    pub(crate) inject_round_trip: Latencies,
+    pub(crate) process: Process,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Fanout {
+    pub(crate) webhooks: u64,
+    pub(crate) events: u64,
+    pub(crate) expected: u64,
+    pub(crate) create_webhooks_s: f64,
+    pub(crate) inject_s: f64,
+    pub(crate) delivered: u64,
+    pub(crate) duplicates: u64,
+    pub(crate) complete: bool,
+    pub(crate) first_to_last_s: f64,
+    pub(crate) deliveries_per_s: f64,
+    pub(crate) all_delivered_s: f64,
+    pub(crate) stalls: Stalls,
+    pub(crate) receiver_connections: u64,
+    pub(crate) event_to_delivery: Latencies,
+    pub(crate) process: Process,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Goal {
+    pub(crate) goal: String,
+    pub(crate) measured: String,
+    pub(crate) met: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Report {
+    pub(crate) command: String,
+    /// `git describe --always --dirty` of the working directory, if it is a checkout.
+    pub(crate) source: Option<String>,
+    pub(crate) machine: Machine,
+    pub(crate) vizhook_binary: Option<String>,
+    /// `VIZHOOK_*` variables of this process, which vizhook inherits (they override its
+    /// configuration file).
+    pub(crate) vizhook_env: Vec<String>,
+    pub(crate) ceiling: Option<Ceiling>,
+    pub(crate) throughput: Option<Throughput>,
+    pub(crate) latency: Option<Latency>,
+    pub(crate) fanout: Option<Fanout>,
+    pub(crate) goals: Vec<Goal>,
+}
+
+impl Report {
+    pub(crate) fn new() -> Self {
+        Self {
+            command: std::env::args().collect::<Vec<_>>().join(" "),
+            source: std::process::Command::new("git")
+                .args(["describe", "--always", "--dirty"])
+                .output()
+                .ok()
+                .filter(|o| o.status.success())
+                .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned()),
+            machine: Machine::describe(),
+            vizhook_binary: None,
+            vizhook_env: std::env::vars()
+                .filter(|(k, _)| k.starts_with("VIZHOOK_"))
+                .map(|(k, v)| {
+                    let secret = ["SECRET", "PASSWORD"].iter().any(|s| k.contains(s));
+                    format!("{k}={}", if secret { "***" } else { &v })
+                })
+                .collect(),
+            ceiling: None,
+            throughput: None,
+            latency: None,
+            fanout: None,
+            goals: Vec::new(),
+        }
+    }
+
+    /// Compares the figures with the project's goals for this machine.
+    pub(crate) fn judge(&mut self) {
+        if let Some(t) = &mut self.throughput {
+            self.goals.push(Goal {
+                goal: "fan-out 1: >= 20,000 deliveries/s".to_owned(),
+                measured: format!("{:.0}/s", t.deliveries_per_s),
+                met: t.complete && t.deliveries_per_s >= 20_000.0,
+            });
+            if let Some(c) = &self.ceiling {
+                let ratio = t.deliveries_per_s / c.requests_per_s;
+                t.ratio_to_ceiling = Some(ratio);
+                self.goals.push(Goal {
+                    goal: "fan-out 1: >= 1/3 of the loopback ceiling".to_owned(),
+                    measured: format!("{ratio:.3} of {:.0}/s", c.requests_per_s),
+                    met: t.complete && ratio >= 1.0 / 3.0,
+                });
+            }
+        }
+        if let Some(l) = &self.latency {
+            self.goals.push(Goal {
+                goal: format!("p99 event-to-first-attempt <= 50 ms at {}/s", l.rate),
+                measured: format!("{:.2} ms", l.event_to_first_attempt.p99_ms),
+                met: l.complete && l.event_to_first_attempt.p99_ms <= 50.0,
+            });
+        }
+    }
+}

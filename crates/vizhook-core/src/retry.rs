@@ -1,0 +1,161 @@
+//! Tableau's delivery policy as pure arithmetic: when to retry a failed attempt, and when
+//! repeated failed deliveries disable a webhook.
+
+use std::time::Duration;
+
+/// Gaps between attempts of one delivery. Tableau retries "three times with diminishing
+/// frequency", so the default has three growing gaps (four attempts in all).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetrySchedule {
+    gaps: Vec<Duration>,
+}
+
+impl RetrySchedule {
+    pub fn new(gaps: Vec<Duration>) -> Self {
+        Self { gaps }
+    }
+
+    /// The default: retry after 1 minute, then 5 minutes, then 15 minutes.
+    pub fn tableau() -> Self {
+        Self::new(vec![
+            Duration::from_secs(60),
+            Duration::from_secs(300),
+            Duration::from_secs(900),
+        ])
+    }
+
+    /// How many attempts a delivery gets in all.
+    pub fn max_attempts(&self) -> u32 {
+        u32::try_from(self.gaps.len())
+            .unwrap_or(u32::MAX)
+            .saturating_add(1)
+    }
+
+    /// The wait after failed attempt number `failed_attempt` (1-based), or `None` when that
+    /// was the last attempt.
+    pub fn delay_after(&self, failed_attempt: u32) -> Option<Duration> {
+        let index = usize::try_from(failed_attempt).ok()?.checked_sub(1)?;
+        self.gaps.get(index).copied()
+    }
+
+    pub fn gaps(&self) -> &[Duration] {
+        &self.gaps
+    }
+}
+
+impl Default for RetrySchedule {
+    fn default() -> Self {
+        Self::tableau()
+    }
+}
+
+/// What happens to a delivery after an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+    /// A 2xx answer: done.
+    Delivered,
+    /// Failed, with attempts left: try again after this long.
+    RetryAfter(Duration),
+    /// Failed, and that was the last attempt: one failed delivery.
+    Exhausted,
+}
+
+/// Only a 2xx answer is a success; 3xx, 4xx, 5xx and no answer at all are failures.
+pub const fn is_success(status: Option<u16>) -> bool {
+    matches!(status, Some(200..=299))
+}
+
+/// When a webhook stops receiving deliveries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryPolicy {
+    pub retry: RetrySchedule,
+    /// Consecutive failed deliveries (each one after all its attempts) that disable a webhook.
+    pub disable_after_failed_deliveries: u32,
+}
+
+impl Default for DeliveryPolicy {
+    fn default() -> Self {
+        Self {
+            retry: RetrySchedule::tableau(),
+            disable_after_failed_deliveries: 4,
+        }
+    }
+}
+
+impl DeliveryPolicy {
+    /// The fate of a delivery whose attempt number `round_attempt` (1-based, counted since the
+    /// delivery was last (re)scheduled) got `status` (`None`: no HTTP answer).
+    pub fn after_attempt(&self, round_attempt: u32, status: Option<u16>) -> Next {
+        if is_success(status) {
+            return Next::Delivered;
+        }
+        match self.retry.delay_after(round_attempt) {
+            Some(delay) => Next::RetryAfter(delay),
+            None => Next::Exhausted,
+        }
+    }
+
+    /// Whether `consecutive_failures` failed deliveries in a row disable the webhook.
+    pub fn should_disable(&self, consecutive_failures: u32) -> bool {
+        self.disable_after_failed_deliveries > 0
+            && consecutive_failures >= self.disable_after_failed_deliveries
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_schedule_gives_four_attempts_with_growing_gaps() {
+        let schedule = RetrySchedule::tableau();
+        assert_eq!(schedule.max_attempts(), 4);
+        let gaps: Vec<_> = (1..=4)
+            .map(|attempt| schedule.delay_after(attempt))
+            .collect();
+        assert_eq!(
+            gaps,
+            [
+                Some(Duration::from_secs(60)),
+                Some(Duration::from_secs(300)),
+                Some(Duration::from_secs(900)),
+                None
+            ]
+        );
+        assert!(schedule.gaps().windows(2).all(|pair| pair[0] < pair[1]));
+        assert_eq!(schedule.delay_after(0), None);
+    }
+
+    #[test]
+    fn only_2xx_delivers_and_the_fourth_failure_exhausts() {
+        let policy = DeliveryPolicy::default();
+        assert_eq!(policy.after_attempt(1, Some(204)), Next::Delivered);
+        assert_eq!(policy.after_attempt(4, Some(299)), Next::Delivered);
+        assert_eq!(
+            policy.after_attempt(1, Some(302)),
+            Next::RetryAfter(Duration::from_secs(60))
+        );
+        assert_eq!(
+            policy.after_attempt(2, None),
+            Next::RetryAfter(Duration::from_secs(300))
+        );
+        assert_eq!(
+            policy.after_attempt(3, Some(500)),
+            Next::RetryAfter(Duration::from_secs(900))
+        );
+        assert_eq!(policy.after_attempt(4, Some(500)), Next::Exhausted);
+        assert_eq!(policy.after_attempt(4, Some(199)), Next::Exhausted);
+    }
+
+    #[test]
+    fn four_failed_deliveries_disable() {
+        let policy = DeliveryPolicy::default();
+        assert!(!policy.should_disable(3));
+        assert!(policy.should_disable(4));
+        let never = DeliveryPolicy {
+            disable_after_failed_deliveries: 0,
+            ..policy
+        };
+        assert!(!never.should_disable(100));
+    }
+}

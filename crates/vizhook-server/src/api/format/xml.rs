@@ -1,0 +1,176 @@
+//! XML codec for the element tree: parses `tsRequest` bodies (with or without the Tableau
+//! namespace) and writes `tsResponse` documents exactly as Tableau does.
+
+use quick_xml::{
+    Reader, Writer, XmlVersion,
+    events::{BytesEnd, BytesStart, BytesText, Event},
+};
+
+use super::{
+    ParseError,
+    tree::{Attr, Element},
+};
+
+/// Deeper nesting than any Tableau request uses; refusing it bounds memory and work.
+const MAX_DEPTH: usize = 32;
+
+pub const NAMESPACE: &str = "http://tableau.com/api";
+
+/// Parses an XML document into its root element.
+pub fn parse(bytes: &[u8]) -> Result<Element, ParseError> {
+    let mut reader = Reader::from_reader(bytes);
+    reader.config_mut().trim_text(true);
+    let mut stack: Vec<Element> = Vec::new();
+    let mut root: Option<Element> = None;
+    loop {
+        let event = reader
+            .read_event()
+            .map_err(|err| ParseError::xml(&reader, err))?;
+        match event {
+            Event::Start(start) => {
+                if stack.len() >= MAX_DEPTH {
+                    return Err(ParseError::new(format!(
+                        "elements are nested deeper than {MAX_DEPTH}"
+                    )));
+                }
+                stack.push(element(&start)?);
+            }
+            Event::Empty(start) => attach(&mut stack, &mut root, element(&start)?)?,
+            Event::End(_) => {
+                let done = stack
+                    .pop()
+                    .ok_or_else(|| ParseError::new("unexpected closing tag"))?;
+                attach(&mut stack, &mut root, done)?;
+            }
+            Event::Text(text) => {
+                append_text(&mut stack, &text.xml10_content())?;
+            }
+            Event::GeneralRef(reference) => {
+                let resolved = resolve_reference(&reference)?;
+                append_text(&mut stack, &resolved)?;
+            }
+            Event::CData(data) => {
+                append_text(&mut stack, &data.xml10_content())?;
+            }
+            Event::DocType(_) => {
+                return Err(ParseError::new(
+                    "document type declarations are not accepted",
+                ));
+            }
+            Event::Decl(_) | Event::PI(_) | Event::Comment(_) => {}
+            Event::Eof => break,
+        }
+    }
+    if !stack.is_empty() {
+        return Err(ParseError::new(
+            "the document ends before its elements are closed",
+        ));
+    }
+    root.ok_or_else(|| ParseError::new("the document has no root element"))
+}
+
+fn element(start: &BytesStart<'_>) -> Result<Element, ParseError> {
+    let mut element = Element::new(start.local_name().as_ref());
+    for attribute in start.attributes() {
+        let attribute = attribute.map_err(|err| ParseError::new(err.to_string()))?;
+        let key = attribute.key;
+        if key.as_ref() == "xmlns" || key.prefix().is_some_and(|p| p.as_ref() == "xmlns") {
+            continue;
+        }
+        let value = attribute
+            .normalized_value(XmlVersion::Implicit1_0)
+            .map_err(|err| ParseError::new(err.to_string()))?;
+        element.attrs.push((
+            key.local_name().as_ref().to_owned(),
+            Attr::Text(value.into_owned()),
+        ));
+    }
+    Ok(element)
+}
+
+fn attach(
+    stack: &mut [Element],
+    root: &mut Option<Element>,
+    done: Element,
+) -> Result<(), ParseError> {
+    match stack.last_mut() {
+        Some(parent) => parent.children.push(done),
+        None if root.is_none() => *root = Some(done),
+        None => {
+            return Err(ParseError::new(
+                "the document has more than one root element",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn append_text(stack: &mut [Element], text: &str) -> Result<(), ParseError> {
+    match stack.last_mut() {
+        Some(current) => {
+            current.text.get_or_insert_with(String::new).push_str(text);
+            Ok(())
+        }
+        None if text.trim().is_empty() => Ok(()),
+        None => Err(ParseError::new("text outside the root element")),
+    }
+}
+
+fn resolve_reference(reference: &quick_xml::events::BytesRef<'_>) -> Result<String, ParseError> {
+    if let Some(ch) = reference
+        .resolve_char_ref()
+        .map_err(|err| ParseError::new(err.to_string()))?
+    {
+        return Ok(ch.to_string());
+    }
+    let name = reference.xml10_content();
+    quick_xml::escape::resolve_predefined_entity(&name)
+        .map(str::to_owned)
+        .ok_or_else(|| ParseError::new(format!("unknown entity '&{name};'")))
+}
+
+/// Writes `children` inside a `tsResponse` with Tableau's namespace and schema location.
+pub fn write(children: &[Element], api_version: &str) -> std::io::Result<Vec<u8>> {
+    let mut writer = Writer::new(Vec::with_capacity(512));
+    writer
+        .get_mut()
+        .extend_from_slice(b"<?xml version='1.0' encoding='UTF-8'?>");
+    let schema = format!(
+        "{NAMESPACE} https://help.tableau.com/samples/en-us/rest_api/ts-api_{}.xsd",
+        api_version.replace('.', "_")
+    );
+    let root = BytesStart::new("tsResponse").with_attributes([
+        ("xmlns", NAMESPACE),
+        ("xmlns:xsi", "http://www.w3.org/2001/XMLSchema-instance"),
+        ("xsi:schemaLocation", schema.as_str()),
+    ]);
+    writer.write_event(Event::Start(root))?;
+    for child in children {
+        write_element(&mut writer, child)?;
+    }
+    writer.write_event(Event::End(BytesEnd::new("tsResponse")))?;
+    Ok(writer.into_inner())
+}
+
+fn write_element(writer: &mut Writer<Vec<u8>>, element: &Element) -> std::io::Result<()> {
+    let start = BytesStart::new(element.name.as_str()).with_attributes(
+        element
+            .attrs
+            .iter()
+            .map(|(key, value)| (key.as_str(), value.as_str())),
+    );
+    if element.children.is_empty() && element.text.is_none() {
+        return writer.write_event(Event::Empty(start));
+    }
+    writer.write_event(Event::Start(start))?;
+    if let Some(text) = &element.text {
+        // Only `<`, `>` and `&` need escaping in text, as Tableau writes it.
+        writer.write_event(Event::Text(BytesText::from_escaped(
+            quick_xml::escape::partial_escape(text),
+        )))?;
+    }
+    for child in &element.children {
+        write_element(writer, child)?;
+    }
+    writer.write_event(Event::End(BytesEnd::new(element.name.as_str())))
+}

@@ -1,0 +1,410 @@
+//! Data sources: publish (new, overwrite, append), query, get, update, delete, refresh, and
+//! their connections. Each change fires its DatasourceCreated, Updated or Deleted event in the
+//! same transaction; refreshes fire Started and then Succeeded or Failed.
+
+use axum::{
+    Router,
+    body::Body,
+    extract::{FromRequestParts, State},
+    http::{HeaderMap, request::Parts},
+    routing::{get, post, put},
+};
+use time::OffsetDateTime;
+use uuid::Uuid;
+use vizhook_core::{ConnectionId, DatasourceId, EventKind, parse_bool};
+use vizhook_store::{ContentChange, ContentRef, Datasource};
+
+use super::{
+    content::{
+        build_connections, datasource_not_found, load_datasource, load_project, may_modify,
+        may_publish, start_refresh, target_project, update_connection,
+    },
+    page::Page,
+    wire::content::{connection_element, datasource_element, project_id},
+};
+use crate::{
+    api::{
+        auth::SiteCaller,
+        error::{ApiError, ApiResult},
+        extract::{QueryParams, TsRequest, path_id},
+        format::{Element, Reply},
+        version::ApiVersion,
+    },
+    content::{
+        content_url,
+        files::{self, FileKind},
+        publish,
+    },
+    events::new_event,
+    state::AppState,
+};
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/sites/{site_id}/datasources",
+            get(list).post(publish_datasource),
+        )
+        .route(
+            "/sites/{site_id}/datasources/{datasource_id}",
+            get(fetch).put(update).delete(remove),
+        )
+        .route(
+            "/sites/{site_id}/datasources/{datasource_id}/refresh",
+            post(refresh),
+        )
+        .route(
+            "/sites/{site_id}/datasources/{datasource_id}/connections",
+            get(connections),
+        )
+        .route(
+            "/sites/{site_id}/datasources/{datasource_id}/connections/{connection_id}",
+            put(set_connection),
+        )
+}
+
+struct PathDatasource(DatasourceId);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathDatasource {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        path_id(parts, "datasource_id", datasource_not_found)
+            .await
+            .map(Self)
+    }
+}
+
+async fn element(state: &AppState, datasource: &Datasource) -> ApiResult<Element> {
+    let project = load_project(state, datasource.site_id, datasource.project_id).await?;
+    Ok(datasource_element(datasource, &project))
+}
+
+/// `POST …/datasources?datasourceType=tdsx[&overwrite=true|&append=true]`, multipart.
+async fn publish_datasource(
+    State(state): State<AppState>,
+    version: ApiVersion,
+    SiteCaller(caller): SiteCaller,
+    query: QueryParams,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Reply> {
+    may_publish(&caller)?;
+    let upload = publish::read(&headers, body, state.config.server.max_publish_bytes).await?;
+    let request = upload.request.required("datasource")?;
+    let name = request.get("name").map(str::trim).filter(|n| !n.is_empty());
+    let name = name
+        .ok_or_else(|| ApiError::bad_request("A data source needs a name attribute."))?
+        .to_owned();
+    let kind = query
+        .get("datasourceType")
+        .and_then(FileKind::parse)
+        .or_else(|| FileKind::from_file_name(&upload.file_name))
+        .filter(|kind| matches!(kind, FileKind::Tds | FileKind::Tdsx | FileKind::Extract))
+        .ok_or_else(|| {
+            ApiError::bad_request("datasourceType must be tds, tdsx, tde, hyper or parquet.")
+        })?;
+    let contents = files::read(kind, &upload.file).map_err(|err| {
+        ApiError::bad_request(format!(
+            "The published data source file could not be read: {err}."
+        ))
+    })?;
+    let site = caller.0.site.id;
+    let project = target_project(&state, site, project_id(request)?).await?;
+    let flag = |key: &str| {
+        query
+            .get(key)
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    };
+    let all = state.store.datasources(site).await?;
+    let existing = all
+        .iter()
+        .find(|d| d.project_id == project.id && d.name.eq_ignore_ascii_case(&name));
+    let now = OffsetDateTime::now_utc();
+    let (datasource, kind_of_event) = match existing {
+        Some(_) if !flag("overwrite") && !flag("append") => {
+            return Err(ApiError::conflict(format!(
+                "A data source named '{name}' already exists in project '{}'; publish with overwrite=true to replace it.",
+                project.name
+            )));
+        }
+        Some(existing) => {
+            may_modify(&caller, existing.owner_id)?;
+            let updated = Datasource {
+                file_type: file_type(kind, &upload.file_name),
+                description: request
+                    .get("description")
+                    .map_or_else(|| existing.description.clone(), str::to_owned),
+                has_extracts: has_extracts(kind, &upload.file),
+                size: upload.file.len() as u64,
+                updated_at: now,
+                ..existing.clone()
+            };
+            (updated, EventKind::DatasourceUpdated)
+        }
+        None => {
+            let taken: Vec<&str> = all.iter().map(|d| d.content_url.as_str()).collect();
+            let created = Datasource {
+                id: DatasourceId::from_uuid(Uuid::new_v4()),
+                site_id: site,
+                project_id: project.id,
+                owner_id: caller.0.user.id,
+                content_url: content_url(&name, &taken),
+                name,
+                file_type: file_type(kind, &upload.file_name),
+                description: request.get("description").unwrap_or_default().to_owned(),
+                is_certified: request
+                    .get("isCertified")
+                    .map(parse_bool)
+                    .transpose()?
+                    .flatten()
+                    .unwrap_or(false),
+                certification_note: request
+                    .get("certificationNote")
+                    .unwrap_or_default()
+                    .to_owned(),
+                has_extracts: has_extracts(kind, &upload.file),
+                size: upload.file.len() as u64,
+                created_at: now,
+                updated_at: now,
+            };
+            (created, EventKind::DatasourceCreated)
+        }
+    };
+    let target = ContentRef::Datasource(datasource.id);
+    let previous = state.store.connections(site, target).await?;
+    let connections = build_connections(site, target, &contents.connections, request, &previous);
+    let event = new_event(
+        site,
+        kind_of_event,
+        &datasource.name,
+        &datasource.id.to_string(),
+    );
+    let change = ContentChange::SaveDatasource {
+        datasource: datasource.clone(),
+        connections: Some(connections),
+    };
+    let published = state.store.apply(&[change], &[event]).await?;
+    state.after_publish(&published);
+    tracing::info!(datasource = %datasource.id, event = %kind_of_event, "data source published");
+    let location = format!(
+        "/api/{}.{}/sites/{site}/datasources/{}",
+        version.major, version.minor, datasource.id
+    );
+    Ok(Reply::created(
+        datasource_element(&datasource, &project),
+        location,
+    ))
+}
+
+fn file_type(kind: FileKind, file_name: &str) -> String {
+    match kind {
+        FileKind::Tds => "tds".to_owned(),
+        FileKind::Tdsx => "tdsx".to_owned(),
+        _ => file_name
+            .rsplit_once('.')
+            .map_or("hyper", |(_, ext)| ext)
+            .to_ascii_lowercase(),
+    }
+}
+
+/// A packaged data source that carries an extract, or an extract itself.
+fn has_extracts(kind: FileKind, file: &[u8]) -> bool {
+    match kind {
+        FileKind::Extract => true,
+        FileKind::Tdsx => files::archive_has_extract(file),
+        _ => false,
+    }
+}
+
+async fn list(
+    State(state): State<AppState>,
+    SiteCaller(caller): SiteCaller,
+    query: QueryParams,
+) -> ApiResult<Reply> {
+    let page = Page::from_query(&query)?;
+    let site = caller.0.site.id;
+    let projects = state.store.projects(site).await?;
+    let (datasources, pagination) = page.apply(state.store.datasources(site).await?);
+    let items = datasources.iter().filter_map(|d| {
+        projects
+            .iter()
+            .find(|p| p.id == d.project_id)
+            .map(|p| datasource_element(d, p))
+    });
+    Ok(Reply::ok_many(vec![
+        pagination,
+        Element::list("datasources", items),
+    ]))
+}
+
+async fn fetch(
+    State(state): State<AppState>,
+    SiteCaller(caller): SiteCaller,
+    PathDatasource(id): PathDatasource,
+) -> ApiResult<Reply> {
+    let datasource = load_datasource(&state, caller.0.site.id, id).await?;
+    Ok(Reply::ok(element(&state, &datasource).await?))
+}
+
+async fn update(
+    State(state): State<AppState>,
+    SiteCaller(caller): SiteCaller,
+    PathDatasource(id): PathDatasource,
+    request: TsRequest,
+) -> ApiResult<Reply> {
+    let site = caller.0.site.id;
+    let mut datasource = load_datasource(&state, site, id).await?;
+    may_modify(&caller, datasource.owner_id)?;
+    let input = request.required("datasource")?;
+    if let Some(name) = input.get("name").map(str::trim).filter(|n| !n.is_empty()) {
+        datasource.name = name.to_owned();
+    }
+    if let Some(description) = input.get("description") {
+        datasource.description = description.to_owned();
+    }
+    if let Some(certified) = input
+        .get("isCertified")
+        .map(parse_bool)
+        .transpose()?
+        .flatten()
+    {
+        datasource.is_certified = certified;
+    }
+    if let Some(note) = input.get("certificationNote") {
+        datasource.certification_note = note.to_owned();
+    }
+    if let Some(project) = project_id(input)? {
+        datasource.project_id = load_project(&state, site, project).await?.id;
+    }
+    if let Some(owner) = input.find("owner").and_then(|o| o.get("id")) {
+        let owner = owner
+            .parse()
+            .map_err(|_| ApiError::user_not_found(format!("User '{owner}' could not be found.")))?;
+        state.store.user(site, owner).await?.ok_or_else(|| {
+            ApiError::user_not_found(format!("User '{owner}' could not be found."))
+        })?;
+        datasource.owner_id = owner;
+    }
+    datasource.updated_at = OffsetDateTime::now_utc();
+    let event = new_event(
+        site,
+        EventKind::DatasourceUpdated,
+        &datasource.name,
+        &id.to_string(),
+    );
+    let change = ContentChange::SaveDatasource {
+        datasource: datasource.clone(),
+        connections: None,
+    };
+    let published = state.store.apply(&[change], &[event]).await?;
+    state.after_publish(&published);
+    Ok(Reply::ok(element(&state, &datasource).await?))
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    SiteCaller(caller): SiteCaller,
+    PathDatasource(id): PathDatasource,
+) -> ApiResult<Reply> {
+    let site = caller.0.site.id;
+    let datasource = load_datasource(&state, site, id).await?;
+    may_modify(&caller, datasource.owner_id)?;
+    let event = new_event(
+        site,
+        EventKind::DatasourceDeleted,
+        &datasource.name,
+        &id.to_string(),
+    );
+    let published = state
+        .store
+        .apply(&[ContentChange::DeleteDatasource { site, id }], &[event])
+        .await?;
+    state.after_publish(&published);
+    tracing::info!(datasource = %id, "data source deleted");
+    Ok(Reply::no_content())
+}
+
+/// "Update Data Source Now": 202 with the job; the refresh runs in the background.
+async fn refresh(
+    State(state): State<AppState>,
+    SiteCaller(caller): SiteCaller,
+    PathDatasource(id): PathDatasource,
+    _request: TsRequest,
+) -> ApiResult<Reply> {
+    let site = caller.0.site.id;
+    let datasource = load_datasource(&state, site, id).await?;
+    may_modify(&caller, datasource.owner_id)?;
+    start_refresh(&state, site, ContentRef::Datasource(id), &datasource.name).await
+}
+
+async fn connections(
+    State(state): State<AppState>,
+    SiteCaller(caller): SiteCaller,
+    PathDatasource(id): PathDatasource,
+) -> ApiResult<Reply> {
+    let site = caller.0.site.id;
+    let datasource = load_datasource(&state, site, id).await?;
+    let connections = state
+        .store
+        .connections(site, ContentRef::Datasource(id))
+        .await?;
+    let items = connections
+        .iter()
+        .map(|c| connection_element(c, &datasource.name));
+    Ok(Reply::ok(Element::list("connections", items)))
+}
+
+/// Changes a connection's server, port, user name or embedded password; fires
+/// DatasourceUpdated.
+async fn set_connection(
+    State(state): State<AppState>,
+    SiteCaller(caller): SiteCaller,
+    PathDatasource(id): PathDatasource,
+    ConnectionPath(connection_id): ConnectionPath,
+    request: TsRequest,
+) -> ApiResult<Reply> {
+    let site = caller.0.site.id;
+    let datasource = load_datasource(&state, site, id).await?;
+    may_modify(&caller, datasource.owner_id)?;
+    let mut connection = state
+        .store
+        .connections(site, ContentRef::Datasource(id))
+        .await?
+        .into_iter()
+        .find(|c| c.id == connection_id)
+        .ok_or_else(|| connection_not_found(&connection_id.to_string()))?;
+    update_connection(&mut connection, request.required("connection")?)?;
+    let event = new_event(
+        site,
+        EventKind::DatasourceUpdated,
+        &datasource.name,
+        &id.to_string(),
+    );
+    let published = state
+        .store
+        .apply(
+            &[ContentChange::SaveConnection(connection.clone())],
+            &[event],
+        )
+        .await?;
+    state.after_publish(&published);
+    Ok(Reply::ok(connection_element(&connection, &datasource.name)))
+}
+
+/// The `{connection_id}` in the path.
+pub(super) struct ConnectionPath(pub(super) ConnectionId);
+
+impl<S: Send + Sync> FromRequestParts<S> for ConnectionPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        path_id(parts, "connection_id", connection_not_found)
+            .await
+            .map(Self)
+    }
+}
+
+pub(super) fn connection_not_found(raw: &str) -> ApiError {
+    ApiError::connection_not_found(format!("Connection '{raw}' could not be found."))
+}

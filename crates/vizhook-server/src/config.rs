@@ -1,0 +1,267 @@
+//! Configuration of `vizhook serve`: the typed settings, and their layering from the embedded
+//! default file, an optional file, `VIZHOOK_*` environment variables and command-line flags.
+
+use std::{fmt, net::SocketAddr, path::Path, time::Duration};
+
+use figment::{
+    Figment,
+    providers::{Env, Format, Serialized, Toml},
+};
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+use vizhook_core::{DeliveryPolicy, RetrySchedule};
+
+pub use crate::delivery::email::{SmtpConfig, SmtpTls};
+
+/// The default configuration, every key documented.
+pub const DEFAULT_CONFIG: &str = include_str!("../../../config/vizhook.default.toml");
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub database: DatabaseConfig,
+    pub auth: AuthConfig,
+    pub tableau: TableauConfig,
+    pub outbound: OutboundConfig,
+    pub delivery: DeliveryConfig,
+    pub smtp: SmtpConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    pub dev: bool,
+    pub max_body_bytes: usize,
+    pub max_publish_bytes: usize,
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseConfig {
+    pub url: String,
+}
+
+/// Database URLs may carry a password; only the scheme and host part are shown.
+impl fmt::Debug for DatabaseConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DatabaseConfig")
+            .field("url", &redact_url(&self.url))
+            .finish()
+    }
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthConfig {
+    #[serde(with = "humantime_serde")]
+    pub session_ttl: Duration,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TableauConfig {
+    pub product_version: String,
+    pub build: String,
+    pub rest_api_version: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutboundConfig {
+    #[serde(with = "humantime_serde")]
+    pub connect_timeout: Duration,
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+    pub max_response_bytes: usize,
+    pub allow_networks: Vec<IpNet>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveryConfig {
+    pub retry_schedule: Vec<humantime_serde::Serde<Duration>>,
+    pub disable_after_failed_deliveries: u32,
+    #[serde(with = "humantime_serde")]
+    pub attempt_timeout: Duration,
+    #[serde(with = "humantime_serde")]
+    pub lease: Duration,
+    pub max_in_flight: usize,
+    pub max_in_flight_per_webhook: usize,
+    pub claim_batch: usize,
+    #[serde(with = "humantime_serde")]
+    pub poll_interval: Duration,
+    pub signing_secret: String,
+    pub response_excerpt_bytes: usize,
+    #[serde(with = "humantime_serde")]
+    pub retention: Duration,
+    #[serde(with = "humantime_serde")]
+    pub prune_interval: Duration,
+}
+
+impl DeliveryConfig {
+    pub fn policy(&self) -> DeliveryPolicy {
+        DeliveryPolicy {
+            retry: RetrySchedule::new(self.retry_schedule.iter().map(|gap| **gap).collect()),
+            disable_after_failed_deliveries: self.disable_after_failed_deliveries,
+        }
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let rule = |message: String| Err(ConfigError::Rule(message));
+        if self.max_in_flight == 0 || self.max_in_flight_per_webhook == 0 || self.claim_batch == 0 {
+            return rule("delivery.max_in_flight, max_in_flight_per_webhook and claim_batch must be at least 1".into());
+        }
+        if self.attempt_timeout.is_zero()
+            || self.poll_interval.is_zero()
+            || self.prune_interval.is_zero()
+        {
+            return rule("delivery.attempt_timeout, poll_interval and prune_interval must be longer than zero".into());
+        }
+        // A claimed delivery may wait behind a webhook's full share and a claim batch.
+        let rounds = (self.claim_batch + self.max_in_flight_per_webhook)
+            .div_ceil(self.max_in_flight_per_webhook)
+            + 1;
+        let needed = self
+            .attempt_timeout
+            .saturating_mul(u32::try_from(rounds).unwrap_or(u32::MAX));
+        if self.lease < needed {
+            return rule(format!(
+                "delivery.lease ({}) must be at least attempt_timeout * ((claim_batch + max_in_flight_per_webhook) / max_in_flight_per_webhook + 1) = {}, \
+                 or deliveries still waiting to be sent could be claimed twice",
+                humantime::format_duration(self.lease),
+                humantime::format_duration(needed)
+            ));
+        }
+        if !self.signing_secret.is_empty()
+            && let Err(err) = crate::delivery::signing::Signer::new(&self.signing_secret)
+        {
+            return rule(format!("delivery.signing_secret: {err}"));
+        }
+        Ok(())
+    }
+}
+
+/// Values from the command line, which win over every other layer.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Overrides {
+    pub listen: Option<SocketAddr>,
+    pub database_url: Option<String>,
+    pub dev: bool,
+}
+
+/// A configuration that cannot be used, with the offending key or file named.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration file {0} does not exist")]
+    MissingFile(String),
+    #[error("invalid configuration")]
+    Invalid(#[from] Box<figment::Error>),
+    #[error("invalid configuration: {0}")]
+    Rule(String),
+}
+
+impl Config {
+    /// Layers the default file, `file`, the process environment and `overrides`.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Toml::string(DEFAULT_CONFIG));
+        if let Some(path) = file {
+            if !path.is_file() {
+                return Err(ConfigError::MissingFile(path.display().to_string()));
+            }
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        figment = figment
+            .merge(
+                Env::prefixed("VIZHOOK_")
+                    .filter(|key| key.as_str().contains("__"))
+                    .split("__"),
+            )
+            .merge(
+                Env::raw()
+                    .only(&["VIZHOOK_LISTEN"])
+                    .map(|_| "server.listen".into()),
+            )
+            .merge(
+                Env::raw()
+                    .only(&["VIZHOOK_DATABASE_URL"])
+                    .map(|_| "database.url".into()),
+            );
+        if let Some(listen) = overrides.listen {
+            figment = figment.merge(Serialized::default("server.listen", listen));
+        }
+        if let Some(url) = &overrides.database_url {
+            figment = figment.merge(Serialized::default("database.url", url));
+        }
+        if overrides.dev {
+            figment = figment.merge(Serialized::default("server.dev", true));
+        }
+        let config: Config = figment.extract().map_err(Box::new)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// The built-in defaults alone: what tests start from.
+    pub fn defaults() -> Self {
+        let config: Config = Figment::from(Toml::string(DEFAULT_CONFIG))
+            .extract()
+            .unwrap_or_else(|err| {
+                unreachable!("the embedded default configuration is invalid: {err}")
+            });
+        config
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let rule = |message: &str| Err(ConfigError::Rule(message.to_owned()));
+        if crate::api::version::ApiVersion::parse(&self.tableau.rest_api_version).is_none() {
+            return rule("tableau.rest_api_version must look like 3.24");
+        }
+        if self.auth.session_ttl.is_zero() {
+            return rule("auth.session_ttl must be longer than zero");
+        }
+        if self.outbound.timeout.is_zero() || self.outbound.connect_timeout.is_zero() {
+            return rule("outbound.timeout and outbound.connect_timeout must be longer than zero");
+        }
+        if self.server.max_body_bytes < 1024 {
+            return rule("server.max_body_bytes must be at least 1024");
+        }
+        self.delivery.validate()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_defaults_parse_and_validate() {
+        let config = Config::defaults();
+        config.validate().unwrap();
+        assert_eq!(config.server.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.database.url, "sqlite://vizhook.db");
+        assert_eq!(config.auth.session_ttl, Duration::from_secs(240 * 60));
+        assert!(!config.server.dev);
+    }
+
+    #[test]
+    fn database_passwords_are_redacted() {
+        let config = DatabaseConfig {
+            url: "postgres://vizhook:hunter2@db/vizhook".to_owned(),
+        };
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("postgres://vizhook:***@db/vizhook"));
+    }
+}

@@ -1,0 +1,737 @@
+//! Reading published content files: the database connections of data sources (`.tds`, `.tdsx`)
+//! and workbooks (`.twb`, `.twbx`), and the view names of workbooks.
+//!
+//! Documents are streamed with quick-xml (no DOM, no DTD expansion); packaged files are read
+//! from memory with a size cap on the one document taken out of the archive.
+
+use std::collections::HashSet;
+use std::io::{Cursor, Read};
+
+use quick_xml::XmlVersion;
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::reader::Reader;
+
+/// The largest document read out of a packaged file: a guard against zip bombs.
+const MAX_DOCUMENT_BYTES: u64 = 64 * 1024 * 1024;
+
+/// How much of an element name an error message quotes.
+const MAX_QUOTED_NAME_CHARS: usize = 64;
+
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// One database connection found in a data source or workbook file.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FileConnection {
+    /// The connection class, e.g. "postgres", "sqlserver", "excel-direct", "hyper", "textscan".
+    pub class: String,
+    /// The server address (`server` attribute); empty when the connection has none (files).
+    pub server: String,
+    /// The port as written (`port` attribute), empty when absent.
+    pub port: String,
+    /// `dbname` attribute, empty when absent.
+    pub dbname: String,
+    /// `username` attribute, empty when absent.
+    pub username: String,
+}
+
+/// What a published file describes.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FileContents {
+    /// The connections, in document order, de-duplicated; never of class `federated`.
+    pub connections: Vec<FileConnection>,
+    /// For workbooks: the names of worksheets and dashboards, in document order, de-duplicated.
+    /// Empty for data sources.
+    pub views: Vec<String>,
+}
+
+/// Why a published file could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    /// The document is not well-formed UTF-8 XML.
+    #[error("the file is not a well-formed XML document: {0}")]
+    NotXml(String),
+    /// The document declares a DTD; DTDs are never expanded, so such files are refused.
+    #[error("the file declares a DOCTYPE, which is not allowed")]
+    DoctypeNotAllowed,
+    /// The root element is not the one this kind of file has.
+    #[error("expected a <{expected}> document, found <{found}>")]
+    UnexpectedRoot {
+        /// The root element this kind of file has (`datasource` or `workbook`).
+        expected: &'static str,
+        /// The root element found (possibly shortened).
+        found: String,
+    },
+    /// The packaged file is not a readable zip archive.
+    #[error("the file is not a readable zip archive: {0}")]
+    BadArchive(String),
+    /// The packaged file holds no document of the expected kind.
+    #[error("the archive contains no {expected} file")]
+    NoDocumentInArchive {
+        /// The extension looked for, e.g. ".tds".
+        expected: &'static str,
+    },
+    /// The document in the packaged file is larger than the limit.
+    #[error("the document in the archive is larger than {limit} bytes")]
+    TooLarge {
+        /// The limit in bytes.
+        limit: u64,
+    },
+}
+
+/// Which kind of file, from the `datasourceType` / `workbookType` query parameter or the file
+/// name extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    /// A data source document (XML).
+    Tds,
+    /// A packaged data source: a zip holding one `.tds` and data files.
+    Tdsx,
+    /// A workbook document (XML).
+    Twb,
+    /// A packaged workbook: a zip holding one `.twb` and data files.
+    Twbx,
+    /// A binary extract (`.hyper`, `.tde`, `.parquet`): no connections can be read.
+    Extract,
+}
+
+impl FileKind {
+    /// From an extension or type name such as "tdsx", ".twb", "hyper", "tde", "parquet"
+    /// (case-insensitive). None if unknown.
+    pub fn parse(raw: &str) -> Option<Self> {
+        let raw = raw.trim();
+        let name = raw.strip_prefix('.').unwrap_or(raw);
+        const KINDS: [(&str, FileKind); 7] = [
+            ("tds", FileKind::Tds),
+            ("tdsx", FileKind::Tdsx),
+            ("twb", FileKind::Twb),
+            ("twbx", FileKind::Twbx),
+            ("hyper", FileKind::Extract),
+            ("tde", FileKind::Extract),
+            ("parquet", FileKind::Extract),
+        ];
+        KINDS
+            .iter()
+            .find(|(known, _)| known.eq_ignore_ascii_case(name))
+            .map(|&(_, kind)| kind)
+    }
+
+    /// From a file name like "Sales.tdsx".
+    pub fn from_file_name(name: &str) -> Option<Self> {
+        let (_, extension) = name.trim().rsplit_once('.')?;
+        Self::parse(extension)
+    }
+}
+
+/// Reads the connections (and, for workbooks, view names) of a published file.
+pub fn read(kind: FileKind, bytes: &[u8]) -> Result<FileContents, FileError> {
+    match kind {
+        FileKind::Tds => read_document(bytes, Document::DataSource),
+        FileKind::Twb => read_document(bytes, Document::Workbook),
+        FileKind::Tdsx => read_packaged(bytes, Document::DataSource),
+        FileKind::Twbx => read_packaged(bytes, Document::Workbook),
+        FileKind::Extract => Ok(FileContents::default()),
+    }
+}
+
+/// Whether a packaged file (`.tdsx`, `.twbx`) carries an extract (`.hyper` or `.tde`).
+pub fn archive_has_extract(bytes: &[u8]) -> bool {
+    let Ok(archive) = zip::ZipArchive::new(Cursor::new(bytes)) else {
+        return false;
+    };
+    (0..archive.len()).any(|index| {
+        archive
+            .name_for_index(index)
+            .and_then(Result::ok)
+            .is_some_and(|name| {
+                let name = name.to_ascii_lowercase();
+                name.ends_with(".hyper") || name.ends_with(".tde")
+            })
+    })
+}
+
+/// The two XML document kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Document {
+    DataSource,
+    Workbook,
+}
+
+impl Document {
+    fn root(self) -> &'static str {
+        match self {
+            Self::DataSource => "datasource",
+            Self::Workbook => "workbook",
+        }
+    }
+
+    fn extension(self) -> &'static str {
+        match self {
+            Self::DataSource => ".tds",
+            Self::Workbook => ".twb",
+        }
+    }
+}
+
+fn read_packaged(bytes: &[u8], document: Document) -> Result<FileContents, FileError> {
+    let xml = extract_document(bytes, document.extension(), MAX_DOCUMENT_BYTES)?;
+    read_document(&xml, document)
+}
+
+/// Reads into memory the first entry of the zip `bytes` whose name ends with `extension`,
+/// refusing one larger than `limit` bytes.
+fn extract_document(
+    bytes: &[u8],
+    extension: &'static str,
+    limit: u64,
+) -> Result<Vec<u8>, FileError> {
+    let bad_archive = |error: zip::result::ZipError| FileError::BadArchive(error.to_string());
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(bad_archive)?;
+    let index = (0..archive.len())
+        .find(|&index| {
+            archive
+                .name_for_index(index)
+                .and_then(Result::ok)
+                .is_some_and(|name| is_document_entry(&name, extension))
+        })
+        .ok_or(FileError::NoDocumentInArchive {
+            expected: extension,
+        })?;
+    let too_large = FileError::TooLarge { limit };
+    let entry = archive.by_index(index).map_err(bad_archive)?;
+    if entry.size() > limit {
+        return Err(too_large);
+    }
+    // The declared size may lie: cap what is actually inflated too.
+    let mut document = Vec::new();
+    entry
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut document)
+        .map_err(|error| FileError::BadArchive(error.to_string()))?;
+    if document.len() as u64 > limit {
+        return Err(too_large);
+    }
+    Ok(document)
+}
+
+/// Whether a zip entry name is a document with `extension`, at any depth. macOS resource-fork
+/// entries (`__MACOSX/...`, `._Name.tds`) are not documents.
+fn is_document_entry(name: &str, extension: &str) -> bool {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
+    let tail_matches = name
+        .len()
+        .checked_sub(extension.len())
+        .and_then(|start| name.as_bytes().get(start..))
+        .is_some_and(|tail| tail.eq_ignore_ascii_case(extension.as_bytes()));
+    tail_matches && !base.starts_with("._") && !name.starts_with("__MACOSX/")
+}
+
+/// What an open element is, as far as the elements inside it are concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Open {
+    Worksheets,
+    Dashboards,
+    Other,
+}
+
+/// Streams one XML document and collects its connections and views.
+fn read_document(bytes: &[u8], document: Document) -> Result<FileContents, FileError> {
+    let bytes = bytes.strip_prefix(UTF8_BOM).unwrap_or(bytes);
+    let text = std::str::from_utf8(bytes)
+        .map_err(|error| FileError::NotXml(format!("not UTF-8 ({error})")))?;
+    let mut reader = Reader::from_str(text);
+    let mut collector = Collector::new(document);
+    let mut open: Vec<Open> = Vec::new();
+    let mut root_seen = false;
+    loop {
+        let event = reader.read_event().map_err(|error| {
+            FileError::NotXml(format!("{error} (at byte {})", reader.error_position()))
+        })?;
+        match &event {
+            Event::Start(element) | Event::Empty(element) if open.is_empty() => {
+                if root_seen {
+                    return Err(not_xml("more than one root element"));
+                }
+                root_seen = true;
+                let name = element.name();
+                if name.as_ref() != document.root() {
+                    return Err(FileError::UnexpectedRoot {
+                        expected: document.root(),
+                        found: name.as_ref().chars().take(MAX_QUOTED_NAME_CHARS).collect(),
+                    });
+                }
+                if matches!(event, Event::Start(_)) {
+                    open.push(Open::Other);
+                }
+            }
+            Event::Start(element) => {
+                collector.element(element, open.last().copied())?;
+                open.push(match element.name().as_ref() {
+                    "worksheets" => Open::Worksheets,
+                    "dashboards" => Open::Dashboards,
+                    _ => Open::Other,
+                });
+            }
+            Event::Empty(element) => collector.element(element, open.last().copied())?,
+            Event::End(_) => {
+                open.pop();
+            }
+            Event::DocType(_) => return Err(FileError::DoctypeNotAllowed),
+            Event::Text(text) if open.is_empty() && !text.as_ref().trim().is_empty() => {
+                return Err(not_xml("text outside the root element"));
+            }
+            Event::CData(_) | Event::GeneralRef(_) if open.is_empty() => {
+                return Err(not_xml("content outside the root element"));
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    if !root_seen {
+        return Err(not_xml("no root element"));
+    }
+    if !open.is_empty() {
+        return Err(not_xml("the document ends inside an element"));
+    }
+    Ok(collector.finish())
+}
+
+fn not_xml(reason: &str) -> FileError {
+    FileError::NotXml(reason.to_owned())
+}
+
+/// Collects connections and views, de-duplicating as it goes.
+#[derive(Debug)]
+struct Collector {
+    document: Document,
+    contents: FileContents,
+    seen_connections: HashSet<FileConnection>,
+    seen_views: HashSet<String>,
+}
+
+impl Collector {
+    fn new(document: Document) -> Self {
+        Self {
+            document,
+            contents: FileContents::default(),
+            seen_connections: HashSet::new(),
+            seen_views: HashSet::new(),
+        }
+    }
+
+    /// Looks at one element below the root; `parent` is the element it is directly inside.
+    fn element(&mut self, element: &BytesStart<'_>, parent: Option<Open>) -> Result<(), FileError> {
+        match (element.name().as_ref(), parent) {
+            ("connection", _) => {
+                let [class, server, port, dbname, username] =
+                    attributes(element, ["class", "server", "port", "dbname", "username"])?;
+                // A federated connection only wraps the real ones (its named-connections).
+                if class.is_empty() || class.eq_ignore_ascii_case("federated") {
+                    return Ok(());
+                }
+                let connection = FileConnection {
+                    class,
+                    server,
+                    port,
+                    dbname,
+                    username,
+                };
+                if self.seen_connections.insert(connection.clone()) {
+                    self.contents.connections.push(connection);
+                }
+            }
+            ("worksheet", Some(Open::Worksheets)) | ("dashboard", Some(Open::Dashboards))
+                if self.document == Document::Workbook =>
+            {
+                let [name] = attributes(element, ["name"])?;
+                if !name.is_empty() && self.seen_views.insert(name.clone()) {
+                    self.contents.views.push(name);
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> FileContents {
+        self.contents
+    }
+}
+
+/// The unescaped values of the attributes named (exactly, prefix included) in `names`; empty
+/// for those absent.
+fn attributes<const N: usize>(
+    element: &BytesStart<'_>,
+    names: [&str; N],
+) -> Result<[String; N], FileError> {
+    let mut values: [String; N] = std::array::from_fn(|_| String::new());
+    let bad_attribute = |error: &dyn std::fmt::Display| {
+        let element: String = element
+            .name()
+            .as_ref()
+            .chars()
+            .take(MAX_QUOTED_NAME_CHARS)
+            .collect();
+        FileError::NotXml(format!("bad attribute in <{element}>: {error}"))
+    };
+    for attribute in element.attributes() {
+        let attribute = attribute.map_err(|error| bad_attribute(&error))?;
+        let key = attribute.key.as_ref();
+        if let Some(slot) = names
+            .iter()
+            .position(|name| *name == key)
+            .and_then(|index| values.get_mut(index))
+        {
+            *slot = attribute
+                .normalized_value(XmlVersion::Implicit1_0)
+                .map_err(|error| bad_attribute(&error))?
+                .into_owned();
+        }
+    }
+    Ok(values)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use zip::write::SimpleFileOptions;
+
+    use super::*;
+
+    const FEDERATED_TDS: &str = r#"<?xml version='1.0' encoding='utf-8' ?>
+
+<!-- build 20241.24.0312.0830                               -->
+<datasource formatted-name='federated.0a1b2c3' inline='true' source-platform='win' version='18.1' xmlns:user='http://www.tableausoftware.com/xml/user'>
+  <document-format-change-manifest>
+    <_.fcp.ObjectModelEncapsulateLegacy.true...ObjectModelEncapsulateLegacy />
+    <_.fcp.ObjectModelTableType.true...ObjectModelTableType />
+  </document-format-change-manifest>
+  <connection class='federated'>
+    <named-connections>
+      <named-connection caption='db.example.com' name='postgres.1x2y3z'>
+        <connection authentication='username-password' class='postgres' dbname='sales' odbc-native-protocol='' one-time-sql='' port='5432' server='db.example.com' sslmode='require' username='etl' />
+      </named-connection>
+      <named-connection caption='db.example.com (copy)' name='postgres.4u5v6w'>
+        <connection class="postgres" dbname="sales" port="5432" server="db.example.com" username="etl"></connection>
+      </named-connection>
+    </named-connections>
+    <_.fcp.ObjectModelEncapsulateLegacy.false...relation connection='postgres.1x2y3z' name='orders' table='[public].[orders]' type='table' />
+    <metadata-records>
+      <metadata-record class='column'>
+        <remote-name>id</remote-name>
+        <local-name>[id]</local-name>
+        <attributes><attribute datatype='string' name='DebugRemoteType'>&quot;SQL_INTEGER&quot;</attribute></attributes>
+      </metadata-record>
+    </metadata-records>
+  </connection>
+  <aliases enabled='yes' />
+  <column datatype='integer' name='[Number of Records]' role='measure' type='quantitative' user:auto-column='numrec'>
+    <calculation class='tableau' formula='1' />
+  </column>
+  <layout dim-ordering='alphabetic' measure-ordering='alphabetic' show-structure='true' />
+</datasource>
+"#;
+
+    const WORKBOOK: &str = r#"<?xml version='1.0' encoding='utf-8' ?>
+<!-- build 20241.24.0312.0830 -->
+<workbook original-version='18.1' source-build='2024.1.0 (20241.24.0312.0830)' source-platform='win' version='18.1' xmlns:user='http://www.tableausoftware.com/xml/user'>
+  <preferences><preference name='ui.encoding.shelf.height' value='24' /></preferences>
+  <datasources>
+    <datasource hasconnection='false' inline='true' name='Parameters' version='18.1'>
+      <aliases enabled='yes' />
+      <column caption='Top N' datatype='integer' name='[Parameter 1]' param-domain-type='range' role='measure' type='quantitative' value='10'>
+        <calculation class='tableau' formula='10' />
+      </column>
+    </datasource>
+    <datasource caption='orders (sales)' inline='true' name='federated.0a1b2c3' version='18.1'>
+      <connection class='federated'>
+        <named-connections>
+          <named-connection caption='db.example.com' name='postgres.1'>
+            <connection class='postgres' dbname='sales' port='5432' server='db.example.com' username='etl' />
+          </named-connection>
+          <named-connection caption='Budget' name='excel-direct.2'>
+            <connection class='excel-direct' cleaning='no' filename='C:/Data/Budget.xlsx' interpretationMode='0' />
+          </named-connection>
+        </named-connections>
+      </connection>
+      <extract count='-1' enabled='true' units='records'>
+        <connection class='hyper' dbname='Data/Extracts/orders.hyper' schema='Extract' tablename='Extract' />
+      </extract>
+    </datasource>
+  </datasources>
+  <worksheets>
+    <worksheet name='Sales &amp; Profit'>
+      <table>
+        <view>
+          <datasources>
+            <datasource caption='orders (sales)' name='federated.0a1b2c3' />
+          </datasources>
+        </view>
+      </table>
+    </worksheet>
+    <worksheet name="Customer&apos;s Map">
+      <table><view><datasources /></view></table>
+    </worksheet>
+  </worksheets>
+  <dashboards>
+    <dashboard name='Overview'>
+      <zones>
+        <zone h='100000' id='3' name='Sales &amp; Profit' w='100000' x='0' y='0' />
+      </zones>
+    </dashboard>
+  </dashboards>
+  <windows source-height='30'>
+    <window class='worksheet' name='Sales &amp; Profit' />
+    <window class='dashboard' maximized='true' name='Overview' />
+  </windows>
+</workbook>
+"#;
+
+    fn connection(
+        class: &str,
+        server: &str,
+        port: &str,
+        dbname: &str,
+        username: &str,
+    ) -> FileConnection {
+        FileConnection {
+            class: class.to_owned(),
+            server: server.to_owned(),
+            port: port.to_owned(),
+            dbname: dbname.to_owned(),
+            username: username.to_owned(),
+        }
+    }
+
+    fn zipped(entries: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        for (name, contents) in entries {
+            if name.ends_with('/') {
+                writer
+                    .add_directory(*name, SimpleFileOptions::default())
+                    .unwrap();
+            } else {
+                writer
+                    .start_file(*name, SimpleFileOptions::default())
+                    .unwrap();
+                writer.write_all(contents).unwrap();
+            }
+        }
+        writer.finish().unwrap().into_inner()
+    }
+
+    fn postgres() -> FileConnection {
+        connection("postgres", "db.example.com", "5432", "sales", "etl")
+    }
+
+    #[test]
+    fn federated_tds_reports_the_inner_connections_once() {
+        let contents = read(FileKind::Tds, FEDERATED_TDS.as_bytes()).unwrap();
+        assert_eq!(contents.connections, vec![postgres()]);
+        assert!(contents.views.is_empty());
+    }
+
+    #[test]
+    fn plain_tds_reports_its_connection() {
+        let tds = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<datasource inline='true' version='18.1'>\
+            <connection class='sqlserver' server='sql.local' port='1433' dbname='Warehouse' authentication='sspi'/>\
+            </datasource>";
+        let contents = read(FileKind::Tds, tds.as_bytes()).unwrap();
+        assert_eq!(
+            contents.connections,
+            vec![connection(
+                "sqlserver",
+                "sql.local",
+                "1433",
+                "Warehouse",
+                ""
+            )]
+        );
+    }
+
+    #[test]
+    fn twb_reports_connections_and_views() {
+        let contents = read(FileKind::Twb, WORKBOOK.as_bytes()).unwrap();
+        assert_eq!(
+            contents.connections,
+            vec![
+                postgres(),
+                connection("excel-direct", "", "", "", ""),
+                connection("hyper", "", "", "Data/Extracts/orders.hyper", ""),
+            ]
+        );
+        assert_eq!(
+            contents.views,
+            ["Sales & Profit", "Customer's Map", "Overview"]
+        );
+    }
+
+    #[test]
+    fn tdsx_reads_the_tds_in_a_subfolder() {
+        let archive = zipped(&[
+            ("Data/", b""),
+            ("Data/Extracts/orders.hyper", b"\x00binary hyper\xff"),
+            (
+                "__MACOSX/Data/._Sales.tds",
+                b"\x00\x05\x16\x07 resource fork",
+            ),
+            ("Data/Sales.TDS", FEDERATED_TDS.as_bytes()),
+        ]);
+        let contents = read(FileKind::Tdsx, &archive).unwrap();
+        assert_eq!(contents.connections, vec![postgres()]);
+    }
+
+    #[test]
+    fn twbx_reads_the_twb_in_a_subfolder() {
+        let archive = zipped(&[
+            ("Data/Budget.xlsx", b"PK not really"),
+            ("Workbooks/Sales.twb", WORKBOOK.as_bytes()),
+        ]);
+        let contents = read(FileKind::Twbx, &archive).unwrap();
+        assert_eq!(contents, read(FileKind::Twb, WORKBOOK.as_bytes()).unwrap());
+        assert_eq!(contents.views.len(), 3);
+    }
+
+    #[test]
+    fn archive_without_the_document_is_an_error() {
+        let archive = zipped(&[("Sales.twb", WORKBOOK.as_bytes()), ("Data/x.hyper", b"x")]);
+        let error = read(FileKind::Tdsx, &archive).unwrap_err();
+        assert!(
+            matches!(error, FileError::NoDocumentInArchive { expected: ".tds" }),
+            "{error:?}"
+        );
+        let empty = zipped(&[]);
+        assert!(matches!(
+            read(FileKind::Twbx, &empty),
+            Err(FileError::NoDocumentInArchive { .. })
+        ));
+    }
+
+    #[test]
+    fn oversized_document_in_archive_is_refused() {
+        let archive = zipped(&[("Sales.tds", FEDERATED_TDS.as_bytes())]);
+        let size = FEDERATED_TDS.len() as u64;
+        let error = extract_document(&archive, ".tds", size - 1).unwrap_err();
+        assert!(
+            matches!(error, FileError::TooLarge { limit } if limit == size - 1),
+            "{error:?}"
+        );
+        let document = extract_document(&archive, ".tds", size).unwrap();
+        assert_eq!(document, FEDERATED_TDS.as_bytes());
+    }
+
+    #[test]
+    fn non_zip_packaged_file_is_an_error() {
+        let error = read(FileKind::Tdsx, FEDERATED_TDS.as_bytes()).unwrap_err();
+        assert!(matches!(error, FileError::BadArchive(_)), "{error:?}");
+        assert!(matches!(
+            read(FileKind::Twbx, b""),
+            Err(FileError::BadArchive(_))
+        ));
+    }
+
+    #[test]
+    fn entities_are_unescaped() {
+        let tds = "<datasource><connection class='postgres' server='a&amp;b' dbname=\"q&quot;&#39;&#x41;\" username='&lt;me&gt;'/></datasource>";
+        let contents = read(FileKind::Tds, tds.as_bytes()).unwrap();
+        assert_eq!(
+            contents.connections,
+            vec![connection("postgres", "a&b", "", "q\"'A", "<me>")]
+        );
+    }
+
+    #[test]
+    fn leading_bom_is_accepted() {
+        let mut bytes = UTF8_BOM.to_vec();
+        bytes.extend_from_slice(FEDERATED_TDS.as_bytes());
+        assert_eq!(
+            read(FileKind::Tds, &bytes).unwrap().connections,
+            vec![postgres()]
+        );
+    }
+
+    #[test]
+    fn doctype_is_refused() {
+        let tds = "<?xml version='1.0'?>\n<!DOCTYPE datasource [<!ENTITY x SYSTEM 'file:///etc/passwd'>]>\n\
+            <datasource><connection class='postgres' server='&x;'/></datasource>";
+        let error = read(FileKind::Tds, tds.as_bytes()).unwrap_err();
+        assert!(matches!(error, FileError::DoctypeNotAllowed), "{error:?}");
+    }
+
+    #[test]
+    fn garbage_is_an_error_not_a_panic() {
+        let inputs: [&[u8]; 12] = [
+            b"",
+            b"   \n",
+            b"hello world",
+            b"\x00\x01\x02\xff\xfe garbage",
+            b"<datasource><connection class='postgres'",
+            b"<datasource><connection class='postgres'></datasource>",
+            b"<datasource>",
+            b"<datasource/><datasource/>",
+            b"<datasource/>trailing",
+            b"<datasource><connection class='a' class='b'/></datasource>",
+            b"<datasource><connection class='&unknown;'/></datasource>",
+            b"\xEF\xBB\xBF",
+        ];
+        for input in inputs {
+            for kind in [FileKind::Tds, FileKind::Twb, FileKind::Tdsx, FileKind::Twbx] {
+                let result = read(kind, input);
+                assert!(result.is_err(), "{kind:?} {input:?} gave {result:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn wrong_root_is_an_error() {
+        let error = read(FileKind::Tds, WORKBOOK.as_bytes()).unwrap_err();
+        assert!(
+            matches!(&error, FileError::UnexpectedRoot { expected: "datasource", found } if found == "workbook"),
+            "{error:?}"
+        );
+    }
+
+    #[test]
+    fn extract_has_no_contents() {
+        for bytes in [&b""[..], b"\x00\x01hyper", FEDERATED_TDS.as_bytes()] {
+            assert_eq!(
+                read(FileKind::Extract, bytes).unwrap(),
+                FileContents::default()
+            );
+        }
+    }
+
+    #[test]
+    fn data_source_views_are_empty_and_classless_connections_ignored() {
+        let tds = "<datasource><worksheets><worksheet name='x'/></worksheets><connection server='s'/></datasource>";
+        assert_eq!(
+            read(FileKind::Tds, tds.as_bytes()).unwrap(),
+            FileContents::default()
+        );
+    }
+
+    #[test]
+    fn kinds_parse_from_names_and_extensions() {
+        assert_eq!(FileKind::parse("tdsx"), Some(FileKind::Tdsx));
+        assert_eq!(FileKind::parse(".TWB"), Some(FileKind::Twb));
+        assert_eq!(FileKind::parse("Twbx"), Some(FileKind::Twbx));
+        assert_eq!(FileKind::parse("tds"), Some(FileKind::Tds));
+        for extract in ["hyper", "tde", ".parquet"] {
+            assert_eq!(FileKind::parse(extract), Some(FileKind::Extract));
+        }
+        for unknown in ["", ".", "xlsx", "tds.x", "..tds"] {
+            assert_eq!(FileKind::parse(unknown), None, "{unknown}");
+        }
+        assert_eq!(FileKind::from_file_name("Sales.tdsx"), Some(FileKind::Tdsx));
+        assert_eq!(
+            FileKind::from_file_name("Q1.report.TWB"),
+            Some(FileKind::Twb)
+        );
+        assert_eq!(
+            FileKind::from_file_name("orders.hyper"),
+            Some(FileKind::Extract)
+        );
+        assert_eq!(FileKind::from_file_name("Sales"), None);
+        assert_eq!(FileKind::from_file_name("Sales.csv"), None);
+    }
+}

@@ -1,0 +1,194 @@
+//! Extract refreshes: a job that connects to each of the content's database connections (TCP to
+//! the server and port for every type, and a real sign-in with the embedded credentials for
+//! PostgreSQL) and succeeds or fails for that reason, firing the Started, Succeeded or Failed
+//! event. The job record and its events are written together.
+
+use std::time::Duration;
+
+use sqlx::{
+    ConnectOptions,
+    postgres::{PgConnectOptions, PgSslMode},
+};
+use time::OffsetDateTime;
+use tokio::net::TcpStream;
+use vizhook_core::EventKind;
+use vizhook_store::{Connection, ContentChange, ContentRef, FINISH_FAILED, FINISH_SUCCESS, Job};
+
+use crate::{api::error::ErrorChain, events::new_event, state::AppState};
+
+/// How long one connection check may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The events of a refresh of `target`.
+fn kinds(target: ContentRef) -> (EventKind, EventKind, EventKind) {
+    match target {
+        ContentRef::Datasource(_) => (
+            EventKind::DatasourceRefreshStarted,
+            EventKind::DatasourceRefreshSucceeded,
+            EventKind::DatasourceRefreshFailed,
+        ),
+        ContentRef::Workbook(_) => (
+            EventKind::WorkbookRefreshStarted,
+            EventKind::WorkbookRefreshSucceeded,
+            EventKind::WorkbookRefreshFailed,
+        ),
+    }
+}
+
+/// The event for a job's start (when `finish` is `None`) or its end.
+pub fn job_event(job: &Job, finish: Option<i32>) -> vizhook_store::PublishEvent {
+    let (started, succeeded, failed) = kinds(job.target);
+    let kind = match finish {
+        None => started,
+        Some(FINISH_SUCCESS) => succeeded,
+        Some(_) => failed,
+    };
+    new_event(job.site_id, kind, &job.target_name, &job.target.id_string())
+}
+
+/// Runs a started job to its end in the background and records the outcome with its event.
+pub fn spawn(state: AppState, job: Job, connections: Vec<Connection>) {
+    tokio::spawn(async move {
+        let outcome = probe_all(&connections).await;
+        finish(&state, job, outcome).await;
+    });
+}
+
+/// Ends jobs a previous process left running (it crashed or was killed mid-refresh): they
+/// fail, with their Failed event, so that no job stays running forever.
+pub async fn recover(state: &AppState) {
+    match state.store.unfinished_jobs(None).await {
+        Ok(jobs) => {
+            for job in jobs {
+                tracing::warn!(job = %job.id, target = %job.target_name, "ending a refresh interrupted by a restart");
+                finish(
+                    state,
+                    job,
+                    Err("the refresh was interrupted by a restart of vizhook".to_owned()),
+                )
+                .await;
+            }
+        }
+        Err(err) => {
+            tracing::error!(error = %ErrorChain(&err), "could not look for interrupted refresh jobs")
+        }
+    }
+}
+
+/// Records a job's end (`Err` carries the reason for the job's notes) with its event.
+pub async fn finish(state: &AppState, mut job: Job, outcome: Result<(), String>) {
+    let now = OffsetDateTime::now_utc();
+    job.completed_at = Some(now);
+    job.progress = 100;
+    match outcome {
+        Ok(()) => job.finish_code = Some(FINISH_SUCCESS),
+        Err(reason) => {
+            job.finish_code = Some(FINISH_FAILED);
+            job.notes = reason;
+        }
+    }
+    let event = job_event(&job, job.finish_code);
+    tracing::info!(job = %job.id, target = %job.target_name, finish_code = ?job.finish_code, "refresh finished");
+    match state
+        .store
+        .apply(&[ContentChange::SaveJob(job)], &[event])
+        .await
+    {
+        Ok(published) => state.after_publish(&published),
+        Err(err) => {
+            tracing::error!(error = %ErrorChain(&err), "could not record the end of a refresh job")
+        }
+    }
+}
+
+/// Checks every connection in turn; the first failure is the refresh's failure.
+pub async fn probe_all(connections: &[Connection]) -> Result<(), String> {
+    for connection in connections {
+        probe(connection).await?;
+    }
+    Ok(())
+}
+
+fn default_port(class: &str) -> Option<u16> {
+    Some(match class {
+        "postgres" | "greenplum" => 5432,
+        "redshift" => 5439,
+        "sqlserver" | "azure_sql_dw" => 1433,
+        "mysql" | "mariadb" | "memsql" => 3306,
+        "oracle" => 1521,
+        "snowflake" | "bigquery" | "databricks" | "webdata-direct" | "odata" => 443,
+        _ => return None,
+    })
+}
+
+async fn probe(connection: &Connection) -> Result<(), String> {
+    let server = connection.server.trim();
+    if server.is_empty() {
+        // File-based connections (extracts, Excel, text) have nothing to reach.
+        return Ok(());
+    }
+    let port = match connection.port.trim() {
+        "" => default_port(&connection.class).ok_or_else(|| {
+            format!(
+                "the {} connection to {server} has no port",
+                connection.class
+            )
+        })?,
+        raw => raw.parse::<u16>().map_err(|_| {
+            format!("the port '{raw}' of the connection to {server} is not a number")
+        })?,
+    };
+    match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect((server, port))).await {
+        Ok(Ok(_stream)) => {}
+        Ok(Err(err)) => {
+            return Err(format!(
+                "could not connect to {server}:{port} ({}): {err}",
+                connection.class
+            ));
+        }
+        Err(_) => {
+            return Err(format!(
+                "could not connect to {server}:{port} ({}): timed out",
+                connection.class
+            ));
+        }
+    }
+    if connection.class == "postgres" {
+        sign_in_postgres(connection, server, port).await?;
+    }
+    Ok(())
+}
+
+/// Signs in with the connection's user name and, if embedded, its password.
+async fn sign_in_postgres(connection: &Connection, server: &str, port: u16) -> Result<(), String> {
+    let user = if connection.username.is_empty() {
+        "postgres"
+    } else {
+        connection.username.as_str()
+    };
+    let mut options = PgConnectOptions::new()
+        .host(server)
+        .port(port)
+        .username(user)
+        .ssl_mode(PgSslMode::Prefer)
+        .application_name("vizhook-refresh")
+        .disable_statement_logging();
+    if !connection.dbname.is_empty() {
+        options = options.database(&connection.dbname);
+    }
+    if let (true, Some(password)) = (connection.embed_password, connection.password.as_deref()) {
+        options = options.password(password);
+    }
+    match tokio::time::timeout(CONNECT_TIMEOUT, options.connect()).await {
+        Ok(Ok(conn)) => {
+            let _ = sqlx::Connection::close(conn).await;
+            Ok(())
+        }
+        Ok(Err(err)) => Err(format!(
+            "PostgreSQL sign-in to {server}:{port} as '{user}' failed: {err}"
+        )),
+        Err(_) => Err(format!(
+            "PostgreSQL sign-in to {server}:{port} as '{user}' timed out"
+        )),
+    }
+}

@@ -1,0 +1,114 @@
+//! One delivery attempt: build the request (payload, `webhook-id`, optional Standard Webhooks
+//! signature), send it through the guarded client, and turn the outcome into an attempt record
+//! with the delivery's next state.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use reqwest::header::{HeaderMap, HeaderValue};
+use time::OffsetDateTime;
+use vizhook_core::{DeliveryPolicy, Next};
+use vizhook_store::{AttemptNext, AttemptRecord, ClaimedDelivery};
+
+use super::{
+    http_client::{Outbound, OutboundResponse, json_headers},
+    signing::Signer,
+};
+
+/// What every attempt needs besides its delivery.
+#[derive(Debug, Clone)]
+pub(crate) struct AttemptContext {
+    pub(crate) outbound: Outbound,
+    pub(crate) policy: DeliveryPolicy,
+    pub(crate) timeout: Duration,
+    pub(crate) excerpt_bytes: usize,
+    /// The server-wide signer, for webhooks without their own secret.
+    pub(crate) signer: Option<Signer>,
+}
+
+/// Sends one attempt and describes its outcome. Never fails: a failure is an outcome.
+pub(crate) async fn attempt(ctx: &AttemptContext, mut delivery: ClaimedDelivery) -> AttemptRecord {
+    let started_at = OffsetDateTime::now_utc();
+    let outcome = match url::Url::parse(&delivery.url) {
+        Ok(url) => {
+            let headers = headers(ctx, &delivery, started_at);
+            let body = Bytes::from(std::mem::take(&mut delivery.payload));
+            ctx.outbound
+                .post_with_timeout(&url, headers, body, ctx.timeout)
+                .await
+                .map_err(|err| err.to_string())
+        }
+        Err(err) => Err(format!("the stored destination url does not parse: {err}")),
+    };
+    let latency = OffsetDateTime::now_utc() - started_at;
+    let (status, error, excerpt) = match &outcome {
+        Ok(OutboundResponse { status, body, .. }) => (
+            Some(*status),
+            None,
+            Some(excerpt(body.as_ref(), ctx.excerpt_bytes)),
+        ),
+        Err(error) => (None, Some(error.clone()), None),
+    };
+    let next = match ctx.policy.after_attempt(delivery.round_attempt, status) {
+        Next::Delivered => AttemptNext::Delivered,
+        Next::RetryAfter(delay) => AttemptNext::RetryAt(OffsetDateTime::now_utc() + delay),
+        Next::Exhausted => AttemptNext::Failed,
+    };
+    AttemptRecord {
+        delivery_id: delivery.id,
+        webhook_id: delivery.webhook_id,
+        number: delivery.attempt,
+        started_at,
+        latency_ms: u32::try_from(latency.whole_milliseconds()).unwrap_or(u32::MAX),
+        status,
+        error,
+        response_excerpt: excerpt,
+        next,
+    }
+}
+
+/// `Content-Type`, the stable `webhook-id` (same on every attempt, for receivers' duplicate
+/// filtering) and, when a secret applies, the Standard Webhooks timestamp and signature.
+fn headers(ctx: &AttemptContext, delivery: &ClaimedDelivery, now: OffsetDateTime) -> HeaderMap {
+    let mut headers = json_headers();
+    let id = delivery.id.to_string();
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        headers.insert("webhook-id", value);
+    }
+    let own = delivery
+        .signing_secret
+        .as_deref()
+        .and_then(|secret| Signer::new(secret).ok());
+    if let Some(signer) = own.as_ref().or(ctx.signer.as_ref()) {
+        let timestamp = now.unix_timestamp();
+        let signature = signer.sign(&id, timestamp, &delivery.payload);
+        headers.insert("webhook-timestamp", HeaderValue::from(timestamp));
+        if let Ok(value) = HeaderValue::from_str(&signature) {
+            headers.insert("webhook-signature", value);
+        }
+    }
+    headers
+}
+
+/// The first `limit` bytes of a response, cut at a character boundary.
+fn excerpt(body: &[u8], limit: usize) -> String {
+    let text = String::from_utf8_lossy(body);
+    if text.len() <= limit {
+        return text.into_owned();
+    }
+    let mut end = limit;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn excerpts_cut_at_character_boundaries() {
+        assert_eq!(super::excerpt("héllo".as_bytes(), 2), "h");
+        assert_eq!(super::excerpt(b"hello", 10), "hello");
+        assert_eq!(super::excerpt(b"hello", 3), "hel");
+    }
+}

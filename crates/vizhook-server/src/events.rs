@@ -1,0 +1,69 @@
+//! Firing events: building an event with its Tableau payload, and publishing events so that
+//! their deliveries are written in the same transaction and the dispatcher wakes up.
+
+use time::OffsetDateTime;
+use uuid::Uuid;
+use vizhook_core::{Event, EventId, EventKind, Resource, SiteId};
+use vizhook_store::{PublishEvent, Published};
+
+use crate::{api::error::ApiResult, delivery::payload::tableau_payload, state::AppState};
+
+/// An event about `resource_luid` named `resource_name`, happening now on `site`.
+pub fn new_event(
+    site: SiteId,
+    kind: EventKind,
+    resource_name: &str,
+    resource_luid: &str,
+) -> PublishEvent {
+    event_at(
+        site,
+        kind,
+        kind.default_resource(),
+        resource_name,
+        resource_luid,
+        OffsetDateTime::now_utc(),
+    )
+}
+
+/// An event with every field given (label events name their resource; injected events may
+/// carry their own time).
+pub fn event_at(
+    site: SiteId,
+    kind: EventKind,
+    resource: Resource,
+    resource_name: &str,
+    resource_luid: &str,
+    created_at: OffsetDateTime,
+) -> PublishEvent {
+    let event = Event {
+        // Time-ordered ids keep the outbox indexes append-only.
+        id: EventId::from_uuid(Uuid::now_v7()),
+        kind,
+        resource,
+        resource_name: resource_name.to_owned(),
+        site_id: site,
+        resource_luid: resource_luid.to_owned(),
+        created_at,
+    };
+    let payload = tableau_payload(&event);
+    PublishEvent { event, payload }
+}
+
+impl AppState {
+    /// Writes events with their deliveries and wakes the dispatcher.
+    pub async fn publish(&self, events: &[PublishEvent]) -> ApiResult<Vec<Published>> {
+        let published = self.store.publish_events(events).await?;
+        self.after_publish(&published);
+        Ok(published)
+    }
+
+    /// Tells the dispatcher about deliveries a store call wrote together with a change.
+    pub fn after_publish(&self, published: &[Published]) {
+        for p in published {
+            tracing::debug!(event = %p.event_id, deliveries = p.deliveries, "event published");
+        }
+        if published.iter().any(|p| p.deliveries > 0) {
+            self.delivery.wake();
+        }
+    }
+}

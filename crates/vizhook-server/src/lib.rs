@@ -1,0 +1,51 @@
+//! The running vizhook service as a library, so that tests drive exactly what production runs:
+//! the Tableau-compatible REST API (`api`), outbound delivery (`delivery`), configuration and
+//! first-run bootstrap. The `vizhook` binary parses arguments, opens a store and calls [`run`].
+
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod bootstrap;
+pub mod config;
+pub mod content;
+pub mod delivery;
+pub mod events;
+pub mod receiver;
+pub mod secrets;
+pub mod state;
+
+use axum::{ServiceExt, extract::Request};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tower::Layer;
+use tower_http::normalize_path::NormalizePathLayer;
+
+pub use crate::{api::router, config::Config, state::AppState};
+
+/// Why the service stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("could not start the delivery workers")]
+    Start(#[from] delivery::StartError),
+    #[error("the HTTP server failed")]
+    Serve(#[from] std::io::Error),
+}
+
+/// Serves the API on `listener` and runs the delivery workers until `shutdown` is cancelled,
+/// then finishes in-flight requests and attempts and returns.
+pub async fn run(
+    state: AppState,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> Result<(), RunError> {
+    content::refresh::recover(&state).await;
+    let mut workers = delivery::spawn_workers(&state, &shutdown)?;
+    // Trailing slashes are trimmed before routing: some clients POST to `.../webhooks/`.
+    let app = NormalizePathLayer::trim_trailing_slash().layer(router(state));
+    let served = axum::serve(listener, ServiceExt::<Request>::into_make_service(app))
+        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+        .await;
+    shutdown.cancel();
+    while workers.join_next().await.is_some() {}
+    Ok(served?)
+}

@@ -1,0 +1,608 @@
+//! The test harness: a real `vizhook serve` (the library's `run`) on a random port over a fresh
+//! SQLite file, a Tableau-speaking client, and a local receiver that records what it is sent.
+
+use std::{
+    net::SocketAddr,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use axum::{Router, body::Bytes, extract::State, http::HeaderMap, http::StatusCode, routing::any};
+use tokio_util::sync::CancellationToken;
+use vizhook_server::{
+    AppState, Config,
+    api::format::{Element, xml},
+    bootstrap::{AdminSeed, bootstrap},
+};
+use vizhook_store_sqlite::SqliteStore;
+
+pub const ADMIN: &str = "admin";
+pub const ADMIN_PASSWORD: &str = "admin-password";
+pub const PAT_NAME: &str = "ci-token";
+pub const PAT_SECRET: &str = "ci-secret-value";
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    pub shutdown: CancellationToken,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// A response, with the body parsed as XML (the default) or kept as JSON text.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub content_type: String,
+    pub headers: reqwest::header::HeaderMap,
+    pub text: String,
+}
+
+impl Answer {
+    /// The `tsResponse` root of an XML answer.
+    pub fn xml(&self) -> Element {
+        xml::parse(self.text.as_bytes())
+            .unwrap_or_else(|err| panic!("not XML ({err}): {}", self.text))
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.text)
+            .unwrap_or_else(|err| panic!("not JSON ({err}): {}", self.text))
+    }
+
+    /// The Tableau error code of an XML error answer.
+    pub fn error_code(&self) -> String {
+        let root = self.xml();
+        let error = root
+            .find("error")
+            .unwrap_or_else(|| panic!("no error element: {}", self.text));
+        assert!(
+            error.find("summary").is_some() && error.find("detail").is_some(),
+            "{}",
+            self.text
+        );
+        error.get("code").expect("error code").to_owned()
+    }
+}
+
+/// A signed-in session.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub token: String,
+    pub site_id: String,
+    pub user_id: String,
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// Starts a server whose configuration `tweak` adjusts (development mode is on by default,
+    /// so that loopback receivers are reachable).
+    pub async fn spawn_with(tweak: impl FnOnce(&mut Config)) -> Self {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let url = format!("sqlite://{}", dir.path().join("vizhook.db").display());
+        let mut config = Config::defaults();
+        config.server.dev = true;
+        config.database.url = url.clone();
+        tweak(&mut config);
+        let store = Arc::new(SqliteStore::open(&url).await.expect("open store"));
+        let seed = AdminSeed {
+            user: Some(ADMIN.to_owned()),
+            password: Some(ADMIN_PASSWORD.to_owned()),
+            pat_name: Some(PAT_NAME.to_owned()),
+            pat_secret: Some(PAT_SECRET.to_owned()),
+        };
+        bootstrap(store.as_ref(), seed, false)
+            .await
+            .expect("bootstrap");
+        let state = AppState::new(store, config).expect("state");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("address");
+        let shutdown = CancellationToken::new();
+        tokio::spawn(vizhook_server::run(state, listener, shutdown.clone()));
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Self {
+            addr,
+            client,
+            shutdown,
+            _dir: dir,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Sends a request. `body` is sent as is; `json` selects JSON for `Accept` and `Content-Type`.
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&str>,
+        json: bool,
+    ) -> Answer {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut request = self.client.request(method, self.url(path));
+        if let Some(token) = token {
+            request = request.header("X-Tableau-Auth", token);
+        }
+        if json {
+            request = request
+                .header("Accept", "application/json")
+                .header("Content-Type", "application/json");
+        } else if body.is_some() {
+            request = request.header("Content-Type", "application/xml");
+        }
+        if let Some(body) = body {
+            request = request.body(body.to_owned());
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let content_type = headers
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        let text = response.text().await.unwrap();
+        Answer {
+            status,
+            content_type,
+            headers,
+            text,
+        }
+    }
+
+    pub async fn xml(&self, method: &str, path: &str, token: &str, body: Option<&str>) -> Answer {
+        self.call(method, path, Some(token), body, false).await
+    }
+
+    pub async fn json(&self, method: &str, path: &str, token: &str, body: Option<&str>) -> Answer {
+        self.call(method, path, Some(token), body, true).await
+    }
+
+    pub async fn sign_in_pat(&self, name: &str, secret: &str, content_url: &str) -> Session {
+        let body = format!(
+            r#"<tsRequest><credentials personalAccessTokenName="{name}" personalAccessTokenSecret="{secret}"><site contentUrl="{content_url}" /></credentials></tsRequest>"#
+        );
+        let answer = self
+            .call("POST", "/api/3.24/auth/signin", None, Some(&body), false)
+            .await;
+        assert_eq!(answer.status, 200, "{}", answer.text);
+        session_from(&answer)
+    }
+
+    pub async fn sign_in_password(&self, name: &str, password: &str, content_url: &str) -> Session {
+        let body = format!(
+            r#"<tsRequest><credentials name="{name}" password="{password}"><site contentUrl="{content_url}" /></credentials></tsRequest>"#
+        );
+        let answer = self
+            .call("POST", "/api/3.24/auth/signin", None, Some(&body), false)
+            .await;
+        assert_eq!(answer.status, 200, "{}", answer.text);
+        session_from(&answer)
+    }
+
+    /// Signs the administrator in to the Default site.
+    pub async fn admin(&self) -> Session {
+        self.sign_in_pat(PAT_NAME, PAT_SECRET, "").await
+    }
+
+    /// Creates a site and returns its id.
+    pub async fn create_site(&self, admin: &Session, name: &str, content_url: &str) -> String {
+        let body =
+            format!(r#"<tsRequest><site name="{name}" contentUrl="{content_url}" /></tsRequest>"#);
+        let answer = self
+            .xml("POST", "/api/3.24/sites", &admin.token, Some(&body))
+            .await;
+        assert_eq!(answer.status, 201, "{}", answer.text);
+        answer
+            .xml()
+            .find("site")
+            .unwrap()
+            .get("id")
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Adds a user with a password to a site (as `admin`, who must be signed in to that site)
+    /// and signs them in.
+    pub async fn user_on_site(
+        &self,
+        admin: &Session,
+        name: &str,
+        role: &str,
+        content_url: &str,
+    ) -> Session {
+        let path = format!("/api/3.24/sites/{}/users", admin.site_id);
+        let body = format!(r#"<tsRequest><user name="{name}" siteRole="{role}" /></tsRequest>"#);
+        let added = self.xml("POST", &path, &admin.token, Some(&body)).await;
+        assert_eq!(added.status, 201, "{}", added.text);
+        let id = added
+            .xml()
+            .find("user")
+            .unwrap()
+            .get("id")
+            .unwrap()
+            .to_owned();
+        let body = format!(r#"<tsRequest><user password="{name}-password" /></tsRequest>"#);
+        let updated = self
+            .xml("PUT", &format!("{path}/{id}"), &admin.token, Some(&body))
+            .await;
+        assert_eq!(updated.status, 200, "{}", updated.text);
+        self.sign_in_password(name, &format!("{name}-password"), content_url)
+            .await
+    }
+
+    /// Creates a webhook through the XML API and returns its id.
+    pub async fn create_webhook(
+        &self,
+        session: &Session,
+        name: &str,
+        event: &str,
+        url: &str,
+    ) -> String {
+        let body = format!(
+            r#"<tsRequest><webhook name="{name}" event="{event}"><webhook-destination><webhook-destination-http method="POST" url="{url}" /></webhook-destination></webhook></tsRequest>"#
+        );
+        let answer = self
+            .xml("POST", &webhooks_path(session), &session.token, Some(&body))
+            .await;
+        assert_eq!(answer.status, 201, "{}", answer.text);
+        answer
+            .xml()
+            .find("webhook")
+            .unwrap()
+            .get("id")
+            .unwrap()
+            .to_owned()
+    }
+}
+
+pub fn webhooks_path(session: &Session) -> String {
+    format!("/api/3.24/sites/{}/webhooks", session.site_id)
+}
+
+fn session_from(answer: &Answer) -> Session {
+    let root = answer.xml();
+    let credentials = root.find("credentials").expect("credentials");
+    Session {
+        token: credentials.get("token").unwrap().to_owned(),
+        site_id: credentials
+            .find("site")
+            .unwrap()
+            .get("id")
+            .unwrap()
+            .to_owned(),
+        user_id: credentials
+            .find("user")
+            .unwrap()
+            .get("id")
+            .unwrap()
+            .to_owned(),
+    }
+}
+
+/// One request a [`TestReceiver`] got.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub method: String,
+    pub path: String,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+    pub at: std::time::Instant,
+}
+
+impl Received {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).expect("JSON body")
+    }
+
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_owned())
+    }
+}
+
+#[derive(Clone)]
+struct ReceiverState {
+    received: Arc<Mutex<Vec<Received>>>,
+    status: Arc<Mutex<(u16, String)>>,
+    delay: Arc<Mutex<Duration>>,
+}
+
+/// A local HTTP endpoint that records requests and answers with a settable status and body.
+pub struct TestReceiver {
+    pub addr: SocketAddr,
+    state: ReceiverState,
+    shutdown: CancellationToken,
+}
+
+impl Drop for TestReceiver {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+impl TestReceiver {
+    pub async fn spawn() -> Self {
+        let state = ReceiverState {
+            received: Arc::default(),
+            status: Arc::new(Mutex::new((200, "ok".to_owned()))),
+            delay: Arc::default(),
+        };
+        let app = Router::new()
+            .fallback(any(record))
+            .with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let shutdown = CancellationToken::new();
+        let stop = shutdown.clone();
+        tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(stop.cancelled_owned())
+                .await
+                .ok();
+        });
+        Self {
+            addr,
+            state,
+            shutdown,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub fn answer_with(&self, status: u16, body: &str) {
+        *self.state.status.lock().unwrap() = (status, body.to_owned());
+    }
+
+    pub fn delay(&self, delay: Duration) {
+        *self.state.delay.lock().unwrap() = delay;
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.state.received.lock().unwrap().clone()
+    }
+}
+
+async fn record(
+    State(state): State<ReceiverState>,
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> (StatusCode, String) {
+    state.received.lock().unwrap().push(Received {
+        method: method.to_string(),
+        path: uri.path().to_owned(),
+        headers,
+        body,
+        at: std::time::Instant::now(),
+    });
+    let delay = *state.delay.lock().unwrap();
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    let (status, body) = state.status.lock().unwrap().clone();
+    (StatusCode::from_u16(status).unwrap(), body)
+}
+
+/// Polls `check` every 20 ms until it returns `Some`, for at most `limit`.
+pub async fn eventually<T, F, Fut>(limit: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// An in-process SMTP server that keeps every message it is sent.
+pub struct SmtpSink {
+    pub port: u16,
+    messages: Arc<Mutex<Vec<String>>>,
+}
+
+#[derive(Clone)]
+struct SmtpCapture {
+    messages: Arc<Mutex<Vec<String>>>,
+    current: Vec<u8>,
+}
+
+impl mailin_embedded::Handler for SmtpCapture {
+    fn data_start(&mut self, _: &str, _: &str, _: bool, _: &[String]) -> mailin_embedded::Response {
+        self.current.clear();
+        mailin_embedded::response::OK
+    }
+
+    fn data(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.current.extend_from_slice(buf);
+        Ok(())
+    }
+
+    fn data_end(&mut self) -> mailin_embedded::Response {
+        let message = String::from_utf8_lossy(&self.current).into_owned();
+        self.messages.lock().unwrap().push(message);
+        mailin_embedded::response::OK
+    }
+}
+
+impl SmtpSink {
+    pub fn start() -> Self {
+        let messages = Arc::new(Mutex::new(Vec::new()));
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let capture = SmtpCapture {
+            messages: messages.clone(),
+            current: Vec::new(),
+        };
+        let mut server = mailin_embedded::Server::new(capture);
+        server
+            .with_ssl(mailin_embedded::SslConfig::None)
+            .unwrap()
+            .with_tcp_listener(listener);
+        std::thread::spawn(move || {
+            let _ = server.serve();
+        });
+        Self { port, messages }
+    }
+
+    pub fn messages(&self) -> Vec<String> {
+        self.messages.lock().unwrap().clone()
+    }
+}
+
+/// A Tableau file from `tests/fixtures`, with its `SERVER`, `PORT`, `DBNAME` and `USER`
+/// placeholders filled in.
+pub fn fixture(name: &str, server: &str, port: u16) -> Vec<u8> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
+    std::fs::read_to_string(path)
+        .unwrap()
+        .replace("'SERVER'", &format!("'{server}'"))
+        .replace("'PORT'", &format!("'{port}'"))
+        .replace("'DBNAME'", "'test'")
+        .replace("'USER'", "'postgres'")
+        .into_bytes()
+}
+
+/// A `multipart/mixed` publish body as tableauserverclient builds it: `request_payload` and
+/// the file part `file_part` (`tableau_datasource` or `tableau_workbook`).
+pub fn multipart(
+    payload: &str,
+    file_part: &str,
+    file_name: &str,
+    file: &[u8],
+) -> (String, Vec<u8>) {
+    let boundary = "vizhook-test-boundary-7c9e";
+    let mut body = Vec::new();
+    body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"request_payload\"\r\nContent-Type: text/xml\r\n\r\n{payload}\r\n").as_bytes());
+    body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{file_part}\"; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes());
+    body.extend_from_slice(file);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/mixed; boundary={boundary}"), body)
+}
+
+impl TestApp {
+    /// Publishes a multipart body to `path` and returns the answer.
+    pub async fn publish(
+        &self,
+        session: &Session,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Answer {
+        let response = self
+            .client
+            .post(self.url(path))
+            .header("X-Tableau-Auth", &session.token)
+            .header("Content-Type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let content_type = headers
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        Answer {
+            status,
+            content_type,
+            headers,
+            text: response.text().await.unwrap(),
+        }
+    }
+
+    /// Publishes `sales.tds` pointing at `server:port` as data source `name`; returns its id.
+    pub async fn publish_datasource(
+        &self,
+        session: &Session,
+        name: &str,
+        server: &str,
+        port: u16,
+        query: &str,
+    ) -> String {
+        let payload = format!(
+            r#"<tsRequest><datasource name="{name}"><connectionCredentials name="postgres" password="pw" embed="true" /></datasource></tsRequest>"#
+        );
+        let (content_type, body) = multipart(
+            &payload,
+            "tableau_datasource",
+            "sales.tds",
+            &fixture("sales.tds", server, port),
+        );
+        let path = format!(
+            "/api/3.24/sites/{}/datasources?datasourceType=tds{query}",
+            session.site_id
+        );
+        let answer = self.publish(session, &path, &content_type, body).await;
+        assert!(answer.status == 201, "{}", answer.text);
+        answer
+            .xml()
+            .find("datasource")
+            .unwrap()
+            .get("id")
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Publishes `overview.twb` pointing at `server:port` as workbook `name`; returns its id.
+    pub async fn publish_workbook(
+        &self,
+        session: &Session,
+        name: &str,
+        server: &str,
+        port: u16,
+        query: &str,
+    ) -> String {
+        let payload =
+            format!(r#"<tsRequest><workbook name="{name}" showTabs="true" /></tsRequest>"#);
+        let (content_type, body) = multipart(
+            &payload,
+            "tableau_workbook",
+            "overview.twb",
+            &fixture("overview.twb", server, port),
+        );
+        let path = format!(
+            "/api/3.24/sites/{}/workbooks?workbookType=twb{query}",
+            session.site_id
+        );
+        let answer = self.publish(session, &path, &content_type, body).await;
+        assert!(answer.status == 201, "{}", answer.text);
+        answer
+            .xml()
+            .find("workbook")
+            .unwrap()
+            .get("id")
+            .unwrap()
+            .to_owned()
+    }
+}

@@ -1,0 +1,14 @@
+//! Integration tests: the real server on a random port, driven over HTTP.
+
+// Helpers are `pub` for the sibling test modules; the crate itself exports nothing.
+#![allow(unreachable_pub)]
+
+mod api_auth;
+mod api_errors;
+mod api_sites_users;
+mod api_webhooks;
+mod delivery;
+mod events;
+mod helpers;
+mod permissions;
+mod xml_golden;

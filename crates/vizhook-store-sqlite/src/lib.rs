@@ -1,0 +1,420 @@
+//! The embedded SQLite backend of the vizhook store: one file, WAL journal, `synchronous=FULL`
+//! for durability, migrations embedded in the binary. Reads use a pool of read-only
+//! connections; all writes go through one writer task that group-commits them.
+
+#![forbid(unsafe_code)]
+
+mod content;
+mod convert;
+mod identity;
+mod outbox;
+mod sites;
+mod webhooks;
+mod writer;
+
+use std::{str::FromStr, time::Duration};
+
+use async_trait::async_trait;
+use sqlx::{
+    ConnectOptions, Connection, SqliteConnection, SqlitePool,
+    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
+};
+use time::OffsetDateTime;
+use vizhook_core::{
+    ContentUrl, DatasourceId, DeliveryId, JobId, LabelId, ProjectId, SiteId, UserId, ViewId,
+    Webhook, WebhookId, WorkbookId,
+};
+use vizhook_store::*;
+
+use crate::{convert::db_error, writer::Writer};
+
+/// Why a database could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("'{url}' is not a usable SQLite database url")]
+    InvalidUrl {
+        url: String,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("could not open the SQLite database")]
+    Connect(#[source] sqlx::Error),
+    #[error("could not apply the database migrations")]
+    Migrate(#[source] sqlx::migrate::MigrateError),
+}
+
+/// The SQLite store.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    reader: SqlitePool,
+    writer: Writer,
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database at `url` (`sqlite://path` or `sqlite:path`)
+    /// and applies pending migrations.
+    pub async fn open(url: &str) -> Result<Self, OpenError> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|source| OpenError::InvalidUrl {
+                url: url.to_owned(),
+                source,
+            })?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10))
+            // The outbox's working set (recent events, pending deliveries and their indexes)
+            // must stay in memory: 64 MiB of page cache per connection, and reads through mmap.
+            .pragma("cache_size", "-65536")
+            .pragma("mmap_size", "268435456")
+            .pragma("temp_store", "memory")
+            // Checkpoint every 16 MiB of WAL rather than every 4 MiB, so large group commits do
+            // not each trigger one.
+            .pragma("wal_autocheckpoint", "4096")
+            .log_statements(tracing::log::LevelFilter::Trace);
+
+        let mut write_conn = SqliteConnection::connect_with(&options)
+            .await
+            .map_err(OpenError::Connect)?;
+        sqlx::migrate!("./migrations")
+            .run(&mut write_conn)
+            .await
+            .map_err(OpenError::Migrate)?;
+
+        // Readers keep SQLite's default page cache: every commit by the writer invalidates a
+        // reader's cache, and emptying a large one costs more than it saves.
+        let reader = SqlitePoolOptions::new()
+            .max_connections(8)
+            .min_connections(1)
+            .connect_with(options.read_only(true).pragma("cache_size", "-2000"))
+            .await
+            .map_err(OpenError::Connect)?;
+        Ok(Self {
+            reader,
+            writer: Writer::spawn(write_conn),
+        })
+    }
+
+    /// Waits for pending writes to finish and closes the read pool.
+    pub async fn close(&self) {
+        self.reader.close().await;
+    }
+}
+
+/// Checks that a database is reachable with a cheap query; used at start-up.
+pub async fn ping(store: &SqliteStore) -> StoreResult<()> {
+    let mut conn = store.reader.acquire().await.map_err(db_error)?;
+    conn.ping().await.map_err(db_error)
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn bootstrap(&self, seed: &BootstrapSeed) -> StoreResult<bool> {
+        let seed = seed.clone();
+        self.writer
+            .run(move |conn| Box::pin(identity::bootstrap(conn, seed)))
+            .await
+    }
+
+    async fn account_by_name(&self, name: &str) -> StoreResult<Option<Account>> {
+        identity::account_by_name(&self.reader, name).await
+    }
+
+    async fn access_tokens_named(&self, name: &str) -> StoreResult<Vec<AccessToken>> {
+        identity::access_tokens_named(&self.reader, name).await
+    }
+
+    async fn start_session(&self, new: &NewSession) -> StoreResult<Session> {
+        let new = new.clone();
+        self.writer
+            .run(move |conn| Box::pin(identity::start_session(conn, new)))
+            .await
+    }
+
+    async fn session(
+        &self,
+        token: &TokenHash,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<Session>> {
+        identity::session(&self.reader, token, now).await
+    }
+
+    async fn end_session(&self, token: &TokenHash) -> StoreResult<bool> {
+        let token = *token;
+        self.writer
+            .run(move |conn| Box::pin(identity::end_session(conn, token)))
+            .await
+    }
+
+    async fn create_site(
+        &self,
+        site: &Site,
+        default_project: &Project,
+        events: &[PublishEvent],
+    ) -> StoreResult<Vec<Published>> {
+        let (site, project, events) = (site.clone(), default_project.clone(), events.to_vec());
+        self.writer
+            .run(move |conn| Box::pin(sites::create(conn, site, project, events)))
+            .await
+    }
+
+    async fn sites(&self) -> StoreResult<Vec<Site>> {
+        sites::all(&self.reader).await
+    }
+
+    async fn site(&self, id: SiteId) -> StoreResult<Option<Site>> {
+        sites::by_id(&self.reader, id).await
+    }
+
+    async fn site_by_content_url(&self, content_url: &ContentUrl) -> StoreResult<Option<Site>> {
+        sites::by_content_url(&self.reader, content_url).await
+    }
+
+    async fn site_by_name(&self, name: &str) -> StoreResult<Option<Site>> {
+        sites::by_name(&self.reader, name).await
+    }
+
+    async fn update_site(
+        &self,
+        site: &Site,
+        events: &[PublishEvent],
+    ) -> StoreResult<Vec<Published>> {
+        let (site, events) = (site.clone(), events.to_vec());
+        self.writer
+            .run(move |conn| Box::pin(sites::update(conn, site, events)))
+            .await
+    }
+
+    async fn delete_site(
+        &self,
+        id: SiteId,
+        events: &[PublishEvent],
+    ) -> StoreResult<Vec<Published>> {
+        let events = events.to_vec();
+        self.writer
+            .run(move |conn| Box::pin(sites::delete(conn, id, events)))
+            .await
+    }
+
+    async fn add_user(&self, new: &NewSiteUser) -> StoreResult<SiteUser> {
+        let new = new.clone();
+        self.writer
+            .run(move |conn| Box::pin(identity::add_user(conn, new)))
+            .await
+    }
+
+    async fn users(&self, site: SiteId) -> StoreResult<Vec<SiteUser>> {
+        identity::users(&self.reader, site).await
+    }
+
+    async fn user(&self, site: SiteId, id: UserId) -> StoreResult<Option<SiteUser>> {
+        identity::user(&self.reader, site, id).await
+    }
+
+    async fn update_user(
+        &self,
+        update: &SiteUserUpdate,
+        events: &[PublishEvent],
+    ) -> StoreResult<(SiteUser, Vec<Published>)> {
+        let (update, events) = (update.clone(), events.to_vec());
+        self.writer
+            .run(move |conn| Box::pin(identity::update_user(conn, update, events)))
+            .await
+    }
+
+    async fn remove_user(
+        &self,
+        site: SiteId,
+        id: UserId,
+        events: &[PublishEvent],
+    ) -> StoreResult<Vec<Published>> {
+        let events = events.to_vec();
+        self.writer
+            .run(move |conn| Box::pin(identity::remove_user(conn, site, id, events)))
+            .await
+    }
+
+    async fn create_webhook(&self, webhook: &Webhook) -> StoreResult<()> {
+        let webhook = webhook.clone();
+        self.writer
+            .run(move |conn| Box::pin(webhooks::insert(conn, webhook)))
+            .await
+    }
+
+    async fn webhooks(&self, site: SiteId) -> StoreResult<Vec<OwnedWebhook>> {
+        webhooks::for_site(&self.reader, site).await
+    }
+
+    async fn webhook(&self, site: SiteId, id: WebhookId) -> StoreResult<Option<OwnedWebhook>> {
+        webhooks::by_id(&self.reader, site, id).await
+    }
+
+    async fn update_webhook(&self, webhook: &Webhook) -> StoreResult<()> {
+        let webhook = webhook.clone();
+        self.writer
+            .run(move |conn| Box::pin(webhooks::update(conn, webhook)))
+            .await
+    }
+
+    async fn delete_webhook(&self, site: SiteId, id: WebhookId) -> StoreResult<()> {
+        self.writer
+            .run(move |conn| Box::pin(webhooks::delete(conn, site, id)))
+            .await
+    }
+
+    async fn set_signing_secret(
+        &self,
+        site: SiteId,
+        id: WebhookId,
+        secret: Option<String>,
+    ) -> StoreResult<()> {
+        self.writer
+            .run(move |conn| Box::pin(outbox::set_signing_secret(conn, site, id, secret)))
+            .await
+    }
+
+    async fn apply(
+        &self,
+        changes: &[ContentChange],
+        events: &[PublishEvent],
+    ) -> StoreResult<Vec<Published>> {
+        let (changes, events) = (changes.to_vec(), events.to_vec());
+        self.writer
+            .run(move |conn| Box::pin(content::apply(conn, changes, events)))
+            .await
+    }
+
+    async fn projects(&self, site: SiteId) -> StoreResult<Vec<Project>> {
+        content::projects(&self.reader, site).await
+    }
+
+    async fn project(&self, site: SiteId, id: ProjectId) -> StoreResult<Option<Project>> {
+        content::project(&self.reader, site, id).await
+    }
+
+    async fn datasources(&self, site: SiteId) -> StoreResult<Vec<Datasource>> {
+        content::datasources(&self.reader, site).await
+    }
+
+    async fn datasource(&self, site: SiteId, id: DatasourceId) -> StoreResult<Option<Datasource>> {
+        content::datasource(&self.reader, site, id).await
+    }
+
+    async fn workbooks(&self, site: SiteId) -> StoreResult<Vec<Workbook>> {
+        content::workbooks(&self.reader, site).await
+    }
+
+    async fn workbook(&self, site: SiteId, id: WorkbookId) -> StoreResult<Option<Workbook>> {
+        content::workbook(&self.reader, site, id).await
+    }
+
+    async fn views(&self, site: SiteId, workbook: Option<WorkbookId>) -> StoreResult<Vec<View>> {
+        content::views(&self.reader, site, workbook).await
+    }
+
+    async fn view(&self, site: SiteId, id: ViewId) -> StoreResult<Option<View>> {
+        content::view(&self.reader, site, id).await
+    }
+
+    async fn connections(
+        &self,
+        site: SiteId,
+        owner: ContentRef,
+    ) -> StoreResult<Vec<vizhook_store::Connection>> {
+        content::connections(&self.reader, site, owner).await
+    }
+
+    async fn job(&self, site: SiteId, id: JobId) -> StoreResult<Option<Job>> {
+        content::job(&self.reader, site, id).await
+    }
+
+    async fn unfinished_jobs(&self, target: Option<ContentRef>) -> StoreResult<Vec<Job>> {
+        content::unfinished_jobs(&self.reader, target).await
+    }
+
+    async fn labels(&self, site: SiteId, targets: &[ContentRef]) -> StoreResult<Vec<Label>> {
+        content::labels(&self.reader, site, targets).await
+    }
+
+    async fn label(&self, site: SiteId, id: LabelId) -> StoreResult<Option<Label>> {
+        content::label(&self.reader, site, id).await
+    }
+
+    async fn publish_events(&self, events: &[PublishEvent]) -> StoreResult<Vec<Published>> {
+        let events = events.to_vec();
+        self.writer
+            .run(move |conn| Box::pin(async move { outbox::publish(conn, &events).await }))
+            .await
+    }
+
+    async fn exchange(
+        &self,
+        records: &[AttemptRecord],
+        failure: &FailurePolicy,
+        claim: Option<&ClaimRequest>,
+    ) -> StoreResult<Exchange> {
+        let (records, failure, claim) = (records.to_vec(), failure.clone(), claim.cloned());
+        self.writer
+            .run(move |conn| {
+                Box::pin(async move {
+                    let disabled = outbox::record(conn, records, failure).await?;
+                    let claimed = match claim {
+                        Some(request) => outbox::claim(conn, request).await?,
+                        None => Vec::new(),
+                    };
+                    Ok(Exchange { disabled, claimed })
+                })
+            })
+            .await
+    }
+
+    async fn next_due(&self) -> StoreResult<Option<OffsetDateTime>> {
+        outbox::next_due(&self.reader).await
+    }
+
+    async fn deliveries(
+        &self,
+        site: SiteId,
+        webhook: WebhookId,
+        query: &DeliveryQuery,
+    ) -> StoreResult<Vec<DeliveryRecord>> {
+        outbox::deliveries(&self.reader, site, webhook, query.clone()).await
+    }
+
+    async fn delivery(&self, site: SiteId, id: DeliveryId) -> StoreResult<Option<DeliveryRecord>> {
+        outbox::delivery(&self.reader, site, id).await
+    }
+
+    async fn redeliver(
+        &self,
+        site: SiteId,
+        id: DeliveryId,
+        now: OffsetDateTime,
+    ) -> StoreResult<()> {
+        self.writer
+            .run(move |conn| Box::pin(outbox::redeliver(conn, site, id, now)))
+            .await
+    }
+
+    async fn prune(&self, before: OffsetDateTime) -> StoreResult<PruneStats> {
+        self.writer
+            .run(move |conn| Box::pin(outbox::prune(conn, before)))
+            .await
+    }
+
+    async fn notices(&self, site: SiteId, webhook: Option<WebhookId>) -> StoreResult<Vec<Notice>> {
+        outbox::notices(&self.reader, site, webhook).await
+    }
+
+    async fn pending_notices(&self, limit: u32) -> StoreResult<Vec<Notice>> {
+        outbox::pending_notices(&self.reader, limit).await
+    }
+
+    async fn update_notice(&self, update: &NoticeUpdate) -> StoreResult<()> {
+        let update = update.clone();
+        self.writer
+            .run(move |conn| Box::pin(outbox::update_notice(conn, update)))
+            .await
+    }
+}

@@ -1,0 +1,160 @@
+//! Site rows.
+
+use sqlx::{Row, SqliteConnection, SqlitePool, sqlite::SqliteRow};
+use vizhook_core::{ContentUrl, SiteId};
+use vizhook_store::{Project, PublishEvent, Published, Site, StoreError, StoreResult};
+
+use crate::{
+    content,
+    convert::{db_error, from_millis, millis, parse},
+    outbox,
+};
+
+/// `SELECT … FROM sites` followed by the given clause, as a static string.
+macro_rules! select_sites {
+    ($clause:literal) => {
+        concat!(
+            "SELECT id, name, content_url, admin_mode, state, created_at, updated_at FROM sites ",
+            $clause
+        )
+    };
+}
+
+pub(crate) fn from_row(row: &SqliteRow) -> StoreResult<Site> {
+    from_prefixed_row(row, "")
+}
+
+/// Reads a site from columns named `{prefix}id`, `{prefix}name`, … (for joins).
+pub(crate) fn from_prefixed_row(row: &SqliteRow, prefix: &str) -> StoreResult<Site> {
+    let get = |column: &str| -> StoreResult<String> {
+        row.try_get::<String, _>(format!("{prefix}{column}").as_str())
+            .map_err(db_error)
+    };
+    let get_time = |column: &str| -> StoreResult<i64> {
+        row.try_get::<i64, _>(format!("{prefix}{column}").as_str())
+            .map_err(db_error)
+    };
+    let content_url = get("content_url")?;
+    Ok(Site {
+        id: parse("site id", &get("id")?)?,
+        name: get("name")?,
+        content_url: ContentUrl::parse(&content_url)
+            .map_err(|err| StoreError::Corrupt(err.to_string()))?,
+        admin_mode: get("admin_mode")?,
+        state: get("state")?,
+        created_at: from_millis(get_time("created_at")?)?,
+        updated_at: from_millis(get_time("updated_at")?)?,
+    })
+}
+
+/// Creates a site with its Default project and writes `events`.
+pub(crate) async fn create(
+    conn: &mut SqliteConnection,
+    site: Site,
+    project: Project,
+    events: Vec<PublishEvent>,
+) -> StoreResult<Vec<Published>> {
+    insert(conn, site).await?;
+    content::save_project(conn, &project).await?;
+    outbox::publish(conn, &events).await
+}
+
+pub(crate) async fn insert(conn: &mut SqliteConnection, site: Site) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO sites (id, name, content_url, admin_mode, state, created_at, updated_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(site.id.to_string())
+    .bind(&site.name)
+    .bind(site.content_url.as_str())
+    .bind(&site.admin_mode)
+    .bind(&site.state)
+    .bind(millis(site.created_at))
+    .bind(millis(site.updated_at))
+    .execute(conn)
+    .await
+    .map_err(db_error)?;
+    Ok(())
+}
+
+pub(crate) async fn all(pool: &SqlitePool) -> StoreResult<Vec<Site>> {
+    let rows = sqlx::query(select_sites!("ORDER BY created_at, name"))
+        .fetch_all(pool)
+        .await
+        .map_err(db_error)?;
+    rows.iter().map(from_row).collect()
+}
+
+async fn one(pool: &SqlitePool, query: &'static str, value: String) -> StoreResult<Option<Site>> {
+    let row = sqlx::query(query)
+        .bind(value)
+        .fetch_optional(pool)
+        .await
+        .map_err(db_error)?;
+    row.as_ref().map(from_row).transpose()
+}
+
+pub(crate) async fn by_id(pool: &SqlitePool, id: SiteId) -> StoreResult<Option<Site>> {
+    one(pool, select_sites!("WHERE id = ?"), id.to_string()).await
+}
+
+pub(crate) async fn by_content_url(
+    pool: &SqlitePool,
+    content_url: &ContentUrl,
+) -> StoreResult<Option<Site>> {
+    one(
+        pool,
+        select_sites!("WHERE content_url = ? COLLATE NOCASE"),
+        content_url.to_string(),
+    )
+    .await
+}
+
+pub(crate) async fn by_name(pool: &SqlitePool, name: &str) -> StoreResult<Option<Site>> {
+    one(
+        pool,
+        select_sites!("WHERE name = ? COLLATE NOCASE"),
+        name.to_owned(),
+    )
+    .await
+}
+
+pub(crate) async fn update(
+    conn: &mut SqliteConnection,
+    site: Site,
+    events: Vec<PublishEvent>,
+) -> StoreResult<Vec<Published>> {
+    let result = sqlx::query(
+        "UPDATE sites SET name = ?, content_url = ?, admin_mode = ?, state = ?, updated_at = ? \
+         WHERE id = ?",
+    )
+    .bind(&site.name)
+    .bind(site.content_url.as_str())
+    .bind(&site.admin_mode)
+    .bind(&site.state)
+    .bind(millis(site.updated_at))
+    .bind(site.id.to_string())
+    .execute(&mut *conn)
+    .await
+    .map_err(db_error)?;
+    if result.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    outbox::publish(conn, &events).await
+}
+
+pub(crate) async fn delete(
+    conn: &mut SqliteConnection,
+    id: SiteId,
+    events: Vec<PublishEvent>,
+) -> StoreResult<Vec<Published>> {
+    let result = sqlx::query("DELETE FROM sites WHERE id = ?")
+        .bind(id.to_string())
+        .execute(&mut *conn)
+        .await
+        .map_err(db_error)?;
+    if result.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    outbox::publish(conn, &events).await
+}

@@ -1,0 +1,131 @@
+//! The single writer: every write runs on one connection, and writes that arrive together share
+//! one transaction and one fsync (group commit). Each write runs inside its own savepoint, so a
+//! failing write is rolled back alone while its neighbours commit.
+//!
+//! A write's result is handed back only after its transaction commits: a caller never sees
+//! success for data that is not durable.
+
+use futures_util::{FutureExt, future::BoxFuture};
+use sqlx::{Acquire, Connection, SqliteConnection};
+use tokio::sync::{mpsc, oneshot};
+use vizhook_store::{StoreError, StoreResult};
+
+/// Writes taken into one transaction at most. Large enough to amortise the fsync, small enough
+/// to keep the write lock short for readers' checkpoints.
+const MAX_BATCH: usize = 256;
+
+/// Called with the commit's outcome; delivers the write's own result to its caller.
+type Completion = Box<dyn FnOnce(Option<StoreError>) + Send>;
+type Job =
+    Box<dyn for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, (bool, Completion)> + Send>;
+
+/// A handle to the writer task. Cloning it is cheap.
+#[derive(Debug, Clone)]
+pub(crate) struct Writer {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl Writer {
+    /// Starts the writer task on `conn`. It stops when every handle is dropped.
+    pub(crate) fn spawn(conn: SqliteConnection) -> Self {
+        let (jobs, receiver) = mpsc::channel(4 * MAX_BATCH);
+        tokio::spawn(run(conn, receiver));
+        Self { jobs }
+    }
+
+    /// Runs `write` in the writer's current transaction and returns its result once committed.
+    pub(crate) async fn run<T, F>(&self, write: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, StoreResult<T>>
+            + Send
+            + 'static,
+    {
+        let (reply, result) = oneshot::channel();
+        let job: Job = Box::new(move |conn| {
+            Box::pin(async move {
+                let outcome = write(conn).await;
+                let ok = outcome.is_ok();
+                let completion: Completion = Box::new(move |commit_error| {
+                    let result = match commit_error {
+                        Some(error) => Err(error),
+                        None => outcome,
+                    };
+                    let _ = reply.send(result);
+                });
+                (ok, completion)
+            })
+        });
+        self.jobs.send(job).await.map_err(|_| stopped())?;
+        result.await.map_err(|_| stopped())?
+    }
+}
+
+fn stopped() -> StoreError {
+    StoreError::unavailable(std::io::Error::other("the SQLite writer has stopped"))
+}
+
+async fn run(mut conn: SqliteConnection, mut receiver: mpsc::Receiver<Job>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let jobs = std::mem::take(&mut batch);
+        let completions = match std::panic::AssertUnwindSafe(commit_batch(&mut conn, jobs))
+            .catch_unwind()
+            .await
+        {
+            Ok(completions) => completions,
+            Err(_) => {
+                tracing::error!("a write panicked; the SQLite writer stops");
+                return;
+            }
+        };
+        for (completion, error) in completions {
+            completion(error);
+        }
+    }
+}
+
+/// Runs one batch in one transaction. Returns each job's completion with the error it must
+/// report (its commit failed) or `None`.
+async fn commit_batch(
+    conn: &mut SqliteConnection,
+    jobs: Vec<Job>,
+) -> Vec<(Completion, Option<StoreError>)> {
+    let mut completions = Vec::with_capacity(jobs.len());
+    let mut pending = jobs.into_iter();
+    let outcome: Result<(), sqlx::Error> = async {
+        let mut tx = Connection::begin(&mut *conn).await?;
+        for job in pending.by_ref() {
+            let mut savepoint = tx.begin().await?;
+            let (ok, completion) = job(&mut savepoint).await;
+            completions.push(completion);
+            if ok {
+                savepoint.commit().await?;
+            } else {
+                savepoint.rollback().await?;
+            }
+        }
+        tx.commit().await
+    }
+    .await;
+    match outcome {
+        Ok(()) => completions
+            .into_iter()
+            .map(|completion| (completion, None))
+            .collect(),
+        Err(error) => {
+            tracing::error!(error = %error, "SQLite group commit failed; the batch is rolled back");
+            let error = StoreError::unavailable(error);
+            // Jobs that never ran are dropped here; dropping one drops its reply channel, so
+            // its caller gets an error too.
+            let skipped = pending.count();
+            if skipped > 0 {
+                tracing::error!(skipped, "writes not attempted because their batch failed");
+            }
+            completions
+                .into_iter()
+                .map(|completion| (completion, Some(error.clone())))
+                .collect()
+        }
+    }
+}

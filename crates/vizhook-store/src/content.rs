@@ -1,0 +1,198 @@
+//! Records of site content (projects, data sources, workbooks, views, connections, refresh
+//! jobs, data labels) and the changes `Store::apply` writes together with the events they fire.
+
+use std::fmt;
+
+use time::OffsetDateTime;
+use vizhook_core::{
+    ConnectionId, DatasourceId, JobId, LabelId, ProjectId, SiteId, UserId, ViewId, WorkbookId,
+};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Project {
+    pub id: ProjectId,
+    pub site_id: SiteId,
+    pub name: String,
+    pub description: String,
+    pub parent_id: Option<ProjectId>,
+    pub owner_id: UserId,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Datasource {
+    pub id: DatasourceId,
+    pub site_id: SiteId,
+    pub project_id: ProjectId,
+    pub owner_id: UserId,
+    pub name: String,
+    pub content_url: String,
+    /// The published file's type: `tds`, `tdsx`, `hyper`, …
+    pub file_type: String,
+    pub description: String,
+    pub is_certified: bool,
+    pub certification_note: String,
+    pub has_extracts: bool,
+    pub size: u64,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Workbook {
+    pub id: WorkbookId,
+    pub site_id: SiteId,
+    pub project_id: ProjectId,
+    pub owner_id: UserId,
+    pub name: String,
+    pub content_url: String,
+    pub description: String,
+    pub show_tabs: bool,
+    pub size: u64,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct View {
+    pub id: ViewId,
+    pub site_id: SiteId,
+    pub workbook_id: WorkbookId,
+    pub name: String,
+    pub content_url: String,
+    pub created_at: OffsetDateTime,
+}
+
+/// What a connection, job or label belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ContentRef {
+    Datasource(DatasourceId),
+    Workbook(WorkbookId),
+}
+
+impl ContentRef {
+    /// `datasource` or `workbook`, as Tableau's `contentType` spells them.
+    pub const fn kind(self) -> &'static str {
+        match self {
+            Self::Datasource(_) => "datasource",
+            Self::Workbook(_) => "workbook",
+        }
+    }
+
+    pub fn id_string(self) -> String {
+        match self {
+            Self::Datasource(id) => id.to_string(),
+            Self::Workbook(id) => id.to_string(),
+        }
+    }
+}
+
+/// A database connection. The embedded password must be usable to connect, so it is kept as
+/// given; it is never shown by the API nor logged, and `Debug` redacts it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Connection {
+    pub id: ConnectionId,
+    pub site_id: SiteId,
+    pub owner: ContentRef,
+    /// The connection class: `postgres`, `sqlserver`, `excel-direct`, …
+    pub class: String,
+    pub server: String,
+    pub port: String,
+    pub dbname: String,
+    pub username: String,
+    pub password: Option<String>,
+    pub embed_password: bool,
+}
+
+impl fmt::Debug for Connection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Connection")
+            .field("id", &self.id)
+            .field("owner", &self.owner)
+            .field("class", &self.class)
+            .field("server", &self.server)
+            .field("port", &self.port)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .finish_non_exhaustive()
+    }
+}
+
+/// Tableau's job finish codes.
+pub const FINISH_SUCCESS: i32 = 0;
+pub const FINISH_FAILED: i32 = 1;
+
+/// An extract refresh job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    pub id: JobId,
+    pub site_id: SiteId,
+    pub target: ContentRef,
+    pub target_name: String,
+    pub created_at: OffsetDateTime,
+    pub started_at: Option<OffsetDateTime>,
+    pub completed_at: Option<OffsetDateTime>,
+    pub progress: u8,
+    /// `None` while running; `FINISH_SUCCESS` or `FINISH_FAILED` when done.
+    pub finish_code: Option<i32>,
+    pub notes: String,
+}
+
+/// A data label on a data source or workbook. An asset has at most one label per value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Label {
+    pub id: LabelId,
+    pub site_id: SiteId,
+    pub target: ContentRef,
+    pub target_name: String,
+    pub value: String,
+    pub category: String,
+    pub message: String,
+    pub active: bool,
+    pub elevated: bool,
+    pub author_id: UserId,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+/// A write to site content. `Save*` inserts or replaces by id.
+#[derive(Debug, Clone)]
+pub enum ContentChange {
+    SaveProject(Project),
+    /// Deletes a project with everything in it.
+    DeleteProject {
+        site: SiteId,
+        id: ProjectId,
+    },
+    /// `connections: Some` replaces the data source's connections.
+    SaveDatasource {
+        datasource: Datasource,
+        connections: Option<Vec<Connection>>,
+    },
+    DeleteDatasource {
+        site: SiteId,
+        id: DatasourceId,
+    },
+    /// `views`/`connections: Some` replace the workbook's views/connections.
+    SaveWorkbook {
+        workbook: Workbook,
+        views: Option<Vec<View>>,
+        connections: Option<Vec<Connection>>,
+    },
+    DeleteWorkbook {
+        site: SiteId,
+        id: WorkbookId,
+    },
+    DeleteView {
+        site: SiteId,
+        id: ViewId,
+    },
+    SaveConnection(Connection),
+    SaveJob(Job),
+    SaveLabels(Vec<Label>),
+    DeleteLabels {
+        site: SiteId,
+        ids: Vec<LabelId>,
+    },
+}

@@ -1,0 +1,233 @@
+//! Records of the outbox: events on their way to webhooks, deliveries, attempts, and the
+//! notices written when a webhook is disabled for failing.
+
+use std::fmt;
+
+use time::OffsetDateTime;
+use vizhook_core::{DeliveryId, Event, EventId, EventKind, NoticeId, SiteId, WebhookId};
+
+/// An event to write, with the exact payload its deliveries will POST.
+#[derive(Debug, Clone)]
+pub struct PublishEvent {
+    pub event: Event,
+    pub payload: Vec<u8>,
+}
+
+/// What publishing one event did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Published {
+    pub event_id: EventId,
+    /// How many deliveries were queued (one per enabled, subscribed webhook).
+    pub deliveries: u32,
+}
+
+/// A request to lease due deliveries for sending.
+#[derive(Debug, Clone)]
+pub struct ClaimRequest {
+    pub now: OffsetDateTime,
+    /// Until when the claimed deliveries belong to the claimer; after that anyone may retake
+    /// them (the claimer crashed).
+    pub lease_until: OffsetDateTime,
+    pub limit: u32,
+    /// Webhooks that already have as many deliveries in flight as they may.
+    pub exclude_webhooks: Vec<WebhookId>,
+}
+
+/// A delivery leased for one attempt, with what is needed to send it.
+#[derive(Clone)]
+pub struct ClaimedDelivery {
+    pub id: DeliveryId,
+    pub event_id: EventId,
+    pub webhook_id: WebhookId,
+    pub site_id: SiteId,
+    pub url: String,
+    /// The webhook's Standard Webhooks signing secret (`whsec_…`), if it has its own.
+    pub signing_secret: Option<String>,
+    pub payload: Vec<u8>,
+    /// This attempt's number over the delivery's whole life (1-based).
+    pub attempt: u32,
+    /// This attempt's number since the delivery was last scheduled (1-based); it drives the
+    /// retry schedule.
+    pub round_attempt: u32,
+}
+
+impl fmt::Debug for ClaimedDelivery {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClaimedDelivery")
+            .field("id", &self.id)
+            .field("webhook_id", &self.webhook_id)
+            .field("attempt", &self.attempt)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where a delivery goes after an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttemptNext {
+    Delivered,
+    RetryAt(OffsetDateTime),
+    /// All attempts failed: one failed delivery for the webhook's count.
+    Failed,
+}
+
+/// One attempt to record, and the delivery's next state.
+#[derive(Debug, Clone)]
+pub struct AttemptRecord {
+    pub delivery_id: DeliveryId,
+    pub webhook_id: WebhookId,
+    pub number: u32,
+    pub started_at: OffsetDateTime,
+    pub latency_ms: u32,
+    /// The HTTP status, or `None` when no answer came.
+    pub status: Option<u16>,
+    /// Why there was no answer (timeout, refused connection, …).
+    pub error: Option<String>,
+    pub response_excerpt: Option<String>,
+    pub next: AttemptNext,
+}
+
+/// When failed deliveries disable a webhook.
+#[derive(Debug, Clone)]
+pub struct FailurePolicy {
+    /// Consecutive failed deliveries that disable a webhook; 0 never disables.
+    pub disable_after: u32,
+    /// The `statusChangeReason` written when disabling.
+    pub reason: String,
+    pub now: OffsetDateTime,
+}
+
+/// What an exchange did: webhooks its records disabled, and the deliveries it leased.
+#[derive(Debug, Clone, Default)]
+pub struct Exchange {
+    pub disabled: Vec<DisabledWebhook>,
+    pub claimed: Vec<ClaimedDelivery>,
+}
+
+/// A webhook that recording attempts disabled, and the notice written about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DisabledWebhook {
+    pub webhook_id: WebhookId,
+    pub site_id: SiteId,
+    pub notice_id: NoticeId,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryState {
+    Pending,
+    /// Pending, but its webhook is disabled: it resumes when the webhook is re-enabled.
+    Paused,
+    Delivered,
+    Failed,
+}
+
+impl DeliveryState {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Paused => "paused",
+            Self::Delivered => "delivered",
+            Self::Failed => "failed",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        [Self::Pending, Self::Delivered, Self::Failed]
+            .into_iter()
+            .find(|s| s.as_str() == raw)
+    }
+}
+
+/// One recorded attempt, for the delivery log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptRow {
+    pub number: u32,
+    pub started_at: OffsetDateTime,
+    pub latency_ms: u32,
+    pub status: Option<u16>,
+    pub error: Option<String>,
+    pub response_excerpt: Option<String>,
+}
+
+/// A delivery with its attempts, for the delivery log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryRecord {
+    pub id: DeliveryId,
+    pub event_id: EventId,
+    pub webhook_id: WebhookId,
+    pub event_type: EventKind,
+    pub state: DeliveryState,
+    pub next_attempt_at: Option<OffsetDateTime>,
+    pub created_at: OffsetDateTime,
+    pub completed_at: Option<OffsetDateTime>,
+    pub payload: String,
+    pub attempts: Vec<AttemptRow>,
+}
+
+/// Which page of a webhook's deliveries to read, newest first.
+#[derive(Debug, Clone)]
+pub struct DeliveryQuery {
+    pub limit: u32,
+    /// Only deliveries created before this time.
+    pub before: Option<OffsetDateTime>,
+}
+
+/// Whether a notice's email went out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmailState {
+    Pending,
+    Sent,
+    /// Not sent on purpose: no recipient address, or email is not configured.
+    Skipped,
+    /// Sending failed every time.
+    Failed,
+}
+
+impl EmailState {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Sent => "sent",
+            Self::Skipped => "skipped",
+            Self::Failed => "failed",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        [Self::Pending, Self::Sent, Self::Skipped, Self::Failed]
+            .into_iter()
+            .find(|s| s.as_str() == raw)
+    }
+}
+
+/// A record that vizhook disabled a webhook, and the email to its owner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub id: NoticeId,
+    pub site_id: SiteId,
+    pub webhook_id: WebhookId,
+    pub webhook_name: String,
+    pub message: String,
+    /// The owner's email address, if one is known.
+    pub recipient: Option<String>,
+    pub email_state: EmailState,
+    pub email_attempts: u32,
+    pub email_error: Option<String>,
+    pub created_at: OffsetDateTime,
+    pub sent_at: Option<OffsetDateTime>,
+}
+
+/// The outcome of one try to email a notice.
+#[derive(Debug, Clone)]
+pub struct NoticeUpdate {
+    pub id: NoticeId,
+    pub state: EmailState,
+    pub error: Option<String>,
+    pub now: OffsetDateTime,
+}
+
+/// What a retention sweep removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PruneStats {
+    pub deliveries: u64,
+    pub events: u64,
+}

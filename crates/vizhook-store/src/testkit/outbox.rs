@@ -1,0 +1,544 @@
+//! Conformance checks for the outbox: publishing, leasing, attempts, failure accounting,
+//! pausing, the delivery log and retention.
+
+use futures_util::future::join_all;
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+use vizhook_core::*;
+
+use super::{T0, seed, webhook};
+use crate::*;
+
+fn event(site: SiteId, kind: EventKind, name: &str) -> PublishEvent {
+    let event = Event {
+        id: EventId::from_uuid(Uuid::new_v4()),
+        kind,
+        resource: kind.default_resource(),
+        resource_name: name.to_owned(),
+        site_id: site,
+        resource_luid: Uuid::new_v4().to_string(),
+        created_at: T0,
+    };
+    let payload = format!(r#"{{"event_type":"{kind}","resource_name":"{name}"}}"#).into_bytes();
+    PublishEvent { event, payload }
+}
+
+fn claim_at(now: OffsetDateTime, limit: u32) -> ClaimRequest {
+    ClaimRequest {
+        now,
+        lease_until: now + Duration::seconds(30),
+        limit,
+        exclude_webhooks: Vec::new(),
+    }
+}
+
+fn attempt(claimed: &ClaimedDelivery, status: Option<u16>, next: AttemptNext) -> AttemptRecord {
+    AttemptRecord {
+        delivery_id: claimed.id,
+        webhook_id: claimed.webhook_id,
+        number: claimed.attempt,
+        started_at: T0,
+        latency_ms: 12,
+        status,
+        error: status.is_none().then(|| "connection refused".to_owned()),
+        response_excerpt: status.map(|s| format!("answer {s}")),
+        next,
+    }
+}
+
+fn policy(disable_after: u32) -> FailurePolicy {
+    FailurePolicy {
+        disable_after,
+        reason: "disabled after failures".to_owned(),
+        now: T0,
+    }
+}
+
+/// A seeded store with one webhook per given (event, enabled) on the Default site.
+async fn with_webhooks(
+    store: &impl Store,
+    hooks: &[(EventKind, bool)],
+) -> (BootstrapSeed, Vec<Webhook>) {
+    let seed = seed();
+    store.bootstrap(&seed).await.unwrap();
+    let mut created = Vec::new();
+    for (i, (kind, enabled)) in hooks.iter().enumerate() {
+        let mut hook = webhook(seed.site.id, seed.user_id, &format!("hook-{i}"));
+        hook.event = *kind;
+        hook.enabled = *enabled;
+        hook.created_at = T0 + Duration::seconds(i as i64);
+        store.create_webhook(&hook).await.unwrap();
+        created.push(hook);
+    }
+    (seed, created)
+}
+
+pub async fn publish_fans_out_to_enabled_subscribers(store: &impl Store) {
+    use EventKind::*;
+    let hooks = [
+        (DatasourceCreated, true),
+        (DatasourceCreated, true),
+        (DatasourceCreated, false),
+        (WorkbookCreated, true),
+    ];
+    let (seed, hooks) = with_webhooks(store, &hooks).await;
+    let other = super::site("Other", "other");
+    store
+        .create_site(&other, &super::project_for(&other), &[])
+        .await
+        .unwrap();
+    let published = store
+        .publish_events(&[
+            event(seed.site.id, DatasourceCreated, "sales"),
+            event(other.id, DatasourceCreated, "x"),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(
+        published.iter().map(|p| p.deliveries).collect::<Vec<_>>(),
+        [2, 0]
+    );
+
+    let claimed = store.claim_deliveries(&claim_at(T0, 10)).await.unwrap();
+    let mut webhooks: Vec<WebhookId> = claimed.iter().map(|c| c.webhook_id).collect();
+    webhooks.sort();
+    let mut expected = vec![hooks[0].id, hooks[1].id];
+    expected.sort();
+    assert_eq!(
+        webhooks, expected,
+        "only enabled subscribers of that event on that site"
+    );
+    for c in &claimed {
+        assert_eq!(c.event_id, published[0].event_id);
+        assert_eq!(
+            c.payload,
+            br#"{"event_type":"DatasourceCreated","resource_name":"sales"}"#
+        );
+        assert_eq!(c.url, "https://example.com/hook?key=secret");
+        assert_eq!((c.attempt, c.round_attempt), (1, 1));
+    }
+    assert_ne!(claimed[0].id, claimed[1].id);
+}
+
+pub async fn leases_expire_and_claims_exclude_busy_webhooks(store: &impl Store) {
+    use EventKind::*;
+    let (seed, hooks) = with_webhooks(
+        store,
+        &[(DatasourceCreated, true), (DatasourceCreated, true)],
+    )
+    .await;
+    store
+        .publish_events(&[event(seed.site.id, DatasourceCreated, "a")])
+        .await
+        .unwrap();
+    let early = store
+        .claim_deliveries(&claim_at(T0 - Duration::seconds(1), 10))
+        .await
+        .unwrap();
+    assert!(early.is_empty(), "not due before its time");
+
+    let busy = ClaimRequest {
+        exclude_webhooks: vec![hooks[0].id],
+        ..claim_at(T0, 10)
+    };
+    let first = store.claim_deliveries(&busy).await.unwrap();
+    assert_eq!(
+        first.iter().map(|c| c.webhook_id).collect::<Vec<_>>(),
+        [hooks[1].id]
+    );
+    let second = store.claim_deliveries(&claim_at(T0, 10)).await.unwrap();
+    assert_eq!(
+        second.iter().map(|c| c.webhook_id).collect::<Vec<_>>(),
+        [hooks[0].id],
+        "leased ones are skipped"
+    );
+    assert!(
+        store
+            .claim_deliveries(&claim_at(T0 + Duration::seconds(29), 10))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store.next_due().await.unwrap(),
+        Some(T0 + Duration::seconds(30)),
+        "due again when the leases end"
+    );
+    let retaken = store
+        .claim_deliveries(&claim_at(T0 + Duration::seconds(30), 10))
+        .await
+        .unwrap();
+    assert_eq!(retaken.len(), 2, "a claimer that died loses its leases");
+    assert_eq!(
+        retaken[0].attempt, 1,
+        "an attempt that was never recorded does not count"
+    );
+}
+
+pub async fn concurrent_claims_never_share_a_delivery(store: &impl Store) {
+    let (seed, _) = with_webhooks(store, &[(EventKind::ViewDeleted, true)]).await;
+    let events: Vec<PublishEvent> = (0..200)
+        .map(|i| event(seed.site.id, EventKind::ViewDeleted, &format!("v{i}")))
+        .collect();
+    store.publish_events(&events).await.unwrap();
+    let request = claim_at(T0, 40);
+    let claims = join_all((0..8).map(|_| store.claim_deliveries(&request))).await;
+    let mut ids: Vec<DeliveryId> = claims
+        .into_iter()
+        .flat_map(Result::unwrap)
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(ids.len(), 200);
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 200, "no delivery was claimed twice");
+}
+
+pub async fn attempts_move_deliveries_and_count_failures(store: &impl Store) {
+    let (seed, hooks) = with_webhooks(store, &[(EventKind::WorkbookDeleted, true)]).await;
+    let events: Vec<PublishEvent> = (0..3)
+        .map(|i| event(seed.site.id, EventKind::WorkbookDeleted, &format!("w{i}")))
+        .collect();
+    store.publish_events(&events).await.unwrap();
+    let claimed = store.claim_deliveries(&claim_at(T0, 10)).await.unwrap();
+    let retry_at = T0 + Duration::minutes(1);
+    let records = [
+        attempt(&claimed[0], Some(200), AttemptNext::Delivered),
+        attempt(&claimed[1], Some(500), AttemptNext::RetryAt(retry_at)),
+        attempt(&claimed[2], None, AttemptNext::Failed),
+    ];
+    assert!(
+        store
+            .record_attempts(&records, &policy(4))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let log = store
+        .deliveries(
+            seed.site.id,
+            hooks[0].id,
+            &DeliveryQuery {
+                limit: 10,
+                before: None,
+            },
+        )
+        .await
+        .unwrap();
+    let state_of = |id: DeliveryId| log.iter().find(|d| d.id == id).unwrap().clone();
+    let delivered = state_of(claimed[0].id);
+    assert_eq!(
+        (delivered.state, delivered.attempts.len()),
+        (DeliveryState::Delivered, 1)
+    );
+    assert_eq!(delivered.attempts[0].status, Some(200));
+    assert_eq!(
+        delivered.attempts[0].response_excerpt.as_deref(),
+        Some("answer 200")
+    );
+    let retrying = state_of(claimed[1].id);
+    assert_eq!(
+        (retrying.state, retrying.next_attempt_at),
+        (DeliveryState::Pending, Some(retry_at))
+    );
+    let failed = state_of(claimed[2].id);
+    assert_eq!(failed.state, DeliveryState::Failed);
+    assert_eq!(
+        failed.attempts[0].error.as_deref(),
+        Some("connection refused")
+    );
+
+    assert!(
+        store
+            .claim_deliveries(&claim_at(T0 + Duration::seconds(59), 10))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let again = store
+        .claim_deliveries(&claim_at(retry_at, 10))
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(
+        (again[0].id, again[0].attempt, again[0].round_attempt),
+        (claimed[1].id, 2, 2)
+    );
+}
+
+/// Publishes `count` events and fails each of their deliveries for good.
+async fn fail_deliveries(
+    store: &impl Store,
+    site: SiteId,
+    kind: EventKind,
+    count: usize,
+    failure: &FailurePolicy,
+) -> Vec<DisabledWebhook> {
+    let events: Vec<PublishEvent> = (0..count)
+        .map(|i| event(site, kind, &format!("e{i}")))
+        .collect();
+    store.publish_events(&events).await.unwrap();
+    let claimed = store.claim_deliveries(&claim_at(T0, 100)).await.unwrap();
+    let records: Vec<AttemptRecord> = claimed
+        .iter()
+        .map(|c| attempt(c, Some(503), AttemptNext::Failed))
+        .collect();
+    store.record_attempts(&records, failure).await.unwrap()
+}
+
+pub async fn four_failed_deliveries_disable_with_a_notice(store: &impl Store) {
+    let (seed, hooks) = with_webhooks(store, &[(EventKind::DatasourceRefreshFailed, true)]).await;
+    let site = seed.site.id;
+    let update = SiteUserUpdate {
+        site_id: site,
+        user_id: seed.user_id,
+        site_role: None,
+        full_name: None,
+        email: Some("owner@example.com".to_owned()),
+        auth_setting: None,
+        password_hash: None,
+    };
+    store.update_user(&update, &[]).await.unwrap();
+    let kind = EventKind::DatasourceRefreshFailed;
+    assert!(
+        fail_deliveries(store, site, kind, 3, &policy(4))
+            .await
+            .is_empty()
+    );
+    // A success in between resets the count.
+    store
+        .publish_events(&[event(site, kind, "ok")])
+        .await
+        .unwrap();
+    let ok = store.claim_deliveries(&claim_at(T0, 10)).await.unwrap();
+    store
+        .record_attempts(
+            &[attempt(&ok[0], Some(204), AttemptNext::Delivered)],
+            &policy(4),
+        )
+        .await
+        .unwrap();
+    assert!(
+        fail_deliveries(store, site, kind, 3, &policy(4))
+            .await
+            .is_empty(),
+        "3 failures after a success"
+    );
+    let disabled = fail_deliveries(store, site, kind, 1, &policy(4)).await;
+    assert_eq!(
+        disabled.len(),
+        1,
+        "the fourth consecutive failed delivery disables"
+    );
+    assert_eq!(
+        (disabled[0].webhook_id, disabled[0].site_id),
+        (hooks[0].id, site)
+    );
+
+    let stored = store
+        .webhook(site, hooks[0].id)
+        .await
+        .unwrap()
+        .unwrap()
+        .webhook;
+    assert!(!stored.enabled);
+    assert_eq!(stored.status_change_reason, "disabled after failures");
+    let notices = store.notices(site, Some(hooks[0].id)).await.unwrap();
+    assert_eq!(notices.len(), 1);
+    assert_eq!(notices[0].id, disabled[0].notice_id);
+    assert_eq!(notices[0].recipient.as_deref(), Some("owner@example.com"));
+    assert_eq!(
+        (notices[0].email_state, notices[0].webhook_name.as_str()),
+        (EmailState::Pending, "hook-0")
+    );
+    assert_eq!(store.pending_notices(10).await.unwrap().len(), 1);
+    let sent = NoticeUpdate {
+        id: notices[0].id,
+        state: EmailState::Sent,
+        error: None,
+        now: T0 + Duration::seconds(5),
+    };
+    store.update_notice(&sent).await.unwrap();
+    assert!(store.pending_notices(10).await.unwrap().is_empty());
+    let after = store.notices(site, None).await.unwrap();
+    assert_eq!(
+        (
+            after[0].email_state,
+            after[0].email_attempts,
+            after[0].sent_at
+        ),
+        (EmailState::Sent, 1, Some(T0 + Duration::seconds(5)))
+    );
+}
+
+pub async fn disabled_webhooks_pause_and_resume(store: &impl Store) {
+    let kind = EventKind::SiteUpdated;
+    let (seed, hooks) = with_webhooks(store, &[(kind, true)]).await;
+    let site = seed.site.id;
+    let disabled = fail_deliveries(store, site, kind, 2, &policy(2)).await;
+    assert_eq!(disabled.len(), 1);
+    let notices = store.notices(site, None).await.unwrap();
+    assert_eq!(
+        notices[0].email_state,
+        EmailState::Skipped,
+        "the owner has no email address"
+    );
+    assert_eq!(notices[0].recipient, None);
+
+    // Published while disabled: no delivery. Pending before disabling: paused.
+    let published = store
+        .publish_events(&[event(site, kind, "while disabled")])
+        .await
+        .unwrap();
+    assert_eq!(published[0].deliveries, 0);
+    let mut hook = store
+        .webhook(site, hooks[0].id)
+        .await
+        .unwrap()
+        .unwrap()
+        .webhook;
+    hook.enabled = true;
+    store.update_webhook(&hook).await.unwrap();
+    store
+        .publish_events(&[event(site, kind, "pending")])
+        .await
+        .unwrap();
+    hook.enabled = false;
+    store.update_webhook(&hook).await.unwrap();
+    assert!(
+        store
+            .claim_deliveries(&claim_at(T0, 10))
+            .await
+            .unwrap()
+            .is_empty(),
+        "paused while disabled"
+    );
+    assert_eq!(store.next_due().await.unwrap(), None);
+    hook.enabled = true;
+    store.update_webhook(&hook).await.unwrap();
+    let resumed = store.claim_deliveries(&claim_at(T0, 10)).await.unwrap();
+    assert_eq!(resumed.len(), 1, "re-enabling resumes it");
+    // Re-enabling reset the count: one more failure does not disable again.
+    let records = [attempt(&resumed[0], Some(500), AttemptNext::Failed)];
+    assert!(
+        store
+            .record_attempts(&records, &policy(2))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+pub async fn delivery_log_redeliver_and_prune(store: &impl Store) {
+    let kind = EventKind::LabelCreated;
+    let (seed, hooks) = with_webhooks(store, &[(kind, true)]).await;
+    let site = seed.site.id;
+    store
+        .publish_events(&[event(site, kind, "first")])
+        .await
+        .unwrap();
+    let mut second = event(site, kind, "second");
+    second.event.created_at = T0 + Duration::seconds(1);
+    store.publish_events(&[second]).await.unwrap();
+    let claimed = store
+        .claim_deliveries(&claim_at(T0 + Duration::seconds(1), 10))
+        .await
+        .unwrap();
+    let records: Vec<AttemptRecord> = claimed
+        .iter()
+        .map(|c| attempt(c, Some(200), AttemptNext::Delivered))
+        .collect();
+    store.record_attempts(&records, &policy(4)).await.unwrap();
+
+    let query = DeliveryQuery {
+        limit: 1,
+        before: None,
+    };
+    let newest = store.deliveries(site, hooks[0].id, &query).await.unwrap();
+    assert_eq!(newest.len(), 1);
+    assert!(newest[0].payload.contains("second"), "newest first");
+    let older = DeliveryQuery {
+        limit: 10,
+        before: Some(newest[0].created_at),
+    };
+    let rest = store.deliveries(site, hooks[0].id, &older).await.unwrap();
+    assert_eq!(rest.len(), 1);
+    assert!(rest[0].payload.contains("first"));
+
+    let id = rest[0].id;
+    store
+        .redeliver(site, id, T0 + Duration::minutes(1))
+        .await
+        .unwrap();
+    let other = super::site("Other", "other");
+    store
+        .create_site(&other, &super::project_for(&other), &[])
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.redeliver(other.id, id, T0).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(
+        store.delivery(other.id, id).await.unwrap().is_none(),
+        "deliveries are per site"
+    );
+    let again = store
+        .claim_deliveries(&claim_at(T0 + Duration::minutes(1), 10))
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(
+        (again[0].id, again[0].attempt, again[0].round_attempt),
+        (id, 2, 1)
+    );
+    store
+        .record_attempts(
+            &[attempt(&again[0], Some(200), AttemptNext::Delivered)],
+            &FailurePolicy {
+                now: T0 + Duration::minutes(2),
+                ..policy(4)
+            },
+        )
+        .await
+        .unwrap();
+    let record = store.delivery(site, id).await.unwrap().unwrap();
+    assert_eq!(
+        record.attempts.iter().map(|a| a.number).collect::<Vec<_>>(),
+        [1, 2]
+    );
+
+    // Retention: the delivery completed at T0 goes with its event; the one completed later stays.
+    let stats = store.prune(T0 + Duration::seconds(30)).await.unwrap();
+    assert_eq!(
+        stats,
+        PruneStats {
+            deliveries: 1,
+            events: 1
+        }
+    );
+    assert!(store.delivery(site, newest[0].id).await.unwrap().is_none());
+    assert!(store.delivery(site, id).await.unwrap().is_some());
+    store
+        .publish_events(&[event(site, kind, "pending")])
+        .await
+        .unwrap();
+    let stats = store.prune(T0 + Duration::days(1)).await.unwrap();
+    assert_eq!(stats.deliveries, 1, "pending deliveries are never pruned");
+    assert_eq!(
+        store
+            .deliveries(
+                site,
+                hooks[0].id,
+                &DeliveryQuery {
+                    limit: 10,
+                    before: None
+                }
+            )
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}

@@ -1,0 +1,37 @@
+//! The command line, declared with clap.
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use clap::{Args, Parser, Subcommand};
+
+/// A Tableau-compatible webhooks server, receiver and client.
+#[derive(Debug, Parser)]
+#[command(name = "vizhook", version, about, propagate_version = true)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Run the Tableau-compatible webhooks server.
+    Serve(ServeArgs),
+    /// Print the default configuration, every key documented.
+    DefaultConfig,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:8080; env: VIZHOOK_LISTEN].
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// Database URL [default: sqlite://vizhook.db; env: VIZHOOK_DATABASE_URL].
+    #[arg(long, value_name = "URL")]
+    pub database: Option<String>,
+    /// TOML configuration file (see `vizhook default-config`).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Development mode: allow http:// and private destinations, generate first-run credentials.
+    #[arg(long)]
+    pub dev: bool,
+}

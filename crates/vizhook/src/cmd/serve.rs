@@ -1,0 +1,130 @@
+//! `vizhook serve`: load the configuration, open the store, seed it on first run, and serve
+//! the API until SIGINT or SIGTERM.
+
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use vizhook_server::{
+    AppState, Config,
+    bootstrap::{self, AdminSeed, BootstrapOutcome, GeneratedCredentials},
+    config::{Overrides, redact_url},
+};
+use vizhook_store::Store;
+use vizhook_store_sqlite::SqliteStore;
+
+use crate::cli::ServeArgs;
+
+pub(super) async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let overrides = Overrides {
+        listen: args.listen,
+        database_url: args.database,
+        dev: args.dev,
+    };
+    let config = Config::load(args.config.as_deref(), &overrides)?;
+    let store = open_store(&config.database.url).await?;
+
+    let outcome = bootstrap::bootstrap(store.as_ref(), admin_seed(), config.server.dev).await?;
+    match outcome {
+        BootstrapOutcome::Seeded {
+            admin,
+            generated: Some(credentials),
+        } => {
+            tracing::info!(%admin, "new database: seeded the Default site and its administrator");
+            print_generated(&credentials);
+        }
+        BootstrapOutcome::Seeded {
+            admin,
+            generated: None,
+        } => {
+            tracing::info!(%admin, "new database: seeded the Default site and its administrator");
+        }
+        BootstrapOutcome::AlreadyInitialised => {}
+    }
+    if config.server.dev {
+        tracing::warn!("development mode: http:// and private destinations are allowed");
+    }
+
+    let listener = TcpListener::bind(config.server.listen)
+        .await
+        .with_context(|| format!("could not listen on {}", config.server.listen))?;
+    let address = listener
+        .local_addr()
+        .context("could not read the listening address")?;
+    let state = AppState::new(store, config)?;
+    let shutdown = CancellationToken::new();
+    tokio::spawn(stop_on_signal(shutdown.clone()));
+    tracing::info!("listening on http://{address}");
+    vizhook_server::run(state, listener, shutdown)
+        .await
+        .context("the server stopped with an error")?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Picks the backend from the URL scheme.
+async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+    if url.starts_with("sqlite:") {
+        let store = SqliteStore::open(url)
+            .await
+            .with_context(|| format!("could not open the database {}", redact_url(url)))?;
+        return Ok(Arc::new(store));
+    }
+    if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        bail!("PostgreSQL is not supported yet; use a sqlite:// database url");
+    }
+    bail!(
+        "unsupported database url '{}': use sqlite://PATH",
+        redact_url(url)
+    )
+}
+
+/// The first administrator, from `VIZHOOK_ADMIN_*`; read only when the database is empty.
+fn admin_seed() -> AdminSeed {
+    let var = |name: &str| std::env::var(name).ok();
+    AdminSeed {
+        user: var("VIZHOOK_ADMIN_USER"),
+        password: var("VIZHOOK_ADMIN_PASSWORD"),
+        pat_name: var("VIZHOOK_ADMIN_PAT_NAME"),
+        pat_secret: var("VIZHOOK_ADMIN_PAT_SECRET"),
+    }
+}
+
+/// Shows generated credentials once, on stdout and not in the log.
+#[allow(
+    clippy::print_stdout,
+    reason = "credentials are shown to the user, never logged"
+)]
+fn print_generated(credentials: &GeneratedCredentials) {
+    println!(
+        "vizhook: development mode created the first administrator; these are shown only once:"
+    );
+    println!("  user:                   {}", credentials.user);
+    println!("  password:               {}", credentials.password);
+    println!("  personal access token:  {}", credentials.pat_name);
+    println!("  token secret:           {}", credentials.pat_secret);
+}
+
+async fn stop_on_signal(shutdown: CancellationToken) {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "could not listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => tracing::info!("SIGINT received, shutting down"),
+        () = terminate => tracing::info!("SIGTERM received, shutting down"),
+    }
+    shutdown.cancel();
+}

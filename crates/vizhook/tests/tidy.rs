@@ -1,0 +1,95 @@
+//! Repository hygiene, as tests: every Rust source file starts with a `//!` line saying what it
+//! owns, and every path that ARCHITECTURE.md's code map names exists.
+
+use std::path::{Path, PathBuf};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|ext| ext == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+#[test]
+fn every_source_file_starts_with_a_module_doc() {
+    let mut files = Vec::new();
+    for dir in std::fs::read_dir(root().join("crates")).unwrap() {
+        let dir = dir.unwrap().path();
+        for sub in ["src", "tests"] {
+            if dir.join(sub).is_dir() {
+                rust_files(&dir.join(sub), &mut files);
+            }
+        }
+    }
+    assert!(files.len() > 20, "found only {} files", files.len());
+    let undocumented: Vec<String> = files
+        .iter()
+        .filter(|file| !std::fs::read_to_string(file).unwrap().starts_with("//!"))
+        .map(|file| file.strip_prefix(root()).unwrap().display().to_string())
+        .collect();
+    assert!(
+        undocumented.is_empty(),
+        "files without a leading //! line: {undocumented:?}"
+    );
+}
+
+#[test]
+fn every_path_in_the_code_map_exists() {
+    let architecture = std::fs::read_to_string(root().join("ARCHITECTURE.md")).unwrap();
+    let mut checked = 0;
+    let mut crate_dir: Option<String> = None;
+    for line in architecture.lines() {
+        if let Some(heading) = line
+            .strip_prefix("### `")
+            .and_then(|rest| rest.strip_suffix('`'))
+        {
+            assert!(
+                root().join(heading).exists(),
+                "ARCHITECTURE.md names {heading}, which does not exist"
+            );
+            crate_dir = Some(heading.to_owned());
+            checked += 1;
+            continue;
+        }
+        // A directory named earlier on the line is the base for the file names after it.
+        let mut line_dir: Option<PathBuf> = None;
+        for (i, part) in line.split('`').enumerate() {
+            let looks_like_path = i % 2 == 1
+                && (part.ends_with(".rs")
+                    || part.ends_with('/')
+                    || part.ends_with(".toml")
+                    || part.ends_with(".md"));
+            // URL paths (`/vizhook/v1/`) are not files.
+            if !looks_like_path || part.contains(' ') || part.starts_with('/') {
+                continue;
+            }
+            let mut candidates = vec![root().join(part)];
+            if let Some(dir) = &crate_dir {
+                candidates.push(root().join(dir).join(part));
+                candidates.push(root().join(dir).join("src").join(part));
+            }
+            if let Some(dir) = &line_dir {
+                candidates.push(dir.join(part));
+            }
+            let found = candidates.into_iter().find(|c| c.exists());
+            let found = found
+                .unwrap_or_else(|| panic!("ARCHITECTURE.md names `{part}`, which does not exist"));
+            if part.ends_with('/') {
+                line_dir = Some(found);
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 15, "only {checked} paths checked");
+}
