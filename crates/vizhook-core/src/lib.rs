@@ -7,6 +7,7 @@
 pub mod error;
 pub mod event;
 pub mod ids;
+pub mod notify;
 pub mod retry;
 pub mod site;
 pub mod webhook;

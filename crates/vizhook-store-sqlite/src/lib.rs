@@ -417,4 +417,30 @@ impl Store for SqliteStore {
             .run(move |conn| Box::pin(outbox::update_notice(conn, update)))
             .await
     }
+
+    // The receiver's inbox. PLACEHOLDER until the inbox helper lands: see crates/vizhook-store/src/inbox.rs.
+
+    async fn receive(&self, _inbound: &Inbound) -> StoreResult<Received> {
+        Err(StoreError::NotFound)
+    }
+
+    async fn exchange_tasks(
+        &self,
+        _records: &[TaskRecord],
+        _claim: Option<&TaskClaimRequest>,
+    ) -> StoreResult<Vec<ClaimedTask>> {
+        Err(StoreError::NotFound)
+    }
+
+    async fn next_task_due(&self) -> StoreResult<Option<OffsetDateTime>> {
+        Err(StoreError::NotFound)
+    }
+
+    async fn inbox(&self, _limit: u32) -> StoreResult<Vec<InboxEntry>> {
+        Err(StoreError::NotFound)
+    }
+
+    async fn prune_inbox(&self, _before: OffsetDateTime) -> StoreResult<u64> {
+        Err(StoreError::NotFound)
+    }
 }

@@ -8,6 +8,7 @@
 
 mod content;
 mod error;
+mod inbox;
 mod outbox;
 mod records;
 #[cfg(feature = "testkit")]
@@ -22,6 +23,7 @@ use vizhook_core::{
 
 pub use content::*;
 pub use error::{StoreError, StoreResult};
+pub use inbox::*;
 pub use outbox::*;
 pub use records::*;
 
@@ -199,4 +201,31 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Notices whose email is still to be sent, oldest first.
     async fn pending_notices(&self, limit: u32) -> StoreResult<Vec<Notice>>;
     async fn update_notice(&self, update: &NoticeUpdate) -> StoreResult<()>;
+
+    // The receiver's inbox (`vizhook receive`).
+
+    /// Stores an accepted event once, in one transaction: when `dedup_key` is held by an
+    /// event whose `dedup_until` is still after `received_at`, returns `Duplicate` and writes
+    /// nothing. Otherwise writes the event, takes over the key (until `dedup_until`), and for
+    /// each planned notification applies [`vizhook_core::notify::decide`] to its group's
+    /// stored state at `received_at`, saving the new state and queueing a pending task, due
+    /// at once, for each notice.
+    async fn receive(&self, inbound: &Inbound) -> StoreResult<Received>;
+    /// Records finished task attempts and then, if asked, leases due tasks, in one
+    /// transaction (the engine's one round trip per cycle). Leased tasks are pending ones due
+    /// at `now` of receivers not excluded, oldest first; a task whose lease ran out is due
+    /// again. Each lease counts one attempt.
+    async fn exchange_tasks(
+        &self,
+        records: &[TaskRecord],
+        claim: Option<&TaskClaimRequest>,
+    ) -> StoreResult<Vec<ClaimedTask>>;
+    /// When the next pending task falls due (its lease end while leased), if any.
+    async fn next_task_due(&self) -> StoreResult<Option<OffsetDateTime>>;
+    /// The newest stored inbound events, newest first, each with its tasks.
+    async fn inbox(&self, limit: u32) -> StoreResult<Vec<InboxEntry>>;
+    /// Deletes inbound events received before `before` whose tasks are all finished, with
+    /// their tasks, and de-duplication keys that expired before `before`. Returns how many
+    /// events it deleted.
+    async fn prune_inbox(&self, before: OffsetDateTime) -> StoreResult<u64>;
 }

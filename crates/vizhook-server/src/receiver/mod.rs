@@ -4,3 +4,4 @@
 //! durable dispatcher that delivers `vizhook serve`'s webhooks.
 
 pub mod event;
+pub mod secret;

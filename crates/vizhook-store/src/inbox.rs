@@ -1,0 +1,133 @@
+//! Records of the receiver's inbox (`vizhook receive`): events accepted from a source, their
+//! de-duplication keys, the alert groups of the routing tree, and the action tasks that run
+//! afterwards through the shared delivery engine.
+
+use std::time::Duration;
+
+use time::OffsetDateTime;
+use vizhook_core::notify::{Intent, Notice};
+
+/// An accepted event to store once, with the notifications routing planned for it.
+#[derive(Debug, Clone)]
+pub struct Inbound {
+    /// The inbox id, chosen by the caller (a UUID v7 string).
+    pub id: String,
+    /// The source (by name) it came through.
+    pub source: String,
+    /// A repeat of this key before `dedup_until` is a duplicate.
+    pub dedup_key: String,
+    pub dedup_until: OffsetDateTime,
+    pub body: Vec<u8>,
+    pub received_at: OffsetDateTime,
+    pub notifications: Vec<PlannedNotification>,
+}
+
+/// One receiver a routed event may notify; whether it does is decided in the storing
+/// transaction by [`vizhook_core::notify::decide`] against the group's stored state.
+#[derive(Debug, Clone)]
+pub struct PlannedNotification {
+    pub receiver: String,
+    /// The alert group (per receiver) whose repeat interval and recovery state apply.
+    pub group_key: String,
+    pub intent: Intent,
+    pub repeat_interval: Duration,
+    /// Opaque to the store: what the action needs to run, handed back when claimed.
+    pub spec: String,
+}
+
+/// What storing an inbound event did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Received {
+    /// Stored, with the tasks that were queued (receiver and notice), in plan order.
+    Stored { tasks: Vec<(String, Notice)> },
+    /// A duplicate of the stored event with this inbox id: nothing was written.
+    Duplicate { original: String },
+}
+
+/// A request to lease due action tasks.
+#[derive(Debug, Clone)]
+pub struct TaskClaimRequest {
+    pub now: OffsetDateTime,
+    pub lease_until: OffsetDateTime,
+    pub limit: u32,
+    /// Receivers that already have as many tasks in flight as they may.
+    pub exclude_receivers: Vec<String>,
+}
+
+/// A task leased for one attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimedTask {
+    pub id: i64,
+    pub inbox_id: String,
+    pub receiver: String,
+    pub notice: Notice,
+    pub spec: String,
+    /// This attempt's number (1-based).
+    pub attempt: u32,
+}
+
+/// Where a task goes after an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskNext {
+    Done,
+    RetryAt(OffsetDateTime),
+    /// The last attempt failed.
+    Failed,
+}
+
+/// One finished attempt of a task.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskRecord {
+    pub id: i64,
+    pub receiver: String,
+    pub finished_at: OffsetDateTime,
+    /// Why the attempt failed; `None` for a success.
+    pub error: Option<String>,
+    pub next: TaskNext,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskState {
+    Pending,
+    Done,
+    Failed,
+}
+
+impl TaskState {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Done => "done",
+            Self::Failed => "failed",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        [Self::Pending, Self::Done, Self::Failed]
+            .into_iter()
+            .find(|s| s.as_str() == raw)
+    }
+}
+
+/// A task as stored, for inspection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskRow {
+    pub id: i64,
+    pub receiver: String,
+    pub notice: Notice,
+    pub state: TaskState,
+    pub attempts: u32,
+    pub next_attempt_at: Option<OffsetDateTime>,
+    pub last_error: Option<String>,
+}
+
+/// A stored inbound event with its tasks, for inspection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboxEntry {
+    pub id: String,
+    pub source: String,
+    pub dedup_key: String,
+    pub received_at: OffsetDateTime,
+    pub body: Vec<u8>,
+    pub tasks: Vec<TaskRow>,
+}
