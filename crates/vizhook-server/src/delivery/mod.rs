@@ -1,10 +1,11 @@
-//! Outbound delivery: the dispatcher that turns the store's outbox into HTTP attempts, the
-//! guarded client every request goes through, Tableau's payload, Standard Webhooks signing,
-//! owner emails for disabled webhooks, and retention.
+//! Outbound delivery: the durable work engine (shared with the receiver's actions), webhook
+//! deliveries as its work, the guarded client every request goes through, Tableau's payload,
+//! Standard Webhooks signing, owner emails for disabled webhooks, and retention.
 
 mod attempt;
 mod dispatcher;
 pub mod email;
+pub(crate) mod engine;
 pub mod http_client;
 mod notices;
 pub mod payload;
@@ -18,7 +19,11 @@ use tokio::{sync::Notify, task::JoinSet};
 use tokio_util::sync::CancellationToken;
 
 use self::{
-    attempt::AttemptContext, dispatcher::Dispatcher, email::Mailer, notices::NoticeWorker,
+    attempt::AttemptContext,
+    dispatcher::Deliveries,
+    email::Mailer,
+    engine::{Engine, Limits},
+    notices::NoticeWorker,
     signing::Signer,
 };
 use crate::state::AppState;
@@ -58,19 +63,32 @@ pub fn spawn_workers(
         "" => None,
         secret => Some(Signer::new(secret)?),
     };
-    let attempts = Arc::new(AttemptContext {
+    let attempts = AttemptContext {
         outbound: state.outbound.clone(),
         policy: delivery.policy(),
         timeout: delivery.attempt_timeout,
         excerpt_bytes: delivery.response_excerpt_bytes,
         signer,
-    });
-    let dispatcher = Dispatcher {
-        store: state.store.clone(),
-        config: delivery.clone(),
-        attempts,
+    };
+    let dispatcher = Engine {
+        work: Arc::new(Deliveries {
+            store: state.store.clone(),
+            attempts,
+            disable_after: delivery.disable_after_failed_deliveries,
+            reason: format!(
+                "Webhook disabled by vizhook after {} consecutive failed deliveries",
+                delivery.disable_after_failed_deliveries
+            ),
+            notices: state.delivery.notices.clone(),
+        }),
+        limits: Limits {
+            max_in_flight: delivery.max_in_flight,
+            max_in_flight_per_key: delivery.max_in_flight_per_webhook,
+            claim_batch: delivery.claim_batch,
+            lease: delivery.lease,
+            poll_interval: delivery.poll_interval,
+        },
         wake: state.delivery.wake.clone(),
-        notices: state.delivery.notices.clone(),
     };
     let notices = NoticeWorker {
         store: state.store.clone(),

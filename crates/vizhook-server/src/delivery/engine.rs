@@ -1,0 +1,336 @@
+//! The durable work engine shared by `vizhook serve`'s webhook deliveries and `vizhook
+//! receive`'s action tasks: it leases due work from the store and runs it, with a cap on work in
+//! flight overall and per key (a webhook, an action), so that a slow or dead destination only
+//! ever occupies its own share.
+//!
+//! Nothing lives only in memory: work is claimed (leased) in the store before it runs, and its
+//! outcome is recorded while its lease still holds. Each cycle is one store round trip, one
+//! transaction and one fsync: the outcomes that finished since the last cycle are recorded and
+//! the next batch is leased together ([`Work::exchange`]). A finished item frees its slot at
+//! once, so work goes on while a cycle commits. If the process dies, the leases run out and the
+//! work is claimed again.
+
+use std::{
+    collections::{HashMap, VecDeque},
+    hash::Hash,
+    sync::Arc,
+    time::Duration,
+};
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+use tokio::{
+    sync::{Notify, mpsc},
+    task::JoinSet,
+};
+use tokio_util::sync::CancellationToken;
+
+/// Outcomes recorded per cycle at most.
+const RECORD_BATCH: usize = 2048;
+
+/// A kind of durable work: how to lease it, run it and record it.
+#[async_trait]
+pub(crate) trait Work: Send + Sync + 'static {
+    /// A leased unit of work.
+    type Item: Send + 'static;
+    /// The outcome of running one item.
+    type Record: Send + 'static;
+    /// What the per-key cap counts by.
+    type Key: Clone + Eq + Hash + Ord + Send + Sync + 'static;
+
+    fn item_key(item: &Self::Item) -> Self::Key;
+    fn record_key(record: &Self::Record) -> Self::Key;
+    /// Records outcomes and leases `claim`, in one transaction. `None` when the store failed
+    /// (the implementation logs why): the records are then lost, but their leases run out and
+    /// the work is retried (at least once, never lost).
+    async fn exchange(
+        &self,
+        records: Vec<Self::Record>,
+        claim: Option<Claim<Self::Key>>,
+    ) -> Option<Vec<Self::Item>>;
+    /// Runs one item. Never fails: a failure is an outcome.
+    async fn perform(self: Arc<Self>, item: Self::Item) -> Self::Record;
+    /// When the next item falls due, if known.
+    async fn next_due(&self) -> Option<OffsetDateTime>;
+}
+
+/// A request to lease due work.
+#[derive(Debug, Clone)]
+pub(crate) struct Claim<K> {
+    pub(crate) now: OffsetDateTime,
+    pub(crate) lease_until: OffsetDateTime,
+    pub(crate) limit: u32,
+    /// Keys that already have as much work in flight as they may.
+    pub(crate) exclude: Vec<K>,
+}
+
+/// How much the engine runs at once and how it paces itself.
+#[derive(Debug, Clone)]
+pub(crate) struct Limits {
+    pub(crate) max_in_flight: usize,
+    pub(crate) max_in_flight_per_key: usize,
+    pub(crate) claim_batch: usize,
+    pub(crate) lease: Duration,
+    pub(crate) poll_interval: Duration,
+}
+
+#[derive(Debug)]
+pub(crate) struct Engine<W> {
+    pub(crate) work: Arc<W>,
+    pub(crate) limits: Limits,
+    /// Woken when new work was written.
+    pub(crate) wake: Arc<Notify>,
+}
+
+/// The keys that were full when a claim last came back short: until something wakes the
+/// engine, claiming with the same (or a larger) set excluded would find nothing new.
+struct Exhausted<K>(Option<Vec<K>>);
+
+impl<K: Ord> Exhausted<K> {
+    fn remember(&mut self, mut full: Vec<K>) {
+        full.sort_unstable();
+        self.0 = Some(full);
+    }
+
+    fn forget(&mut self) {
+        self.0 = None;
+    }
+
+    /// Whether `full` excludes at least what the short claim excluded.
+    fn covers(&self, full: &[K]) -> bool {
+        self.0
+            .as_ref()
+            .is_some_and(|before| before.iter().all(|key| full.contains(key)))
+    }
+}
+
+/// What a cycle found.
+enum Cycle {
+    /// Leased as many as asked for, or left records behind: go again at once.
+    Again,
+    /// Nothing more to do now: wait for the next due time, a wake-up or finished work.
+    Idle,
+    /// No worthwhile room, or only full keys have due work: wait for finished work or a
+    /// wake-up (at most the poll interval).
+    Blocked,
+}
+
+/// Items this engine holds: running (at most `per_key` per key) and claimed but waiting for a
+/// slot of their key. Waiting ones are few (at most `per_key` plus a claim batch per key), and
+/// the lease covers their wait.
+struct Slots<W: Work> {
+    per_key: usize,
+    held: usize,
+    running: HashMap<W::Key, usize>,
+    waiting: HashMap<W::Key, VecDeque<W::Item>>,
+}
+
+impl<W: Work> Slots<W> {
+    fn new(per_key: usize) -> Self {
+        Self {
+            per_key,
+            held: 0,
+            running: HashMap::new(),
+            waiting: HashMap::new(),
+        }
+    }
+
+    /// Takes a claimed item: returns it if it may run now, else queues it.
+    fn admit(&mut self, item: W::Item) -> Option<W::Item> {
+        self.held += 1;
+        let key = W::item_key(&item);
+        let running = self.running.entry(key.clone()).or_default();
+        if *running < self.per_key {
+            *running += 1;
+            return Some(item);
+        }
+        self.waiting.entry(key).or_default().push_back(item);
+        None
+    }
+
+    /// Frees a finished item's slot; returns the next item of that key to run.
+    fn release(&mut self, key: &W::Key) -> Option<W::Item> {
+        self.held = self.held.saturating_sub(1);
+        if let Some(next) = self.waiting.get_mut(key).and_then(VecDeque::pop_front) {
+            if self.waiting.get(key).is_some_and(VecDeque::is_empty) {
+                self.waiting.remove(key);
+            }
+            return Some(next);
+        }
+        if let Some(count) = self.running.get_mut(key) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                self.running.remove(key);
+            }
+        }
+        None
+    }
+
+    /// Keys that may not take more work now: those running their full share with as many
+    /// again waiting, so that the next batch is at hand while a cycle commits.
+    fn full(&self) -> Vec<W::Key> {
+        self.running
+            .iter()
+            .filter(|(key, running)| {
+                let waiting = self.waiting.get(*key).map_or(0, VecDeque::len);
+                **running + waiting >= 2 * self.per_key
+            })
+            .map(|(key, _)| key.clone())
+            .collect()
+    }
+}
+
+/// The engine's state between cycles.
+struct Running<W: Work> {
+    slots: Slots<W>,
+    tasks: JoinSet<()>,
+    finished: mpsc::UnboundedSender<W::Record>,
+    /// Outcomes finished but not yet recorded.
+    records: Vec<W::Record>,
+    exhausted: Exhausted<W::Key>,
+}
+
+impl<W: Work> Engine<W> {
+    /// Runs until `shutdown`, then lets work in flight finish (within its own timeouts) and
+    /// records it.
+    pub(crate) async fn run(self, shutdown: CancellationToken) {
+        let (finished, mut finished_rx) = mpsc::unbounded_channel::<W::Record>();
+        let mut run = Running {
+            slots: Slots::new(self.limits.max_in_flight_per_key),
+            tasks: JoinSet::new(),
+            finished,
+            records: Vec::new(),
+            exhausted: Exhausted(None),
+        };
+        let mut arrived = Vec::new();
+        while !shutdown.is_cancelled() {
+            while let Ok(record) = finished_rx.try_recv() {
+                self.finish(&mut run, record);
+            }
+            while run.tasks.try_join_next().is_some() {}
+            let pause = match self.cycle(&mut run).await {
+                Cycle::Again => continue,
+                Cycle::Idle => self.pause().await,
+                Cycle::Blocked => self.limits.poll_interval,
+            };
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                () = self.wake.notified() => run.exhausted.forget(),
+                count = finished_rx.recv_many(&mut arrived, 1024) => {
+                    for record in arrived.drain(..count) {
+                        self.finish(&mut run, record);
+                    }
+                }
+                () = tokio::time::sleep(pause) => run.exhausted.forget(),
+            }
+        }
+        // Let work in flight finish and record it. Items still waiting for a slot are left to
+        // their leases.
+        while run.tasks.join_next().await.is_some() {}
+        while let Ok(record) = finished_rx.try_recv() {
+            run.records.push(record);
+        }
+        while !run.records.is_empty() {
+            if self.exchange(&mut run, None).await.is_none() {
+                break;
+            }
+        }
+    }
+
+    /// Takes a finished outcome: frees its slot (starting an item that waited for it) and
+    /// keeps its record for the next cycle.
+    fn finish(&self, run: &mut Running<W>, record: W::Record) {
+        if let Some(next) = run.slots.release(&W::record_key(&record)) {
+            self.start(next, &mut run.tasks, &run.finished);
+        }
+        run.records.push(record);
+    }
+
+    /// One round trip: record what finished and, when there is worthwhile room, lease more.
+    async fn cycle(&self, run: &mut Running<W>) -> Cycle {
+        let limits = &self.limits;
+        // Unrecorded outcomes count against the room, so records never pile up.
+        let held = run.slots.held + run.records.len();
+        let room = limits.max_in_flight.saturating_sub(held);
+        let worthwhile = limits.claim_batch.min(limits.max_in_flight / 4).max(1);
+        let full = run.slots.full();
+        let blocked = room == 0 || (held > 0 && room < worthwhile);
+        let exhausted = run.exhausted.covers(&full);
+        let claim = (!blocked && !exhausted).then(|| {
+            let now = OffsetDateTime::now_utc();
+            Claim {
+                now,
+                lease_until: now + limits.lease,
+                limit: u32::try_from(room.min(limits.claim_batch)).unwrap_or(u32::MAX),
+                exclude: full,
+            }
+        });
+        let asked = claim
+            .as_ref()
+            .map(|c| (c.limit as usize, c.exclude.clone()));
+        if asked.is_none() && run.records.is_empty() {
+            return if blocked || exhausted {
+                Cycle::Blocked
+            } else {
+                Cycle::Idle
+            };
+        }
+        let claimed = self.exchange(run, claim).await;
+        if !run.records.is_empty() {
+            return Cycle::Again;
+        }
+        match (asked, claimed) {
+            (Some((limit, _)), Some(count)) if count == limit => Cycle::Again,
+            (Some((_, excluded)), Some(_)) => {
+                // Short: nothing else is due outside the keys it excluded.
+                run.exhausted.remember(excluded);
+                Cycle::Idle
+            }
+            (Some(_), None) => Cycle::Idle,
+            (None, _) if blocked || exhausted => Cycle::Blocked,
+            (None, _) => Cycle::Idle,
+        }
+    }
+
+    /// Records up to a batch of outcomes and leases `claim`, and starts what it leased.
+    /// Returns how many it leased, or `None` when the store failed.
+    async fn exchange(&self, run: &mut Running<W>, claim: Option<Claim<W::Key>>) -> Option<usize> {
+        let take = run.records.len().min(RECORD_BATCH);
+        let records: Vec<W::Record> = run.records.drain(..take).collect();
+        let claimed = self.work.exchange(records, claim).await?;
+        let count = claimed.len();
+        for item in claimed {
+            if let Some(ready) = run.slots.admit(item) {
+                self.start(ready, &mut run.tasks, &run.finished);
+            }
+        }
+        Some(count)
+    }
+
+    fn start(
+        &self,
+        item: W::Item,
+        tasks: &mut JoinSet<()>,
+        finished: &mpsc::UnboundedSender<W::Record>,
+    ) {
+        let work = self.work.clone();
+        let finished = finished.clone();
+        tasks.spawn(async move {
+            let record = work.perform(item).await;
+            let _ = finished.send(record);
+        });
+    }
+
+    /// How long to wait for something to do: until the next item falls due, but at most the
+    /// poll interval.
+    async fn pause(&self) -> Duration {
+        let poll = self.limits.poll_interval;
+        match self.work.next_due().await {
+            Some(due) => {
+                let wait = due - OffsetDateTime::now_utc();
+                Duration::try_from(wait).unwrap_or(Duration::ZERO).min(poll)
+            }
+            None => poll,
+        }
+    }
+}
