@@ -89,6 +89,18 @@ pub struct OutboundConfig {
     pub allow_networks: Vec<IpNet>,
 }
 
+impl Default for OutboundConfig {
+    /// The values of `config/vizhook.default.toml` (a test checks they agree).
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(5),
+            timeout: Duration::from_secs(10),
+            max_response_bytes: 65536,
+            allow_networks: Vec::new(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DeliveryConfig {
@@ -253,6 +265,16 @@ mod tests {
         assert_eq!(config.database.url, "sqlite://vizhook.db");
         assert_eq!(config.auth.session_ttl, Duration::from_secs(240 * 60));
         assert!(!config.server.dev);
+        let outbound = OutboundConfig::default();
+        assert_eq!(
+            (outbound.connect_timeout, outbound.timeout),
+            (config.outbound.connect_timeout, config.outbound.timeout)
+        );
+        assert_eq!(
+            outbound.max_response_bytes,
+            config.outbound.max_response_bytes
+        );
+        assert_eq!(outbound.allow_networks, config.outbound.allow_networks);
     }
 
     #[test]

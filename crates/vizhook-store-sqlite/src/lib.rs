@@ -7,6 +7,7 @@
 mod content;
 mod convert;
 mod identity;
+mod inbox;
 mod outbox;
 mod sites;
 mod webhooks;
@@ -418,29 +419,37 @@ impl Store for SqliteStore {
             .await
     }
 
-    // The receiver's inbox. PLACEHOLDER until the inbox helper lands: see crates/vizhook-store/src/inbox.rs.
+    // The receiver's inbox.
 
-    async fn receive(&self, _inbound: &Inbound) -> StoreResult<Received> {
-        Err(StoreError::NotFound)
+    async fn receive(&self, inbound: &Inbound) -> StoreResult<Received> {
+        let inbound = inbound.clone();
+        self.writer
+            .run(move |conn| Box::pin(inbox::receive(conn, inbound)))
+            .await
     }
 
     async fn exchange_tasks(
         &self,
-        _records: &[TaskRecord],
-        _claim: Option<&TaskClaimRequest>,
+        records: &[TaskRecord],
+        claim: Option<&TaskClaimRequest>,
     ) -> StoreResult<Vec<ClaimedTask>> {
-        Err(StoreError::NotFound)
+        let (records, claim) = (records.to_vec(), claim.cloned());
+        self.writer
+            .run(move |conn| Box::pin(inbox::exchange(conn, records, claim)))
+            .await
     }
 
     async fn next_task_due(&self) -> StoreResult<Option<OffsetDateTime>> {
-        Err(StoreError::NotFound)
+        inbox::next_due(&self.reader).await
     }
 
-    async fn inbox(&self, _limit: u32) -> StoreResult<Vec<InboxEntry>> {
-        Err(StoreError::NotFound)
+    async fn inbox(&self, limit: u32) -> StoreResult<Vec<InboxEntry>> {
+        inbox::entries(&self.reader, limit).await
     }
 
-    async fn prune_inbox(&self, _before: OffsetDateTime) -> StoreResult<u64> {
-        Err(StoreError::NotFound)
+    async fn prune_inbox(&self, before: OffsetDateTime) -> StoreResult<u64> {
+        self.writer
+            .run(move |conn| Box::pin(inbox::prune(conn, before)))
+            .await
     }
 }

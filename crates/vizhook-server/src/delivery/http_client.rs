@@ -149,14 +149,38 @@ impl Outbound {
         body: Bytes,
         timeout: Duration,
     ) -> Result<OutboundResponse, SendError> {
+        self.send(reqwest::Method::POST, url, headers, body, timeout)
+            .await
+    }
+
+    /// The configured limit on one whole request.
+    pub fn default_timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// Sends any request (GET, PUT, …; a GET or HEAD with an empty body sends none) with the
+    /// same guards, and
+    /// reads at most the configured number of response bytes.
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        url: &Url,
+        headers: HeaderMap,
+        body: Bytes,
+        timeout: Duration,
+    ) -> Result<OutboundResponse, SendError> {
         self.check_literal_host(url)?;
         let started = Instant::now();
-        let mut response = self
+        let mut request = self
             .client
-            .post(url.clone())
+            .request(method.clone(), url.clone())
             .headers(headers)
-            .body(body)
-            .timeout(timeout)
+            .timeout(timeout);
+        let bodiless = matches!(method, reqwest::Method::GET | reqwest::Method::HEAD);
+        if !(bodiless && body.is_empty()) {
+            request = request.body(body);
+        }
+        let mut response = request
             .send()
             .await
             .map_err(|err| classify(url, err, timeout))?;

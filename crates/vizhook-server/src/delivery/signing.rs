@@ -62,6 +62,16 @@ impl Signer {
         mac.update(body);
         format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()))
     }
+
+    /// Whether a `webhook-signature` header (space-separated `v1,<base64>` entries, as during
+    /// key rotation) holds this key's signature, compared in constant time.
+    pub fn verify(&self, id: &str, timestamp: i64, body: &[u8], header: &str) -> bool {
+        use subtle::ConstantTimeEq;
+        let expected = self.sign(id, timestamp, body);
+        header
+            .split_whitespace()
+            .any(|candidate| bool::from(candidate.as_bytes().ct_eq(expected.as_bytes())))
+    }
 }
 
 #[cfg(test)]
@@ -77,6 +87,11 @@ mod tests {
             br#"{"email":"test@example.com","username":"test_user"}"#,
         );
         assert_eq!(signature, "v1,tZ1I4/hDygAJgO5TYxiSd6Sd0kDW6hPenDe+bTa3Kkw=");
+        let body = br#"{"email":"test@example.com","username":"test_user"}"#;
+        let id = "msg_27UH4WbU6Z5A5EzD8u03UvzRbpk";
+        assert!(signer.verify(id, 1_649_367_553, body, &format!("v1,old= {signature}")));
+        assert!(!signer.verify(id, 1_649_367_554, body, &signature));
+        assert!(!signer.verify(id, 1_649_367_553, b"{}", &signature));
     }
 
     #[test]

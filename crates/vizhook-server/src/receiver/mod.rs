@@ -4,4 +4,6 @@
 //! durable dispatcher that delivers `vizhook serve`'s webhooks.
 
 pub mod event;
+pub mod routing;
 pub mod secret;
+pub mod source;

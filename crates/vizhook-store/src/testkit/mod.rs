@@ -10,8 +10,10 @@ use vizhook_core::*;
 use crate::*;
 
 mod content;
+mod inbox;
 mod outbox;
 pub use content::*;
+pub use inbox::*;
 pub use outbox::*;
 
 /// Generates one `#[tokio::test]` per conformance check, each on a fresh store from `$make`.
@@ -38,6 +40,12 @@ macro_rules! conformance_tests {
             a_failing_change_publishes_nothing,
             projects_cascade_and_labels_are_unique_per_value,
             jobs_finish_and_site_and_user_changes_fire_events,
+            inbox_dedups_within_window,
+            inbox_groups_repeat_and_resolve,
+            tasks_lease_retry_and_finish,
+            concurrent_task_claims_never_share,
+            failed_receive_does_not_spoil_its_batch,
+            prune_inbox_keeps_pending_work,
         );
     };
     (@each $make:path, $($check:ident),* $(,)?) => {

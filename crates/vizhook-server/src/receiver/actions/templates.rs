@@ -1,0 +1,221 @@
+//! The actions' templates: one minijinja environment with strict undefined values, JSON
+//! auto-escaping for templates whose name ends in [`JSON_SUFFIX`], a `urlencode` filter, the
+//! default texts, rendering against a [`Context`] plus `secrets`, and the sample contexts every
+//! template is rendered against at load time.
+
+use std::collections::BTreeMap;
+
+use minijinja::{AutoEscape, Environment, Error, ErrorKind, UndefinedBehavior, value::Serde};
+use serde_json::{Value, json};
+use vizhook_core::notify::Notice;
+
+use super::Context;
+use crate::receiver::secret::Secret;
+
+/// Templates whose name ends with this render with JSON auto-escaping: every `{{ value }}`
+/// becomes a JSON literal (a string in quotes, a number, `null`, an object ...).
+pub(super) const JSON_SUFFIX: &str = "#json";
+
+/// Default email subject.
+pub(super) const EMAIL_SUBJECT: &str = "[vizhook] {% if event.is_test %}Tableau test event\
+{% else %}{% if notice == \"resolved\" %}Recovered: {% endif %}{{ event.event_type }}: \
+{{ event.resource_name }}{% endif %}";
+
+/// Default email body.
+pub(super) const EMAIL_BODY: &str = "{% if event.is_test %}Tableau sent a test event.\
+{% elif notice == \"resolved\" %}Recovered: {{ event.event_type }} for {{ event.resource_name }}.\
+{% else %}{{ event.event_type }} for {{ event.resource_name }}.{% endif %}
+
+Event:       {{ event.event_type }}
+Resource:    {{ event.resource }} {{ event.resource_name }} ({{ event.resource_luid }})
+Site:        {% if site_name %}{{ site_name }} ({{ event.site_luid }}){% else %}{{ event.site_luid }}{% endif %}
+{% if project_name %}Project:     {{ project_name }}
+{% endif %}{% if owner_name %}Owner:       {{ owner_name }}
+{% endif %}Created at:  {{ event.created_at }}
+Received at: {{ received_at }} by receiver {{ receiver }}
+
+-- 
+Sent by vizhook.
+";
+
+/// Default post on X.
+pub(super) const X_TEXT: &str = "Tableau: {% if event.is_test %}test event\
+{% else %}{% if notice == \"resolved\" %}recovered, {% endif %}{{ event.event_type }} for \
+{{ event.resource_name }}{% if site_name %} on site {{ site_name }}{% endif %}{% endif %}";
+
+/// A compiled template: its name in the environment (the configuration path, plus
+/// [`JSON_SUFFIX`] for JSON ones), and whether values are escaped for Slack.
+#[derive(Debug, Clone)]
+pub(super) struct Tpl {
+    pub(super) name: String,
+    pub(super) slack: bool,
+}
+
+impl Tpl {
+    /// The configuration path the template came from.
+    pub(super) fn path(&self) -> &str {
+        self.name.strip_suffix(JSON_SUFFIX).unwrap_or(&self.name)
+    }
+}
+
+pub(super) fn environment() -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_auto_escape_callback(|name| {
+        if name.ends_with(JSON_SUFFIX) {
+            AutoEscape::Json
+        } else {
+            AutoEscape::None
+        }
+    });
+    env.add_filter("urlencode", urlencode);
+    env
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters, so the result is safe in a
+/// path segment and a query value alike.
+fn urlencode(value: String) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// Renders `tpl` with `ctx` and `secrets`. For Slack, every string value (not the template's own
+/// text) has `&`, `<` and `>` escaped first.
+pub(super) fn render(
+    env: &Environment<'static>,
+    tpl: &Tpl,
+    ctx: &Context,
+    secrets: &BTreeMap<String, Secret>,
+) -> Result<String, Error> {
+    let mut value = serde_json::to_value(ctx)
+        .map_err(|err| Error::new(ErrorKind::BadSerialization, err.to_string()))?;
+    let exposed: serde_json::Map<String, Value> = secrets
+        .iter()
+        .map(|(name, secret)| (name.clone(), Value::String(secret.expose().to_owned())))
+        .collect();
+    if let Value::Object(map) = &mut value {
+        map.insert("secrets".to_owned(), Value::Object(exposed));
+    }
+    if tpl.slack {
+        slack_escape_strings(&mut value);
+    }
+    env.get_template(&tpl.name)?
+        .render(minijinja::Value::from(Serde(value)))
+}
+
+/// Escapes text for Slack's `mrkdwn` and plain text fields: `&`, `<` and `>`.
+pub(super) fn slack_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+fn slack_escape_strings(value: &mut Value) {
+    match value {
+        Value::String(text) => *text = slack_escape(text),
+        Value::Array(items) => items.iter_mut().for_each(slack_escape_strings),
+        Value::Object(map) => map.values_mut().for_each(slack_escape_strings),
+        _ => {}
+    }
+}
+
+/// An error as one line: its kind, detail and line, never the template's output.
+pub(super) fn describe(err: &Error) -> String {
+    let mut text = err.kind().to_string();
+    if let Some(detail) = err.detail() {
+        text.push_str(": ");
+        text.push_str(detail);
+    }
+    if let Some(line) = err.line() {
+        text.push_str(&format!(" (line {line})"));
+    }
+    text
+}
+
+/// For an undefined-value error at load time: the variables the template uses that the sample
+/// context lacks, e.g. `event.resource_nmae`.
+pub(super) fn unknown_variables(
+    env: &Environment<'static>,
+    tpl: &Tpl,
+    sample: &Context,
+    secrets: &BTreeMap<String, Secret>,
+) -> Vec<String> {
+    let Ok(template) = env.get_template(&tpl.name) else {
+        return Vec::new();
+    };
+    let mut root = serde_json::to_value(sample).unwrap_or_default();
+    if let Value::Object(map) = &mut root {
+        let names = secrets.keys().map(|name| (name.clone(), json!("")));
+        map.insert("secrets".to_owned(), Value::Object(names.collect()));
+    }
+    let globals = ["range", "dict", "namespace", "debug", "loop", "self", "super"];
+    let mut unknown: Vec<String> = template
+        .undeclared_variables(true)
+        .into_iter()
+        .filter(|path| {
+            let mut parts = path.split('.');
+            let first = parts.next().unwrap_or_default();
+            if globals.contains(&first) {
+                return false;
+            }
+            let mut at = root.get(first);
+            for part in parts {
+                at = at.and_then(|value| value.get(part));
+            }
+            at.is_none()
+        })
+        .collect();
+    unknown.sort();
+    unknown
+}
+
+/// The contexts every template is rendered against at load time: a firing event with every
+/// optional field known, and a recovery with none of them.
+pub(super) fn samples(receiver: &str) -> [Context; 2] {
+    let event = |event_type: &str| {
+        json!({
+            "resource": "DATASOURCE",
+            "event_type": event_type,
+            "resource_name": "Sales",
+            "site_luid": "4f3a0d6e-0000-4000-8000-000000000001",
+            "resource_luid": "4f3a0d6e-0000-4000-8000-000000000002",
+            "created_at": "2026-01-01T00:00:00Z",
+            "is_test": false,
+        })
+    };
+    [
+        Context {
+            event: event("DatasourceRefreshFailed"),
+            notice: Notice::Firing,
+            site_name: Some("Finance".to_owned()),
+            project_name: Some("Default".to_owned()),
+            owner_name: Some("Owner".to_owned()),
+            receiver: receiver.to_owned(),
+            received_at: "2026-01-01T00:00:01Z".to_owned(),
+        },
+        Context {
+            event: event("DatasourceRefreshSucceeded"),
+            notice: Notice::Resolved,
+            site_name: None,
+            project_name: None,
+            owner_name: None,
+            receiver: receiver.to_owned(),
+            received_at: "2026-01-01T00:00:01Z".to_owned(),
+        },
+    ]
+}
+
+/// Placeholder secrets with the configured names, for load-time rendering.
+pub(super) fn sample_secrets(secrets: &BTreeMap<String, Secret>) -> BTreeMap<String, Secret> {
+    secrets
+        .keys()
+        .map(|name| (name.clone(), Secret::new("sample-secret")))
+        .collect()
+}

@@ -1,0 +1,419 @@
+//! The receiver's inbox in SQLite: storing accepted events once (de-duplication keys), alert
+//! group decisions taken in the storing transaction, and the action tasks leased, retried and
+//! finished by the delivery engine. As in the outbox, batches travel as one JSON parameter read
+//! with `json_each`, and a leased task's lease end is its `next_attempt_at`.
+
+use std::collections::{HashMap, HashSet};
+
+use serde::Serialize;
+use sqlx::{Row, SqliteConnection, SqlitePool, sqlite::SqliteRow};
+use time::OffsetDateTime;
+use vizhook_core::notify::{GroupState, Notice, decide};
+use vizhook_store::{
+    ClaimedTask, Inbound, InboxEntry, Received, StoreError, StoreResult, TaskClaimRequest,
+    TaskNext, TaskRecord, TaskRow, TaskState,
+};
+
+use crate::convert::{db_error, from_millis, millis};
+
+/// A receiver's group: (receiver, group key).
+type GroupKey = (String, String);
+
+/// A group's new state, as a batch row.
+#[derive(Serialize)]
+struct GroupRow<'a> {
+    r: &'a str,
+    g: &'a str,
+    f: bool,
+    n: Option<i64>,
+}
+
+/// A task to queue, as a batch row.
+#[derive(Serialize)]
+struct NewTask<'a> {
+    r: &'a str,
+    n: &'static str,
+    s: &'a str,
+}
+
+/// A task's move after an attempt, as a batch row.
+#[derive(Serialize)]
+struct MoveRow<'a> {
+    id: i64,
+    state: &'static str,
+    next: Option<i64>,
+    e: Option<&'a str>,
+}
+
+fn to_json(value: &impl Serialize) -> StoreResult<String> {
+    serde_json::to_string(value).map_err(|err| StoreError::Corrupt(err.to_string()))
+}
+
+pub(crate) async fn receive(
+    conn: &mut SqliteConnection,
+    inbound: Inbound,
+) -> StoreResult<Received> {
+    let at = millis(inbound.received_at);
+    let holder: Option<String> =
+        sqlx::query_scalar("SELECT inbox_id FROM inbox_dedup WHERE key = ? AND until > ?")
+            .bind(&inbound.dedup_key)
+            .bind(at)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db_error)?;
+    if let Some(original) = holder {
+        return Ok(Received::Duplicate { original });
+    }
+    sqlx::query(
+        "INSERT INTO inbox_dedup (key, inbox_id, until) VALUES (?, ?, ?) \
+         ON CONFLICT (key) DO UPDATE SET inbox_id = excluded.inbox_id, until = excluded.until",
+    )
+    .bind(&inbound.dedup_key)
+    .bind(&inbound.id)
+    .bind(millis(inbound.dedup_until))
+    .execute(&mut *conn)
+    .await
+    .map_err(db_error)?;
+    sqlx::query(
+        "INSERT INTO inbox (id, source, dedup_key, body, received_at) VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(&inbound.id)
+    .bind(&inbound.source)
+    .bind(&inbound.dedup_key)
+    .bind(&inbound.body)
+    .bind(at)
+    .execute(&mut *conn)
+    .await
+    .map_err(db_error)?;
+    let tasks = notify(conn, &inbound).await?;
+    Ok(Received::Stored { tasks })
+}
+
+/// Decides each planned notification against its group's stored state, in plan order (two
+/// plans of one group see each other), saves the states that changed and queues the notices.
+async fn notify(
+    conn: &mut SqliteConnection,
+    inbound: &Inbound,
+) -> StoreResult<Vec<(String, Notice)>> {
+    let plans = &inbound.notifications;
+    if plans.is_empty() {
+        return Ok(Vec::new());
+    }
+    let keys: Vec<GroupRow<'_>> = plans
+        .iter()
+        .map(|p| GroupRow {
+            r: &p.receiver,
+            g: &p.group_key,
+            f: false,
+            n: None,
+        })
+        .collect();
+    let rows = sqlx::query(
+        "SELECT receiver, group_key, firing, last_notified FROM alert_groups \
+         WHERE (receiver, group_key) IN (SELECT value->>'r', value->>'g' FROM json_each(?))",
+    )
+    .bind(to_json(&keys)?)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db_error)?;
+    let mut stored: HashMap<GroupKey, GroupState> = HashMap::with_capacity(rows.len());
+    for row in &rows {
+        let state = GroupState {
+            firing: row.try_get(2).map_err(db_error)?,
+            last_notified: row
+                .try_get::<Option<i64>, _>(3)
+                .map_err(db_error)?
+                .map(from_millis)
+                .transpose()?,
+        };
+        let key = (
+            row.try_get(0).map_err(db_error)?,
+            row.try_get(1).map_err(db_error)?,
+        );
+        stored.insert(key, state);
+    }
+
+    let mut states = stored.clone();
+    let mut queued = Vec::new();
+    let mut new_tasks = Vec::new();
+    for plan in plans {
+        let key = (plan.receiver.clone(), plan.group_key.clone());
+        let (notice, next) = decide(
+            plan.intent,
+            states.get(&key).copied(),
+            plan.repeat_interval,
+            inbound.received_at,
+        );
+        states.insert(key, next);
+        if let Some(notice) = notice {
+            new_tasks.push(NewTask {
+                r: &plan.receiver,
+                n: notice.as_str(),
+                s: &plan.spec,
+            });
+            queued.push((plan.receiver.clone(), notice));
+        }
+    }
+
+    // Only states that changed are written: a success for a group that never failed leaves no
+    // row behind.
+    let blank = GroupState {
+        firing: false,
+        last_notified: None,
+    };
+    let changed: Vec<GroupRow<'_>> = states
+        .iter()
+        .filter(|(key, state)| stored.get(*key).copied().unwrap_or(blank) != **state)
+        .map(|((receiver, group), state)| GroupRow {
+            r: receiver,
+            g: group,
+            f: state.firing,
+            n: state.last_notified.map(millis),
+        })
+        .collect();
+    if !changed.is_empty() {
+        // `WHERE true` keeps SQLite from reading ON CONFLICT as a join constraint.
+        sqlx::query(
+            "INSERT INTO alert_groups (receiver, group_key, firing, last_notified) \
+             SELECT value->>'r', value->>'g', value->>'f', value->>'n' FROM json_each(?) WHERE true \
+             ON CONFLICT (receiver, group_key) DO UPDATE SET \
+                firing = excluded.firing, last_notified = excluded.last_notified",
+        )
+        .bind(to_json(&changed)?)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_error)?;
+    }
+    if !new_tasks.is_empty() {
+        // In plan order, so task ids follow it.
+        sqlx::query(
+            "INSERT INTO inbox_tasks (inbox_id, receiver, notice, spec, state, attempts, next_attempt_at, created_at) \
+             SELECT ?1, value->>'r', value->>'n', value->>'s', 'pending', 0, ?2, ?2 \
+             FROM json_each(?3) ORDER BY key",
+        )
+        .bind(&inbound.id)
+        .bind(millis(inbound.received_at))
+        .bind(to_json(&new_tasks)?)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_error)?;
+    }
+    Ok(queued)
+}
+
+/// Records finished attempts, then leases due tasks if asked.
+pub(crate) async fn exchange(
+    conn: &mut SqliteConnection,
+    records: Vec<TaskRecord>,
+    claim: Option<TaskClaimRequest>,
+) -> StoreResult<Vec<ClaimedTask>> {
+    record(conn, &records).await?;
+    match claim {
+        Some(request) => lease(conn, &request).await,
+        None => Ok(Vec::new()),
+    }
+}
+
+/// Moves tasks on. Only pending tasks move: a task finished by another claimer (its lease ran
+/// out) stays finished. A task recorded twice in one call keeps its last record.
+async fn record(conn: &mut SqliteConnection, records: &[TaskRecord]) -> StoreResult<()> {
+    let mut seen = HashSet::with_capacity(records.len());
+    let moves: Vec<MoveRow<'_>> = records
+        .iter()
+        .rev()
+        .filter(|r| seen.insert(r.id))
+        .map(|r| {
+            let (state, next) = match r.next {
+                TaskNext::Done => (TaskState::Done, None),
+                TaskNext::RetryAt(at) => (TaskState::Pending, Some(millis(at))),
+                TaskNext::Failed => (TaskState::Failed, None),
+            };
+            MoveRow {
+                id: r.id,
+                state: state.as_str(),
+                next,
+                e: r.error.as_deref(),
+            }
+        })
+        .collect();
+    if moves.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "UPDATE inbox_tasks SET state = j.value->>'state', next_attempt_at = j.value->>'next', \
+            last_error = j.value->>'e' \
+         FROM json_each(?) j WHERE inbox_tasks.id = j.value->>'id' AND inbox_tasks.state = 'pending'",
+    )
+    .bind(to_json(&moves)?)
+    .execute(&mut *conn)
+    .await
+    .map_err(db_error)?;
+    Ok(())
+}
+
+/// Leases due tasks, oldest first: the lease end becomes the next attempt time, so a task whose
+/// claimer died falls due again when its lease runs out. Each lease counts one attempt.
+async fn lease(
+    conn: &mut SqliteConnection,
+    request: &TaskClaimRequest,
+) -> StoreResult<Vec<ClaimedTask>> {
+    let ids: Vec<i64> = sqlx::query_scalar(
+        "SELECT id FROM inbox_tasks \
+         WHERE state = 'pending' AND next_attempt_at <= ?1 \
+           AND receiver NOT IN (SELECT value FROM json_each(?2)) \
+         ORDER BY next_attempt_at, id LIMIT ?3",
+    )
+    .bind(millis(request.now))
+    .bind(to_json(&request.exclude_receivers)?)
+    .bind(i64::from(request.limit))
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db_error)?;
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = sqlx::query(
+        "UPDATE inbox_tasks SET next_attempt_at = ?1, attempts = attempts + 1 \
+         WHERE id IN (SELECT value FROM json_each(?2)) \
+         RETURNING id, inbox_id, receiver, notice, spec, attempts",
+    )
+    .bind(millis(request.lease_until))
+    .bind(to_json(&ids)?)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db_error)?;
+    let mut claimed = rows
+        .iter()
+        .map(claimed_from_row)
+        .collect::<StoreResult<Vec<_>>>()?;
+    // RETURNING has no order: put them back in claim order.
+    let position: HashMap<i64, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+    claimed.sort_by_key(|task| position.get(&task.id).copied());
+    Ok(claimed)
+}
+
+fn notice(raw: &str) -> StoreResult<Notice> {
+    Notice::parse(raw).ok_or_else(|| StoreError::Corrupt(format!("task notice '{raw}'")))
+}
+
+fn count(row: &SqliteRow, i: usize) -> StoreResult<u32> {
+    let n: i64 = row.try_get(i).map_err(db_error)?;
+    u32::try_from(n).map_err(|_| StoreError::Corrupt(format!("attempt count {n}")))
+}
+
+fn claimed_from_row(row: &SqliteRow) -> StoreResult<ClaimedTask> {
+    let text = |i: usize| row.try_get::<String, _>(i).map_err(db_error);
+    Ok(ClaimedTask {
+        id: row.try_get(0).map_err(db_error)?,
+        inbox_id: text(1)?,
+        receiver: text(2)?,
+        notice: notice(&text(3)?)?,
+        spec: text(4)?,
+        attempt: count(row, 5)?,
+    })
+}
+
+pub(crate) async fn next_due(pool: &SqlitePool) -> StoreResult<Option<OffsetDateTime>> {
+    let due: Option<i64> =
+        sqlx::query_scalar("SELECT min(next_attempt_at) FROM inbox_tasks WHERE state = 'pending'")
+            .fetch_one(pool)
+            .await
+            .map_err(db_error)?;
+    due.map(from_millis).transpose()
+}
+
+/// The newest events with their tasks, read in one snapshot.
+pub(crate) async fn entries(pool: &SqlitePool, limit: u32) -> StoreResult<Vec<InboxEntry>> {
+    let mut tx = pool.begin().await.map_err(db_error)?;
+    let rows = sqlx::query(
+        "SELECT id, source, dedup_key, body, received_at FROM inbox \
+         ORDER BY received_at DESC, id DESC LIMIT ?",
+    )
+    .bind(i64::from(limit))
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(db_error)?;
+    let mut entries = Vec::with_capacity(rows.len());
+    for row in &rows {
+        entries.push(InboxEntry {
+            id: row.try_get(0).map_err(db_error)?,
+            source: row.try_get(1).map_err(db_error)?,
+            dedup_key: row.try_get(2).map_err(db_error)?,
+            body: row.try_get(3).map_err(db_error)?,
+            received_at: from_millis(row.try_get(4).map_err(db_error)?)?,
+            tasks: Vec::new(),
+        });
+    }
+    if entries.is_empty() {
+        return Ok(entries);
+    }
+    let ids: Vec<&str> = entries.iter().map(|e| e.id.as_str()).collect();
+    let tasks = sqlx::query(
+        "SELECT inbox_id, id, receiver, notice, state, attempts, next_attempt_at, last_error \
+         FROM inbox_tasks WHERE inbox_id IN (SELECT value FROM json_each(?)) ORDER BY id",
+    )
+    .bind(to_json(&ids)?)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(db_error)?;
+    tx.commit().await.map_err(db_error)?;
+    let position: HashMap<String, usize> = entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (e.id.clone(), i))
+        .collect();
+    for row in &tasks {
+        let inbox_id: String = row.try_get(0).map_err(db_error)?;
+        let state: String = row.try_get(4).map_err(db_error)?;
+        let task = TaskRow {
+            id: row.try_get(1).map_err(db_error)?,
+            receiver: row.try_get(2).map_err(db_error)?,
+            notice: notice(&row.try_get::<String, _>(3).map_err(db_error)?)?,
+            state: TaskState::parse(&state)
+                .ok_or_else(|| StoreError::Corrupt(format!("task state '{state}'")))?,
+            attempts: count(row, 5)?,
+            next_attempt_at: row
+                .try_get::<Option<i64>, _>(6)
+                .map_err(db_error)?
+                .map(from_millis)
+                .transpose()?,
+            last_error: row.try_get(7).map_err(db_error)?,
+        };
+        if let Some(&i) = position.get(&inbox_id) {
+            entries[i].tasks.push(task);
+        }
+    }
+    Ok(entries)
+}
+
+/// Deletes events received before `before` without pending tasks (their tasks go with them by
+/// cascade), keys that expired before `before`, and groups that are not firing and last
+/// notified before `before`: a group that is not firing decides exactly as one never seen, so
+/// dropping it changes no decision, while a firing group is kept for its repeat interval and
+/// its recovery however old it is.
+pub(crate) async fn prune(conn: &mut SqliteConnection, before: OffsetDateTime) -> StoreResult<u64> {
+    let before = millis(before);
+    let events = sqlx::query(
+        "DELETE FROM inbox WHERE received_at < ? AND NOT EXISTS \
+         (SELECT 1 FROM inbox_tasks t WHERE t.inbox_id = inbox.id AND t.state = 'pending')",
+    )
+    .bind(before)
+    .execute(&mut *conn)
+    .await
+    .map_err(db_error)?
+    .rows_affected();
+    sqlx::query("DELETE FROM inbox_dedup WHERE until < ?")
+        .bind(before)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_error)?;
+    sqlx::query(
+        "DELETE FROM alert_groups \
+         WHERE firing = 0 AND (last_notified IS NULL OR last_notified < ?)",
+    )
+    .bind(before)
+    .execute(&mut *conn)
+    .await
+    .map_err(db_error)?;
+    Ok(events)
+}

@@ -1,0 +1,517 @@
+//! Conformance checks for the receiver's inbox: de-duplication, alert groups, action tasks
+//! (leases, retries, finishing), concurrent claims, group commit and retention.
+
+use std::time::Duration as StdDuration;
+
+use futures_util::future::join_all;
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+use vizhook_core::notify::{Intent, Notice};
+
+use super::T0;
+use crate::{
+    ClaimedTask, Inbound, PlannedNotification, Received, Store, StoreError, TaskClaimRequest,
+    TaskNext, TaskRecord, TaskState,
+};
+
+const HOUR: StdDuration = StdDuration::from_secs(3600);
+
+fn minutes(n: i64) -> OffsetDateTime {
+    T0 + Duration::minutes(n)
+}
+
+/// An event received at `at` under `key`, held for ten minutes.
+fn inbound(key: &str, at: OffsetDateTime, notifications: Vec<PlannedNotification>) -> Inbound {
+    Inbound {
+        id: Uuid::new_v4().to_string(),
+        source: "tableau".to_owned(),
+        dedup_key: key.to_owned(),
+        dedup_until: at + Duration::minutes(10),
+        body: format!(r#"{{"key":"{key}"}}"#).into_bytes(),
+        received_at: at,
+        notifications,
+    }
+}
+
+fn plan(receiver: &str, group: &str, intent: Intent, repeat: StdDuration) -> PlannedNotification {
+    PlannedNotification {
+        receiver: receiver.to_owned(),
+        group_key: group.to_owned(),
+        intent,
+        repeat_interval: repeat,
+        spec: format!("spec for {receiver}"),
+    }
+}
+
+fn stored(tasks: &[(&str, Notice)]) -> Received {
+    Received::Stored {
+        tasks: tasks.iter().map(|(r, n)| ((*r).to_owned(), *n)).collect(),
+    }
+}
+
+fn claim(now: OffsetDateTime, limit: u32, exclude: &[&str]) -> TaskClaimRequest {
+    TaskClaimRequest {
+        now,
+        lease_until: now + Duration::seconds(30),
+        limit,
+        exclude_receivers: exclude.iter().map(|r| (*r).to_owned()).collect(),
+    }
+}
+
+fn finish(task: &ClaimedTask, error: Option<&str>, next: TaskNext) -> TaskRecord {
+    TaskRecord {
+        id: task.id,
+        receiver: task.receiver.clone(),
+        finished_at: T0,
+        error: error.map(str::to_owned),
+        next,
+    }
+}
+
+fn receivers(tasks: &[ClaimedTask]) -> Vec<&str> {
+    tasks.iter().map(|t| t.receiver.as_str()).collect()
+}
+
+pub async fn inbox_dedups_within_window(store: &impl Store) {
+    let first = inbound("k1", T0, Vec::new());
+    assert_eq!(store.receive(&first).await.unwrap(), stored(&[]));
+    let repeat = inbound(
+        "k1",
+        minutes(5),
+        vec![plan("pager", "g", Intent::Fire, HOUR)],
+    );
+    assert_eq!(
+        store.receive(&repeat).await.unwrap(),
+        Received::Duplicate {
+            original: first.id.clone()
+        }
+    );
+    let entries = store.inbox(10).await.unwrap();
+    assert_eq!(entries.len(), 1, "a duplicate writes nothing");
+    let entry = &entries[0];
+    assert_eq!(
+        (
+            entry.id.as_str(),
+            entry.source.as_str(),
+            entry.dedup_key.as_str()
+        ),
+        (first.id.as_str(), "tableau", "k1")
+    );
+    assert_eq!((&entry.body, entry.received_at), (&first.body, T0));
+    assert!(entry.tasks.is_empty());
+    assert_eq!(store.next_task_due().await.unwrap(), None);
+
+    let other = inbound("k2", minutes(6), Vec::new());
+    assert_eq!(store.receive(&other).await.unwrap(), stored(&[]));
+    let later = inbound("k1", minutes(10), Vec::new());
+    assert_eq!(
+        store.receive(&later).await.unwrap(),
+        stored(&[]),
+        "a key is free again at its dedup_until"
+    );
+    assert_eq!(
+        store
+            .receive(&inbound("k1", minutes(11), Vec::new()))
+            .await
+            .unwrap(),
+        Received::Duplicate {
+            original: later.id.clone()
+        },
+        "the new event holds the key"
+    );
+    let ids: Vec<String> = store
+        .inbox(10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(ids, [later.id, other.id, first.id.clone()], "newest first");
+    assert_eq!(store.inbox(1).await.unwrap().len(), 1);
+
+    // Concurrent repeats reach the writer together and still see each other.
+    let burst: Vec<Inbound> = (0..10).map(|_| inbound("k3", T0, Vec::new())).collect();
+    let results = join_all(burst.iter().map(|i| store.receive(i))).await;
+    let stored_ids: Vec<&str> = burst
+        .iter()
+        .zip(&results)
+        .filter(|(_, r)| matches!(r, Ok(Received::Stored { .. })))
+        .map(|(i, _)| i.id.as_str())
+        .collect();
+    assert_eq!(stored_ids.len(), 1, "stored once");
+    for result in &results {
+        match result.as_ref().unwrap() {
+            Received::Stored { .. } => {}
+            Received::Duplicate { original } => assert_eq!(original, stored_ids[0]),
+        }
+    }
+}
+
+pub async fn inbox_groups_repeat_and_resolve(store: &impl Store) {
+    use Intent::{Fire, Resolve};
+    use Notice::{Firing, Resolved};
+    let fire = |at, key| inbound(key, at, vec![plan("pager", "g1", Fire, HOUR)]);
+    let first = fire(T0, "e0");
+    assert_eq!(
+        store.receive(&first).await.unwrap(),
+        stored(&[("pager", Firing)])
+    );
+    // A duplicate decides nothing: the group stays firing.
+    let mut duplicate = inbound("e0", minutes(1), vec![plan("pager", "g1", Resolve, HOUR)]);
+    duplicate.dedup_until = minutes(2);
+    assert!(matches!(
+        store.receive(&duplicate).await.unwrap(),
+        Received::Duplicate { .. }
+    ));
+    // Groups are per receiver and per key; plans of one group in one event see each other.
+    let mixed = inbound(
+        "e1",
+        minutes(5),
+        vec![
+            plan("pager", "g1", Fire, HOUR),
+            plan("chat", "g1", Fire, HOUR),
+            plan("pager", "g2", Fire, HOUR),
+            plan("pager", "g3", Fire, HOUR),
+            plan("pager", "g3", Fire, HOUR),
+        ],
+    );
+    assert_eq!(
+        store.receive(&mixed).await.unwrap(),
+        stored(&[("chat", Firing), ("pager", Firing), ("pager", Firing)]),
+        "pager/g1 is within its repeat interval; the second pager/g3 repeats the first"
+    );
+    assert_eq!(
+        store.receive(&fire(minutes(61), "e2")).await.unwrap(),
+        stored(&[("pager", Firing)]),
+        "the repeat interval ran out"
+    );
+    let resolve = |at, key| {
+        inbound(
+            key,
+            at,
+            vec![
+                plan("pager", "g1", Resolve, HOUR),
+                plan("chat", "g1", Resolve, HOUR),
+                plan("mail", "g1", Resolve, HOUR),
+            ],
+        )
+    };
+    assert_eq!(
+        store.receive(&resolve(minutes(62), "e3")).await.unwrap(),
+        stored(&[("pager", Resolved), ("chat", Resolved)]),
+        "only firing groups recover"
+    );
+    assert_eq!(
+        store.receive(&resolve(minutes(63), "e4")).await.unwrap(),
+        stored(&[]),
+        "a group recovers once"
+    );
+    assert_eq!(
+        store.receive(&fire(minutes(64), "e5")).await.unwrap(),
+        stored(&[("pager", Firing)]),
+        "a failure after recovery notifies at once"
+    );
+
+    let entries = store.inbox(10).await.unwrap();
+    assert_eq!(entries.len(), 6);
+    let tasks = &entries.iter().find(|e| e.id == mixed.id).unwrap().tasks;
+    let seen: Vec<_> = tasks
+        .iter()
+        .map(|t| {
+            (
+                t.receiver.as_str(),
+                t.notice,
+                t.state,
+                t.attempts,
+                t.next_attempt_at,
+            )
+        })
+        .collect();
+    let pending = |r| (r, Firing, TaskState::Pending, 0, Some(minutes(5)));
+    assert_eq!(
+        seen,
+        [pending("chat"), pending("pager"), pending("pager")],
+        "tasks in plan order, due at once"
+    );
+    assert!(tasks.windows(2).all(|w| w[0].id < w[1].id));
+    assert_eq!(store.next_task_due().await.unwrap(), Some(T0));
+}
+
+pub async fn tasks_lease_retry_and_finish(store: &impl Store) {
+    let plans = ["pager", "chat", "mail"]
+        .iter()
+        .map(|r| plan(r, "g", Intent::Fire, StdDuration::ZERO))
+        .collect();
+    let event = inbound("e", T0, plans);
+    store.receive(&event).await.unwrap();
+    assert_eq!(store.next_task_due().await.unwrap(), Some(T0));
+    let early = claim(T0 - Duration::seconds(1), 10, &[]);
+    assert!(
+        store
+            .exchange_tasks(&[], Some(&early))
+            .await
+            .unwrap()
+            .is_empty(),
+        "not due before its time"
+    );
+
+    let first = store
+        .exchange_tasks(&[], Some(&claim(T0, 1, &["mail"])))
+        .await
+        .unwrap();
+    assert_eq!(
+        receivers(&first),
+        ["pager"],
+        "oldest first, up to the limit"
+    );
+    let task = &first[0];
+    assert_eq!(
+        (task.inbox_id.as_str(), task.notice, task.spec.as_str()),
+        (event.id.as_str(), Notice::Firing, "spec for pager")
+    );
+    assert_eq!(task.attempt, 1);
+    let second = store
+        .exchange_tasks(&[], Some(&claim(T0, 10, &["mail"])))
+        .await
+        .unwrap();
+    assert_eq!(
+        receivers(&second),
+        ["chat"],
+        "excluded receivers are skipped"
+    );
+    let third = store
+        .exchange_tasks(&[], Some(&claim(T0, 10, &[])))
+        .await
+        .unwrap();
+    assert_eq!(receivers(&third), ["mail"], "leased tasks are skipped");
+    let busy = claim(T0 + Duration::seconds(29), 10, &[]);
+    assert!(
+        store
+            .exchange_tasks(&[], Some(&busy))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store.next_task_due().await.unwrap(),
+        Some(T0 + Duration::seconds(30)),
+        "due again when the leases end"
+    );
+
+    let retaken = store
+        .exchange_tasks(&[], Some(&claim(T0 + Duration::seconds(30), 10, &[])))
+        .await
+        .unwrap();
+    assert_eq!(receivers(&retaken), ["pager", "chat", "mail"]);
+    assert!(
+        retaken.iter().all(|t| t.attempt == 2),
+        "each lease counts an attempt"
+    );
+    let retry_at = minutes(5);
+    let records = [
+        finish(&retaken[0], None, TaskNext::Done),
+        finish(&retaken[1], Some("boom"), TaskNext::RetryAt(retry_at)),
+        finish(&retaken[2], Some("gave up"), TaskNext::Failed),
+    ];
+    let after = claim(T0 + Duration::seconds(40), 10, &[]);
+    assert!(
+        store
+            .exchange_tasks(&records, Some(&after))
+            .await
+            .unwrap()
+            .is_empty(),
+        "recorded before claiming, in one call"
+    );
+    assert_eq!(store.next_task_due().await.unwrap(), Some(retry_at));
+    // A late record for a finished task (its claimer's lease ran out) changes nothing.
+    let late = finish(&retaken[0], Some("late"), TaskNext::Failed);
+    assert!(
+        store
+            .exchange_tasks(&[late], None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let tasks = store.inbox(1).await.unwrap().remove(0).tasks;
+    let seen: Vec<_> = tasks
+        .iter()
+        .map(|t| {
+            let next = t.next_attempt_at;
+            (
+                t.receiver.as_str(),
+                t.state,
+                t.attempts,
+                next,
+                t.last_error.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("pager", TaskState::Done, 2, None, None),
+            ("chat", TaskState::Pending, 2, Some(retry_at), Some("boom")),
+            ("mail", TaskState::Failed, 2, None, Some("gave up")),
+        ]
+    );
+
+    let before_retry = claim(minutes(4), 10, &[]);
+    assert!(
+        store
+            .exchange_tasks(&[], Some(&before_retry))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let again = store
+        .exchange_tasks(&[], Some(&claim(retry_at, 10, &[])))
+        .await
+        .unwrap();
+    assert_eq!(receivers(&again), ["chat"]);
+    assert_eq!((again[0].id, again[0].attempt), (retaken[1].id, 3));
+    let done = finish(&again[0], None, TaskNext::Done);
+    store.exchange_tasks(&[done], None).await.unwrap();
+    assert_eq!(store.next_task_due().await.unwrap(), None);
+    let tasks = store.inbox(1).await.unwrap().remove(0).tasks;
+    assert_eq!(
+        (
+            tasks[1].state,
+            tasks[1].attempts,
+            tasks[1].last_error.as_deref()
+        ),
+        (TaskState::Done, 3, None)
+    );
+}
+
+pub async fn concurrent_task_claims_never_share(store: &impl Store) {
+    let events: Vec<Inbound> = (0..50)
+        .map(|i| {
+            let plans = (0..4)
+                .map(|r| plan(&format!("r{r}"), "g", Intent::Fire, StdDuration::ZERO))
+                .collect();
+            inbound(&format!("e{i}"), T0, plans)
+        })
+        .collect();
+    let received = join_all(events.iter().map(|e| store.receive(e))).await;
+    assert!(
+        received
+            .iter()
+            .all(|r| matches!(r, Ok(Received::Stored { tasks }) if tasks.len() == 4))
+    );
+    let request = claim(T0, 40, &[]);
+    let claims = join_all((0..8).map(|_| store.exchange_tasks(&[], Some(&request)))).await;
+    let mut ids: Vec<i64> = claims
+        .into_iter()
+        .flat_map(Result::unwrap)
+        .map(|t| t.id)
+        .collect();
+    assert_eq!(ids.len(), 200);
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 200, "no task was claimed twice");
+}
+
+/// A receive that fails (its id is taken) is rolled back alone, key included.
+pub async fn failed_receive_does_not_spoil_its_batch(store: &impl Store) {
+    let events: Vec<Inbound> = (0..40)
+        .map(|i| {
+            let mut event = inbound(&format!("k{i}"), T0, Vec::new());
+            if i % 4 == 0 {
+                event.id = "same-id".to_owned();
+            }
+            event
+        })
+        .collect();
+    let results = join_all(events.iter().map(|e| store.receive(e))).await;
+    let failed: Vec<&Inbound> = events
+        .iter()
+        .zip(&results)
+        .filter(|(_, r)| matches!(r, Err(StoreError::Conflict { .. })))
+        .map(|(e, _)| e)
+        .collect();
+    assert_eq!(failed.len(), 9, "every receive of a taken id conflicts");
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 31);
+    assert_eq!(store.inbox(100).await.unwrap().len(), 31);
+    for event in failed {
+        let retry = inbound(&event.dedup_key, minutes(1), Vec::new());
+        assert_eq!(
+            store.receive(&retry).await.unwrap(),
+            stored(&[]),
+            "a failed receive does not keep its key"
+        );
+    }
+}
+
+pub async fn prune_inbox_keeps_pending_work(store: &impl Store) {
+    let fire = |receiver| vec![plan(receiver, "g", Intent::Fire, 24 * HOUR)];
+    let finished = inbound("finished", T0, fire("a"));
+    let pending = inbound("pending", T0, fire("b"));
+    let mut quiet = inbound("quiet", T0, Vec::new());
+    quiet.dedup_until = T0 + Duration::days(1);
+    let recent = inbound("recent", minutes(120), fire("c"));
+    for event in [&finished, &pending, &quiet, &recent] {
+        store.receive(event).await.unwrap();
+    }
+    let claimed = store
+        .exchange_tasks(&[], Some(&claim(minutes(120), 10, &["b"])))
+        .await
+        .unwrap();
+    assert_eq!(receivers(&claimed), ["a", "c"]);
+    let records: Vec<TaskRecord> = claimed
+        .iter()
+        .map(|t| finish(t, None, TaskNext::Done))
+        .collect();
+    store.exchange_tasks(&records, None).await.unwrap();
+
+    assert_eq!(store.prune_inbox(minutes(60)).await.unwrap(), 2);
+    let mut left: Vec<String> = store
+        .inbox(10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.dedup_key)
+        .collect();
+    left.sort();
+    assert_eq!(
+        left,
+        ["pending", "recent"],
+        "pending work and recent events stay"
+    );
+    let recent_tasks = &store.inbox(1).await.unwrap()[0].tasks;
+    assert_eq!(recent_tasks.len(), 1, "a kept event keeps its tasks");
+    assert_eq!(
+        store.next_task_due().await.unwrap(),
+        Some(T0),
+        "the pending task is still due"
+    );
+    assert_eq!(
+        store
+            .receive(&inbound("quiet", minutes(130), Vec::new()))
+            .await
+            .unwrap(),
+        Received::Duplicate {
+            original: quiet.id.clone()
+        },
+        "a key outlives its pruned event until it expires"
+    );
+    assert_eq!(
+        store
+            .receive(&inbound("other", minutes(130), fire("a")))
+            .await
+            .unwrap(),
+        stored(&[]),
+        "a firing group outlives its pruned events"
+    );
+
+    let mut pending_task = store
+        .exchange_tasks(&[], Some(&claim(minutes(130), 10, &[])))
+        .await
+        .unwrap();
+    assert_eq!(receivers(&pending_task), ["b"]);
+    let failed = finish(&pending_task.remove(0), Some("no"), TaskNext::Failed);
+    store.exchange_tasks(&[failed], None).await.unwrap();
+    assert_eq!(store.prune_inbox(minutes(60)).await.unwrap(), 1);
+    assert_eq!(store.prune_inbox(minutes(60)).await.unwrap(), 0);
+    assert_eq!(store.inbox(10).await.unwrap().len(), 2);
+}
