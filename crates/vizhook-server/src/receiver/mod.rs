@@ -7,3 +7,4 @@ pub mod event;
 pub mod routing;
 pub mod secret;
 pub mod source;
+pub mod actions;

@@ -1,0 +1,374 @@
+//! Load time: [`Actions::build`] resolves every secret, compiles every template and renders it
+//! against sample contexts, checks addresses, URLs, headers and paths, and reports every
+//! problem at once with its configuration path.
+
+use std::{collections::BTreeMap, fmt, path::Path};
+
+use minijinja::Environment;
+use reqwest::header::{CONTENT_TYPE, HeaderName, HeaderValue};
+use url::Url;
+
+use super::{
+    ActionConfig, ConfigProblem, EmailConfig, HttpConfig, ReceiverConfig, XConfig,
+    local::{CommandAction, FileAction},
+    remote::{HttpAction, UrlSource, XAction},
+    templates::{self, JSON_SUFFIX, Tpl},
+};
+use crate::receiver::secret::{Secret, resolve};
+
+/// The compiled actions of every receiver: secrets resolved, templates parsed and checked.
+pub struct Actions {
+    pub(super) env: Environment<'static>,
+    pub(super) receivers: Vec<(String, Vec<Action>)>,
+    pub(super) secrets: BTreeMap<String, Secret>,
+    /// Every secret value, longest first, for scrubbing error messages.
+    pub(super) redact: Vec<String>,
+}
+
+/// One compiled action.
+pub(super) enum Action {
+    Slack { url: Url, text: Option<Tpl> },
+    Teams { url: Url, text: Option<Tpl> },
+    Email { to: Vec<String>, subject: Tpl, body: Tpl },
+    Http(HttpAction),
+    X(XAction),
+    Command(CommandAction),
+    File(FileAction),
+}
+
+impl Action {
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::Slack { .. } => "slack",
+            Self::Teams { .. } => "teams",
+            Self::Email { .. } => "email",
+            Self::Http(_) => "http",
+            Self::X(_) => "x",
+            Self::Command(_) => "command",
+            Self::File(_) => "file",
+        }
+    }
+}
+
+/// Shows receivers and action kinds only: never a URL or a secret.
+impl fmt::Debug for Actions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut map = f.debug_map();
+        for (name, actions) in &self.receivers {
+            let kinds: Vec<&str> = actions.iter().map(Action::kind).collect();
+            map.entry(name, &kinds);
+        }
+        map.finish()
+    }
+}
+
+impl Actions {
+    /// Compiles `receivers`. `base` is the configuration file's folder: `file:` secrets, relative
+    /// command paths and file actions' paths are relative to it. Returns every problem, each with
+    /// a path such as `receiver[0].action[1].text`.
+    pub fn build(
+        receivers: &[ReceiverConfig],
+        secrets: &BTreeMap<String, Secret>,
+        base: &Path,
+    ) -> Result<Self, Vec<ConfigProblem>> {
+        let mut builder = Builder {
+            env: templates::environment(),
+            problems: Vec::new(),
+            secrets,
+            sample_secrets: templates::sample_secrets(secrets),
+            redact: secrets.values().map(|s| s.expose().to_owned()).collect(),
+            base,
+            receiver: String::new(),
+        };
+        let mut compiled = Vec::new();
+        for (r, receiver) in receivers.iter().enumerate() {
+            let path = format!("receiver[{r}]");
+            if receiver.name.trim().is_empty() {
+                builder.problem(format!("{path}.name"), "must not be empty");
+            } else if receivers[..r].iter().any(|other| other.name == receiver.name) {
+                builder.problem(format!("{path}.name"), "another receiver has this name");
+            }
+            builder.receiver.clone_from(&receiver.name);
+            let actions: Vec<Option<Action>> = receiver
+                .action
+                .iter()
+                .enumerate()
+                .map(|(a, action)| builder.action(&format!("{path}.action[{a}]"), action))
+                .collect();
+            compiled.push((receiver.name.clone(), actions.into_iter().flatten().collect()));
+        }
+        if !builder.problems.is_empty() {
+            return Err(builder.problems);
+        }
+        let mut redact = builder.redact;
+        redact.retain(|value| value.chars().count() >= 3);
+        redact.sort_by_key(|value| std::cmp::Reverse(value.len()));
+        Ok(Self {
+            env: builder.env,
+            receivers: compiled,
+            secrets: secrets.clone(),
+            redact,
+        })
+    }
+
+    /// The action targets of a receiver, `"name/0"`, `"name/1"`, ...; `None` if there is no
+    /// receiver of that name.
+    pub fn targets(&self, receiver: &str) -> Option<Vec<String>> {
+        let (name, actions) = self.receivers.iter().find(|(name, _)| name == receiver)?;
+        Some((0..actions.len()).map(|i| format!("{name}/{i}")).collect())
+    }
+
+    /// Whether any action sends email, so `[smtp]` must be configured.
+    pub fn needs_smtp(&self) -> bool {
+        self.receivers
+            .iter()
+            .flat_map(|(_, actions)| actions)
+            .any(|action| matches!(action, Action::Email { .. }))
+    }
+
+    pub(super) fn find(&self, target: &str) -> Option<&Action> {
+        let (name, index) = target.rsplit_once('/')?;
+        let index: usize = index.parse().ok()?;
+        let (_, actions) = self.receivers.iter().find(|(n, _)| n == name)?;
+        actions.get(index)
+    }
+}
+
+struct Builder<'a> {
+    env: Environment<'static>,
+    problems: Vec<ConfigProblem>,
+    secrets: &'a BTreeMap<String, Secret>,
+    sample_secrets: BTreeMap<String, Secret>,
+    redact: Vec<String>,
+    base: &'a Path,
+    receiver: String,
+}
+
+impl Builder<'_> {
+    fn problem(&mut self, path: String, message: impl Into<String>) {
+        self.problems.push(ConfigProblem {
+            path,
+            message: message.into(),
+        });
+    }
+
+    fn action(&mut self, path: &str, config: &ActionConfig) -> Option<Action> {
+        let before = self.problems.len();
+        let action = match config {
+            ActionConfig::Slack(slack) => {
+                let url = self.webhook_url(&format!("{path}.webhook_url"), &slack.webhook_url);
+                let text = self.optional(path, "text", slack.text.as_deref(), Mode::Slack);
+                Action::Slack { url: url?, text }
+            }
+            ActionConfig::Teams(teams) => {
+                let url = self.webhook_url(&format!("{path}.webhook_url"), &teams.webhook_url);
+                let text = self.optional(path, "text", teams.text.as_deref(), Mode::Text);
+                Action::Teams { url: url?, text }
+            }
+            ActionConfig::Email(email) => self.email(path, email)?,
+            ActionConfig::Http(http) => Action::Http(self.http(path, http)?),
+            ActionConfig::X(x) => Action::X(self.x(path, x)?),
+            ActionConfig::Command(command) => {
+                match CommandAction::new(command, self.base) {
+                    Ok(action) => Action::Command(action),
+                    Err((field, message)) => {
+                        self.problem(format!("{path}.{field}"), message);
+                        return None;
+                    }
+                }
+            }
+            ActionConfig::File(file) => match FileAction::new(&file.path, self.base) {
+                Ok(action) => Action::File(action),
+                Err(message) => {
+                    self.problem(format!("{path}.path"), message);
+                    return None;
+                }
+            },
+        };
+        (self.problems.len() == before).then_some(action)
+    }
+
+    fn secret(&mut self, path: &str, raw: &str) -> Option<Secret> {
+        match resolve(raw, self.base) {
+            Ok(secret) => {
+                self.redact.push(secret.expose().to_owned());
+                Some(secret)
+            }
+            Err(err) => {
+                self.problem(path.to_owned(), err.to_string());
+                None
+            }
+        }
+    }
+
+    /// A webhook URL: a secret reference or a literal, which must be an http(s) URL. The
+    /// message never shows the URL, which is a credential.
+    fn webhook_url(&mut self, path: &str, raw: &str) -> Option<Url> {
+        let secret = self.secret(path, raw)?;
+        let url = Url::parse(secret.expose())
+            .ok()
+            .filter(|url| matches!(url.scheme(), "http" | "https") && url.has_host());
+        if url.is_none() {
+            self.problem(path.to_owned(), "must be an http:// or https:// URL");
+        }
+        url
+    }
+
+    /// Compiles a template and renders it against the samples; JSON templates must render
+    /// valid JSON. Returns the rendered samples.
+    fn template(&mut self, path: String, source: &str, mode: Mode) -> Option<(Tpl, Vec<String>)> {
+        let name = match mode {
+            Mode::Json => format!("{path}{JSON_SUFFIX}"),
+            Mode::Text | Mode::Slack => path.clone(),
+        };
+        let tpl = Tpl {
+            name: name.clone(),
+            slack: mode == Mode::Slack,
+        };
+        if let Err(err) = self.env.add_template_owned(name, source.to_owned()) {
+            self.problem(path, templates::describe(&err));
+            return None;
+        }
+        let mut rendered = Vec::new();
+        for sample in templates::samples(&self.receiver) {
+            match templates::render(&self.env, &tpl, &sample, &self.sample_secrets) {
+                Ok(text) => rendered.push(text),
+                Err(err) => {
+                    let mut message = templates::describe(&err);
+                    let unknown =
+                        templates::unknown_variables(&self.env, &tpl, &sample, self.secrets);
+                    if !unknown.is_empty() {
+                        message.push_str(&format!(": unknown {}", unknown.join(", ")));
+                    }
+                    self.problem(path, message);
+                    return None;
+                }
+            }
+        }
+        if mode == Mode::Json
+            && let Some(err) = rendered
+                .iter()
+                .find_map(|text| serde_json::from_str::<serde_json::Value>(text).err())
+        {
+            let message = format!("does not render valid JSON ({err}); values are already JSON literals, do not quote them");
+            self.problem(path, message);
+            return None;
+        }
+        Some((tpl, rendered))
+    }
+
+    fn optional(&mut self, path: &str, key: &str, source: Option<&str>, mode: Mode) -> Option<Tpl> {
+        let (tpl, _) = self.template(format!("{path}.{key}"), source?, mode)?;
+        Some(tpl)
+    }
+
+    fn required(&mut self, path: &str, key: &str, source: Option<&str>, default: &str) -> Tpl {
+        let path = format!("{path}.{key}");
+        let source = source.unwrap_or(default);
+        let (tpl, _) = self.template(path.clone(), source, Mode::Text).unzip();
+        tpl.unwrap_or(Tpl { name: path, slack: false })
+    }
+
+    fn email(&mut self, path: &str, config: &EmailConfig) -> Option<Action> {
+        if config.to.is_empty() {
+            self.problem(format!("{path}.to"), "must list at least one address");
+        }
+        for (i, address) in config.to.iter().enumerate() {
+            if address.trim().parse::<lettre::message::Mailbox>().is_err() {
+                let message = format!("{address:?} is not a valid email address");
+                self.problem(format!("{path}.to[{i}]"), message);
+            }
+        }
+        if config.from.is_some() {
+            // `Mailer::send` always uses `smtp.from`; see the module's report.
+            let message = "a per-action sender is not supported yet: remove it to use smtp.from";
+            self.problem(format!("{path}.from"), message);
+        }
+        let subject = self.required(path, "subject", config.subject.as_deref(), templates::EMAIL_SUBJECT);
+        let body = self.required(path, "body", config.body.as_deref(), templates::EMAIL_BODY);
+        let to = config.to.iter().map(|a| a.trim().to_owned()).collect();
+        Some(Action::Email { to, subject, body })
+    }
+
+    fn http(&mut self, path: &str, config: &HttpConfig) -> Option<HttpAction> {
+        let method = config.method.to_ascii_uppercase();
+        if method != "POST" {
+            let message = format!("{method:?} is not supported yet: only POST");
+            self.problem(format!("{path}.method"), message);
+        }
+        let url_path = format!("{path}.url");
+        let url = if config.url.starts_with("env:") || config.url.starts_with("file:") {
+            UrlSource::Fixed(self.webhook_url(&url_path, &config.url)?)
+        } else {
+            let (tpl, rendered) = self.template(url_path.clone(), &config.url, Mode::Text)?;
+            if rendered.iter().any(|text| UrlSource::parse(text).is_none()) {
+                self.problem(url_path, "does not render an http:// or https:// URL");
+            }
+            UrlSource::Template(tpl)
+        };
+        let content_type = config
+            .headers
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(CONTENT_TYPE.as_str()));
+        let json = match (content_type, config.body.as_deref()) {
+            (Some((_, value)), _) => value.to_ascii_lowercase().contains("json"),
+            (None, Some(body)) => body.trim_start().starts_with(['{', '[']),
+            (None, None) => true,
+        };
+        let mut headers = Vec::new();
+        for (name, value) in &config.headers {
+            let header_path = format!("{path}.headers.{name}");
+            let Ok(header) = HeaderName::from_bytes(name.as_bytes()) else {
+                self.problem(header_path, "is not a valid header name");
+                continue;
+            };
+            let Some((tpl, rendered)) = self.template(header_path.clone(), value, Mode::Text) else {
+                continue;
+            };
+            if rendered.iter().any(|text| HeaderValue::from_str(text).is_err()) {
+                self.problem(header_path, "does not render a valid header value");
+            }
+            headers.push((header, tpl));
+        }
+        let mode = if json { Mode::Json } else { Mode::Text };
+        let body = match config.body.as_deref() {
+            Some(source) => Some(self.template(format!("{path}.body"), source, mode)?.0),
+            None => None,
+        };
+        Some(HttpAction {
+            url,
+            headers,
+            body,
+            default_json_type: json && content_type.is_none(),
+        })
+    }
+
+    fn x(&mut self, path: &str, config: &XConfig) -> Option<XAction> {
+        let endpoint = format!("{}/2/tweets", config.api_url.trim_end_matches('/'));
+        let endpoint = Url::parse(&endpoint)
+            .ok()
+            .filter(|url| matches!(url.scheme(), "http" | "https") && url.query().is_none());
+        if endpoint.is_none() {
+            self.problem(format!("{path}.api_url"), "must be an http:// or https:// URL without a query");
+        }
+        let mut secret = |key: &str, raw: &str| self.secret(&format!("{path}.{key}"), raw);
+        let credentials = [
+            secret("consumer_key", &config.consumer_key),
+            secret("consumer_secret", &config.consumer_secret),
+            secret("access_token", &config.access_token),
+            secret("access_token_secret", &config.access_token_secret),
+        ];
+        let text = self.required(path, "text", config.text.as_deref(), templates::X_TEXT);
+        let [Some(ck), Some(cs), Some(at), Some(ats)] = credentials else {
+            return None;
+        };
+        Some(XAction { endpoint: endpoint?, credentials: [ck, cs, at, ats], text })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Text,
+    Json,
+    Slack,
+}

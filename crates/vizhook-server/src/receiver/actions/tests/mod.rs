@@ -1,0 +1,1 @@
+//! Tests of the receiver's actions (placeholder while the module is written).

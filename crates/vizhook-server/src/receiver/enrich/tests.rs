@@ -1,0 +1,356 @@
+//! Enrichment against the static map and against a fake Tableau server (axum on loopback)
+//! that counts requests: sign-in, paging, caching, re-sign-in after a 401, fallbacks, and a
+//! server that is down.
+
+use std::{
+    collections::BTreeMap,
+    sync::{Arc, Mutex},
+};
+
+use axum::{
+    Router,
+    extract::State,
+    http::{HeaderMap, Method, StatusCode, Uri},
+};
+use bytes::Bytes;
+use serde_json::{Value, json};
+
+use super::*;
+
+const SITE: &str = "5c2b7c9e-0000-4000-8000-000000000001";
+const OTHER_SITE: &str = "5c2b7c9e-0000-4000-8000-000000000002";
+const DATASOURCE: &str = "d5000000-0000-4000-8000-000000000001";
+const WORKBOOK: &str = "b0000000-0000-4000-8000-000000000001";
+const OWNER: &str = "00000000-0000-4000-8000-00000000000a";
+
+fn outbound() -> Outbound {
+    Outbound::new(&crate::config::Config::defaults().outbound, true).unwrap()
+}
+
+fn event(resource: &str, event_type: &str, site: &str, luid: &str) -> InboundEvent {
+    let body = json!({
+        "resource": resource, "event_type": event_type, "resource_name": "Sales",
+        "site_luid": site, "resource_luid": luid, "created_at": "2026-11-23T10:00:00Z",
+    });
+    InboundEvent::parse(body.to_string().as_bytes()).unwrap()
+}
+
+/// A fake Tableau server: a server administrator's view unless `admin` is false.
+#[derive(Debug, Default)]
+struct Fake {
+    admin: bool,
+    sites: Vec<(String, String)>,
+    state: Mutex<FakeState>,
+}
+
+#[derive(Debug, Default)]
+struct FakeState {
+    requests: Vec<String>,
+    token: Option<String>,
+    sign_ins: Vec<Value>,
+    without_json_accept: usize,
+}
+
+impl Fake {
+    fn new(admin: bool) -> Arc<Self> {
+        Arc::new(Self {
+            admin,
+            sites: vec![
+                (SITE.to_owned(), "Finance".to_owned()),
+                (OTHER_SITE.to_owned(), "Sandbox".to_owned()),
+            ],
+            state: Mutex::default(),
+        })
+    }
+
+    fn requests(&self) -> Vec<String> {
+        self.state.lock().unwrap().requests.clone()
+    }
+
+    fn count(&self, prefix: &str) -> usize {
+        let state = self.state.lock().unwrap();
+        state.requests.iter().filter(|r| r.starts_with(prefix)).count()
+    }
+
+    async fn serve(self: &Arc<Self>) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let app = Router::new().fallback(handle).with_state(self.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        format!("http://{address}")
+    }
+}
+
+fn reply(status: StatusCode, body: Value) -> (StatusCode, String) {
+    (status, body.to_string())
+}
+
+async fn handle(
+    State(fake): State<Arc<Fake>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> (StatusCode, String) {
+    let mut state = fake.state.lock().unwrap();
+    state.requests.push(format!("{method} {}", uri.path()));
+    if headers.get("accept").and_then(|v| v.to_str().ok()) != Some("application/json") {
+        state.without_json_accept += 1;
+    }
+    let not_found = reply(StatusCode::NOT_FOUND, json!({"error": {"code": "404000"}}));
+    let Some(rest) = uri.path().strip_prefix("/api/3.19/") else {
+        return not_found;
+    };
+    if method == Method::POST && rest == "auth/signin" {
+        let request: Value = serde_json::from_slice(&body).unwrap_or_default();
+        let accepted = request["credentials"]["personalAccessTokenSecret"] == "s3cret";
+        state.sign_ins.push(request);
+        if !accepted {
+            return reply(StatusCode::UNAUTHORIZED, json!({"error": {"code": "401001"}}));
+        }
+        let token = format!("token-{}", state.sign_ins.len());
+        state.token = Some(token.clone());
+        return reply(
+            StatusCode::OK,
+            json!({"credentials": {"site": {"id": SITE, "contentUrl": ""},
+                "user": {"id": OWNER}, "token": token, "estimatedTimeToExpiration": "4:00:00"}}),
+        );
+    }
+    let token = headers.get("x-tableau-auth").and_then(|v| v.to_str().ok());
+    if token.is_none() || token != state.token.as_deref() {
+        return reply(StatusCode::UNAUTHORIZED, json!({"error": {"code": "401002"}}));
+    }
+    let query: BTreeMap<&str, usize> = uri
+        .query()
+        .unwrap_or_default()
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .filter_map(|(key, value)| Some((key, value.parse().ok()?)))
+        .collect();
+    let segments: Vec<&str> = rest.split('/').collect();
+    let site_json = |(id, name): &(String, String)| json!({"id": id, "name": name, "contentUrl": ""});
+    match segments.as_slice() {
+        ["sites"] if !fake.admin => reply(StatusCode::FORBIDDEN, json!({"error": {}})),
+        ["sites"] => {
+            let size = query.get("pageSize").copied().unwrap_or(100);
+            let number = query.get("pageNumber").copied().unwrap_or(1);
+            let page: Vec<Value> =
+                fake.sites.iter().skip((number - 1) * size).take(size).map(site_json).collect();
+            reply(
+                StatusCode::OK,
+                json!({"pagination": {"pageNumber": number.to_string(),
+                    "pageSize": size.to_string(), "totalAvailable": fake.sites.len().to_string()},
+                    "sites": {"site": page}}),
+            )
+        }
+        ["sites", id] => match fake.sites.iter().find(|(site, _)| site == id) {
+            Some(site) if *id == SITE => reply(StatusCode::OK, json!({"site": site_json(site)})),
+            Some(_) => reply(StatusCode::FORBIDDEN, json!({"error": {}})),
+            None => not_found,
+        },
+        ["sites", SITE, "datasources", DATASOURCE] => reply(
+            StatusCode::OK,
+            json!({"datasource": {"project": {"id": "p1", "name": "Sales Project"},
+                "owner": {"id": OWNER}, "tags": {}, "id": DATASOURCE, "name": "Sales"}}),
+        ),
+        ["sites", SITE, "workbooks", WORKBOOK] => reply(
+            StatusCode::OK,
+            json!({"workbook": {"project": {"id": "p2", "name": "Dashboards"},
+                "owner": {"id": OWNER}, "tags": {}, "views": {}, "id": WORKBOOK}}),
+        ),
+        ["sites", SITE, "users", OWNER] => reply(
+            StatusCode::OK,
+            json!({"user": {"domain": {"name": "local"}, "id": OWNER, "name": "jdoe",
+                "siteRole": "Creator", "fullName": "Jane Doe"}}),
+        ),
+        _ => not_found,
+    }
+}
+
+fn config(server: &str, secret: &str) -> EnrichConfig {
+    EnrichConfig {
+        sites: BTreeMap::new(),
+        tableau: Some(TableauConfig {
+            server: server.to_owned(),
+            site: String::new(),
+            pat_name: "vizhook".to_owned(),
+            pat_secret: secret.to_owned(),
+            api_version: DEFAULT_API_VERSION.to_owned(),
+            cache_ttl: DEFAULT_CACHE_TTL,
+        }),
+    }
+}
+
+fn enricher(config: &EnrichConfig) -> Enricher {
+    Enricher::build(config, Path::new("."), outbound()).unwrap()
+}
+
+fn enrichment(site: Option<&str>, project: Option<&str>, owner: Option<&str>) -> Enrichment {
+    Enrichment {
+        site_name: site.map(str::to_owned),
+        project_name: project.map(str::to_owned),
+        owner_name: owner.map(str::to_owned),
+    }
+}
+
+#[tokio::test]
+async fn static_map() {
+    let config = EnrichConfig {
+        sites: BTreeMap::from([(SITE.to_uppercase(), "Finance".to_owned())]),
+        tableau: None,
+    };
+    let enricher = enricher(&config);
+    let found = enricher
+        .lookup(&event("DATASOURCE", "DatasourceUpdated", SITE, DATASOURCE))
+        .await;
+    assert_eq!(found, enrichment(Some("Finance"), None, None));
+    let unknown = enricher.lookup(&event("DATASOURCE", "X", OTHER_SITE, "1")).await;
+    assert_eq!(unknown, Enrichment::default());
+}
+
+#[tokio::test]
+async fn signs_in_looks_up_and_caches() {
+    let fake = Fake::new(true);
+    let enricher = enricher(&config(&fake.serve().await, "s3cret"));
+    let failed = event("EXTRACTS", "DatasourceRefreshFailed", SITE, DATASOURCE);
+    let expected = enrichment(Some("Finance"), Some("Sales Project"), Some("Jane Doe"));
+    assert_eq!(enricher.lookup(&failed).await, expected);
+    assert_eq!(
+        fake.requests(),
+        [
+            "POST /api/3.19/auth/signin",
+            "GET /api/3.19/sites",
+            &format!("GET /api/3.19/sites/{SITE}/datasources/{DATASOURCE}"),
+            &format!("GET /api/3.19/sites/{SITE}/users/{OWNER}"),
+        ]
+    );
+    {
+        let state = fake.state.lock().unwrap();
+        assert_eq!(
+            state.sign_ins[0],
+            json!({"credentials": {"personalAccessTokenName": "vizhook",
+                "personalAccessTokenSecret": "s3cret", "site": {"contentUrl": ""}}})
+        );
+        assert_eq!(state.without_json_accept, 0, "every request asks for JSON");
+    }
+    let clone = enricher.clone();
+    assert_eq!(clone.lookup(&failed).await, expected, "a clone shares the cache");
+    let other_site = clone.lookup(&event("WORKBOOK", "WorkbookCreated", OTHER_SITE, "1")).await;
+    assert_eq!(other_site, enrichment(Some("Sandbox"), None, None));
+    assert_eq!(fake.requests().len(), 4, "all answered from the cache");
+
+    let workbook = enricher.lookup(&event("workbook", "WorkbookUpdated", SITE, WORKBOOK)).await;
+    assert_eq!(workbook, enrichment(Some("Finance"), Some("Dashboards"), Some("Jane Doe")));
+    assert_eq!(fake.count("GET /api/3.19/sites/"), 3, "the owner came from the cache");
+    let deleted = enricher.lookup(&event("WORKBOOK", "WorkbookDeleted", SITE, "2")).await;
+    assert_eq!(deleted, enrichment(Some("Finance"), None, None));
+    let missing = enricher.lookup(&event("DATASOURCE", "DatasourceUpdated", SITE, "3")).await;
+    assert_eq!(missing, enrichment(Some("Finance"), None, None));
+    enricher.lookup(&event("DATASOURCE", "DatasourceUpdated", SITE, "3")).await;
+    assert_eq!(fake.count("GET /api/3.19/sites/"), 4, "a deleted one is not asked; 404 cached");
+    assert_eq!(fake.count("POST"), 1, "one sign-in");
+}
+
+#[tokio::test]
+async fn pages_through_sites() {
+    let mut sites: Vec<(String, String)> =
+        (0..1500).map(|n| (format!("site-{n}"), format!("Site {n}"))).collect();
+    sites.push((SITE.to_owned(), "Finance".to_owned()));
+    let fake = Arc::new(Fake {
+        admin: true,
+        sites,
+        state: Mutex::default(),
+    });
+    let enricher = enricher(&config(&fake.serve().await, "s3cret"));
+    let found = enricher.lookup(&event("USER", "UserDeleted", SITE, "1")).await;
+    assert_eq!(found.site_name.as_deref(), Some("Finance"));
+    let early = enricher.lookup(&event("USER", "UserDeleted", "site-7", "1")).await;
+    assert_eq!(early.site_name.as_deref(), Some("Site 7"));
+    assert_eq!(fake.count("GET /api/3.19/sites"), 2, "two pages, then the cache");
+}
+
+#[tokio::test]
+async fn falls_back_to_the_signed_in_site_when_listing_is_forbidden() {
+    let fake = Fake::new(false);
+    let enricher = enricher(&config(&fake.serve().await, "s3cret"));
+    let found = enricher.lookup(&event("USER", "UserCreated", SITE, "1")).await;
+    assert_eq!(found.site_name.as_deref(), Some("Finance"));
+    let other = enricher.lookup(&event("USER", "UserCreated", OTHER_SITE, "1")).await;
+    assert_eq!(other.site_name, None);
+    assert_eq!(
+        fake.requests()[1..],
+        [
+            "GET /api/3.19/sites".to_owned(),
+            format!("GET /api/3.19/sites/{SITE}"),
+            format!("GET /api/3.19/sites/{OTHER_SITE}"),
+        ],
+        "the listing is not tried again"
+    );
+}
+
+#[tokio::test]
+async fn signs_in_again_after_a_401() {
+    let fake = Fake::new(true);
+    let enricher = enricher(&config(&fake.serve().await, "s3cret"));
+    enricher.lookup(&event("USER", "UserCreated", SITE, "1")).await;
+    fake.state.lock().unwrap().token = Some("expired-elsewhere".to_owned());
+    let found = enricher
+        .lookup(&event("DATASOURCE", "DatasourceUpdated", SITE, DATASOURCE))
+        .await;
+    assert_eq!(found, enrichment(Some("Finance"), Some("Sales Project"), Some("Jane Doe")));
+    assert_eq!(fake.count("POST /api/3.19/auth/signin"), 2);
+}
+
+#[tokio::test]
+async fn refused_sign_in_and_a_dead_server_give_what_is_known() {
+    let fake = Fake::new(true);
+    let mut refused = config(&fake.serve().await, "wrong");
+    refused.sites.insert(SITE.to_owned(), "Finance".to_owned());
+    let enricher = enricher(&refused);
+    let failed = event("EXTRACTS", "DatasourceRefreshFailed", SITE, DATASOURCE);
+    assert_eq!(enricher.lookup(&failed).await, enrichment(Some("Finance"), None, None));
+    enricher.lookup(&event("DATASOURCE", "DatasourceUpdated", SITE, "9")).await;
+    enricher.lookup(&event("USER", "UserCreated", OTHER_SITE, "1")).await;
+    assert_eq!(fake.requests().len(), 1, "no sign-in again for a minute: {:?}", fake.requests());
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    drop(listener);
+    let down = enricher(&config(&format!("http://{address}"), "s3cret"));
+    assert_eq!(down.lookup(&failed).await, Enrichment::default());
+}
+
+#[test]
+fn configuration_problems_have_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("pat"), "s3cret\n").unwrap();
+    let mut good = config("https://tableau.example.com/", "file:pat");
+    assert!(Enricher::build(&good, dir.path(), outbound()).is_ok());
+    let tableau = good.tableau.as_mut().unwrap();
+    assert!(!format!("{tableau:?}").contains("file:pat"), "Debug redacts the secret");
+    *tableau = TableauConfig {
+        server: "ftp://tableau".to_owned(),
+        pat_name: " ".to_owned(),
+        pat_secret: "file:missing".to_owned(),
+        api_version: "latest".to_owned(),
+        ..tableau.clone()
+    };
+    let problems = Enricher::build(&good, dir.path(), outbound()).unwrap_err();
+    let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "enrich.tableau.server",
+            "enrich.tableau.api_version",
+            "enrich.tableau.pat_name",
+            "enrich.tableau.pat_secret",
+        ]
+    );
+    let parsed: EnrichConfig = toml::from_str(
+        "sites = { \"a1\" = \"Finance\" }\n[tableau]\nserver = \"https://t\"\npat_name = \"v\"\npat_secret = \"env:X\"",
+    )
+    .unwrap();
+    let tableau = parsed.tableau.unwrap();
+    assert_eq!((tableau.api_version.as_str(), tableau.cache_ttl), ("3.19", DEFAULT_CACHE_TTL));
+    assert!(toml::from_str::<EnrichConfig>("[tableau]\nserver = \"x\"\nbogus = 1").is_err());
+}

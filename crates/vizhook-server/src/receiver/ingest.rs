@@ -1,0 +1,182 @@
+//! Ingest: turns one admitted, verified request into a stored inbound event. It enriches the
+//! event, routes it, plans one notification per action of each routed receiver, and stores it
+//! all in one store call that de-duplicates and applies the alert groups; then it wakes the
+//! action engine. What the actions need is stored with each task (never a secret), so actions
+//! render at execution time from the database alone.
+
+use std::{sync::Arc, time::Duration};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use time::{OffsetDateTime, format_description::well_known::Rfc3339};
+use tokio::sync::Notify;
+use vizhook_core::notify::Notice;
+use vizhook_store::{Inbound, PlannedNotification, Received, Store, StoreError};
+
+use super::{
+    actions::{Actions, Context},
+    enrich::{Enricher, Enrichment},
+    event::InboundEvent,
+    routing::RouteTree,
+    source::Source,
+};
+
+/// What a task needs to run, as stored with it: the action's context without the notice
+/// (which the store decides).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct TaskSpec {
+    pub(crate) event: serde_json::Value,
+    pub(crate) site_name: Option<String>,
+    pub(crate) project_name: Option<String>,
+    pub(crate) owner_name: Option<String>,
+    pub(crate) receiver: String,
+    pub(crate) received_at: String,
+}
+
+impl TaskSpec {
+    pub(crate) fn into_context(self, notice: Notice) -> Context {
+        Context {
+            event: self.event,
+            notice,
+            site_name: self.site_name,
+            project_name: self.project_name,
+            owner_name: self.owner_name,
+            receiver: self.receiver,
+            received_at: self.received_at,
+        }
+    }
+}
+
+/// What became of a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Stored; `queued` actions will run.
+    Accepted { id: String, queued: usize },
+    /// Tableau's test payload: stored, not routed.
+    Test { id: String },
+    /// A repeat of the stored event `original`: nothing was stored or queued.
+    Duplicate { original: String },
+}
+
+#[derive(Debug)]
+pub struct Ingest {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) tree: RouteTree,
+    pub(crate) actions: Arc<Actions>,
+    pub(crate) enricher: Enricher,
+    pub(crate) dedup_window: Duration,
+    /// Wakes the action engine.
+    pub(crate) wake: Arc<Notify>,
+}
+
+impl Ingest {
+    /// Stores one event. Fails only when the store does; the caller answers 503 so that the
+    /// sender retries.
+    pub async fn ingest(
+        &self,
+        source: &Source,
+        event: &InboundEvent,
+        body: &[u8],
+        webhook_id: Option<&str>,
+    ) -> Result<Outcome, StoreError> {
+        let received_at = OffsetDateTime::now_utc();
+        let id = uuid::Uuid::now_v7().to_string();
+        let dedup_key = match webhook_id {
+            // A test is a deliberate ping: every one is accepted and recorded.
+            _ if event.is_test => format!("{}:test:{id}", source.name),
+            Some(webhook_id) => format!("{}:id:{webhook_id}", source.name),
+            None => format!("{}:sha256:{}", source.name, hex::encode(Sha256::digest(body))),
+        };
+        let enrichment = if event.is_test {
+            Enrichment::default()
+        } else {
+            self.enricher.lookup(event).await
+        };
+        let notifications = if event.is_test {
+            Vec::new()
+        } else {
+            self.plan(event, &enrichment, received_at)
+        };
+        let routed = notifications.len();
+        let inbound = Inbound {
+            id: id.clone(),
+            source: source.name.clone(),
+            dedup_key,
+            dedup_until: received_at + self.dedup_window,
+            body: body.to_vec(),
+            received_at,
+            notifications,
+        };
+        let outcome = match self.store.receive(&inbound).await? {
+            Received::Duplicate { original } => Outcome::Duplicate { original },
+            Received::Stored { .. } if event.is_test => Outcome::Test { id },
+            Received::Stored { tasks } => {
+                if !tasks.is_empty() {
+                    self.wake.notify_one();
+                }
+                let queued = tasks.len();
+                let targets: Vec<String> = tasks
+                    .iter()
+                    .map(|(target, notice)| format!("{target}:{}", notice.as_str()))
+                    .collect();
+                tracing::info!(
+                    source = %source.name, id = %id, event_type = %event.event_type,
+                    resource_luid = %event.resource_luid, site = enrichment.site_name.as_deref().unwrap_or(&event.site_luid),
+                    routed, queued = ?targets, "event accepted"
+                );
+                Outcome::Accepted { id, queued }
+            }
+        };
+        match &outcome {
+            Outcome::Duplicate { original } => tracing::info!(
+                source = %source.name, original = %original, event_type = %event.event_type,
+                "duplicate event ignored"
+            ),
+            Outcome::Test { id } => {
+                tracing::info!(source = %source.name, id = %id, "test payload accepted");
+            }
+            Outcome::Accepted { .. } => {}
+        }
+        let label = match &outcome {
+            Outcome::Accepted { .. } => "accepted",
+            Outcome::Test { .. } => "test",
+            Outcome::Duplicate { .. } => "duplicate",
+        };
+        metrics::counter!("vizhook_receive_events_total", "source" => source.name.clone(), "outcome" => label)
+            .increment(1);
+        Ok(outcome)
+    }
+
+    /// One planned notification per action of every routed receiver.
+    fn plan(
+        &self,
+        event: &InboundEvent,
+        enrichment: &Enrichment,
+        received_at: OffsetDateTime,
+    ) -> Vec<PlannedNotification> {
+        let received_at = received_at.format(&Rfc3339).unwrap_or_default();
+        let mut planned = Vec::new();
+        for routed in self.tree.route(event, enrichment.site_name.as_deref()) {
+            let spec = TaskSpec {
+                event: event.to_json(),
+                site_name: enrichment.site_name.clone(),
+                project_name: enrichment.project_name.clone(),
+                owner_name: enrichment.owner_name.clone(),
+                receiver: routed.receiver.clone(),
+                received_at: received_at.clone(),
+            };
+            // Serialising plain JSON values and strings cannot fail.
+            let spec = serde_json::to_string(&spec).unwrap_or_default();
+            for target in self.actions.targets(&routed.receiver).unwrap_or_default() {
+                planned.push(PlannedNotification {
+                    receiver: target,
+                    group_key: routed.group_key.clone(),
+                    intent: routed.intent,
+                    repeat_interval: routed.repeat_interval,
+                    spec: spec.clone(),
+                });
+            }
+        }
+        planned
+    }
+}

@@ -1,0 +1,203 @@
+//! Running `vizhook receive`: the HTTP(S) listener, the action engine (the delivery engine of
+//! `vizhook serve`, with action tasks as its work), inbox retention, and TLS certificate
+//! reloads on SIGHUP that keep open connections.
+
+use std::{
+    net::SocketAddr,
+    sync::{Arc, OnceLock},
+    time::Duration,
+};
+
+use axum_server::{Handle, tls_rustls::RustlsConfig};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use time::OffsetDateTime;
+use tokio::{sync::Notify, task::JoinSet};
+use tokio_util::sync::CancellationToken;
+use vizhook_store::Store;
+
+use super::{
+    actions::Runtime,
+    config::Loaded,
+    http::{Shared, router},
+    ingest::Ingest,
+    tasks::ActionTasks,
+};
+use crate::{
+    api::error::ErrorChain,
+    delivery::engine::{Engine, Limits},
+};
+
+/// How long open connections get to finish at shutdown.
+const GRACE: Duration = Duration::from_secs(10);
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("cannot load the TLS certificate and key")]
+    Tls(#[source] std::io::Error),
+    #[error("the HTTP server failed")]
+    Serve(#[source] std::io::Error),
+}
+
+/// The process-wide Prometheus recorder, installed on first use. `None` when another
+/// recorder was installed first.
+pub fn metrics_handle() -> Option<PrometheusHandle> {
+    static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| PrometheusBuilder::new().install_recorder().ok())
+        .clone()
+}
+
+/// Serves until `shutdown` is cancelled, then lets requests and actions in flight finish.
+pub async fn run(
+    loaded: Loaded,
+    store: Arc<dyn Store>,
+    listener: std::net::TcpListener,
+    shutdown: CancellationToken,
+) -> Result<(), ServeError> {
+    let Loaded {
+        config,
+        base,
+        sources,
+        tree,
+        actions,
+        enricher,
+        outbound,
+        mailer,
+        ..
+    } = loaded;
+    let actions = Arc::new(actions);
+    let wake = Arc::new(Notify::new());
+    let delivery = &config.delivery;
+    let engine = Engine {
+        work: Arc::new(ActionTasks {
+            store: store.clone(),
+            actions: actions.clone(),
+            runtime: Runtime::new(outbound, mailer),
+            schedule: delivery.schedule(),
+            attempt_timeout: delivery.attempt_timeout,
+        }),
+        limits: Limits {
+            max_in_flight: delivery.max_in_flight,
+            max_in_flight_per_key: delivery.max_in_flight_per_action,
+            claim_batch: delivery.claim_batch,
+            lease: delivery.lease,
+            poll_interval: delivery.poll_interval,
+        },
+        wake: wake.clone(),
+    };
+    let shared = Arc::new(Shared {
+        ingest: Ingest {
+            store: store.clone(),
+            tree,
+            actions,
+            enricher,
+            dedup_window: config.dedup.window,
+            wake,
+        },
+        sources,
+        trusted_proxies: config.server.trusted_proxies.clone(),
+        metrics: metrics_handle(),
+    });
+    let mut workers = JoinSet::new();
+    workers.spawn(engine.run(shutdown.clone()));
+    workers.spawn(retention(
+        store,
+        shared.clone(),
+        config.storage.retention,
+        shutdown.clone(),
+    ));
+
+    let handle = Handle::<SocketAddr>::new();
+    let stopper = handle.clone();
+    let stopping = shutdown.clone();
+    workers.spawn(async move {
+        stopping.cancelled().await;
+        stopper.graceful_shutdown(Some(GRACE));
+    });
+    let app = router(shared).into_make_service_with_connect_info::<SocketAddr>();
+    let served = match (&config.server.tls_cert, &config.server.tls_key) {
+        (Some(cert), Some(key)) => {
+            let (cert, key) = (base.join(cert), base.join(key));
+            let tls = RustlsConfig::from_pem_file(&cert, &key)
+                .await
+                .map_err(ServeError::Tls)?;
+            workers.spawn(reload_on_hangup(tls.clone(), cert, key, shutdown.clone()));
+            axum_server::from_tcp_rustls(listener, tls)
+                .map_err(ServeError::Serve)?
+                .handle(handle)
+                .serve(app)
+                .await
+        }
+        _ => {
+            axum_server::from_tcp(listener)
+                .map_err(ServeError::Serve)?
+                .handle(handle)
+                .serve(app)
+                .await
+        }
+    };
+    shutdown.cancel();
+    while workers.join_next().await.is_some() {}
+    served.map_err(ServeError::Serve)
+}
+
+/// Reloads the certificate and key on SIGHUP; new connections use them, open ones keep theirs.
+async fn reload_on_hangup(
+    tls: RustlsConfig,
+    cert: std::path::PathBuf,
+    key: std::path::PathBuf,
+    shutdown: CancellationToken,
+) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut hangups = match signal(SignalKind::hangup()) {
+            Ok(hangups) => hangups,
+            Err(err) => {
+                tracing::error!(error = %err, "cannot listen for SIGHUP; certificates will not be reloaded");
+                return;
+            }
+        };
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                _ = hangups.recv() => match tls.reload_from_pem_file(&cert, &key).await {
+                    Ok(()) => tracing::info!(cert = %cert.display(), "reloaded the TLS certificate"),
+                    Err(err) => tracing::error!(
+                        error = %err, "could not reload the TLS certificate; keeping the current one"
+                    ),
+                },
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (tls, cert, key);
+        shutdown.cancelled().await;
+    }
+}
+
+/// Hourly: deletes handled events older than the retention, expired de-duplication keys, and
+/// idle clients of the rate limiters.
+async fn retention(
+    store: Arc<dyn Store>,
+    shared: Arc<Shared>,
+    keep: Duration,
+    shutdown: CancellationToken,
+) {
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        for source in &shared.sources {
+            source.forget_idle_clients();
+        }
+        match store.prune_inbox(OffsetDateTime::now_utc() - keep).await {
+            Ok(0) => {}
+            Ok(events) => tracing::info!(events, "pruned handled events past their retention"),
+            Err(err) => tracing::error!(error = %ErrorChain(&err), "could not prune the inbox"),
+        }
+    }
+}

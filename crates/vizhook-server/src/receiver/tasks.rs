@@ -1,0 +1,124 @@
+//! Action tasks as [`Work`] for the shared delivery engine: leased and recorded through
+//! `Store::exchange_tasks`, each attempt one run of one action under a timeout, retried on the
+//! receiver's schedule. A failing action never affects what the sender was answered.
+
+use std::{sync::Arc, time::Duration};
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+use vizhook_core::RetrySchedule;
+use vizhook_store::{ClaimedTask, Store, TaskClaimRequest, TaskNext, TaskRecord};
+
+use super::{
+    actions::{Actions, Runtime},
+    ingest::TaskSpec,
+};
+use crate::{
+    api::error::ErrorChain,
+    delivery::engine::{Claim, Work},
+};
+
+#[derive(Debug)]
+pub(crate) struct ActionTasks {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) actions: Arc<Actions>,
+    pub(crate) runtime: Runtime,
+    pub(crate) schedule: RetrySchedule,
+    pub(crate) attempt_timeout: Duration,
+}
+
+#[async_trait]
+impl Work for ActionTasks {
+    type Item = ClaimedTask;
+    type Record = TaskRecord;
+    type Key = String;
+
+    fn item_key(item: &ClaimedTask) -> String {
+        item.receiver.clone()
+    }
+
+    fn record_key(record: &TaskRecord) -> String {
+        record.receiver.clone()
+    }
+
+    async fn exchange(
+        &self,
+        records: Vec<TaskRecord>,
+        claim: Option<Claim<String>>,
+    ) -> Option<Vec<ClaimedTask>> {
+        let claim = claim.map(|claim| TaskClaimRequest {
+            now: claim.now,
+            lease_until: claim.lease_until,
+            limit: claim.limit,
+            exclude_receivers: claim.exclude,
+        });
+        match self.store.exchange_tasks(&records, claim.as_ref()).await {
+            Ok(claimed) => Some(claimed),
+            Err(err) => {
+                tracing::error!(
+                    error = %ErrorChain(&err), tasks = records.len(),
+                    "could not record action attempts or claim tasks; they will run again when their leases end"
+                );
+                None
+            }
+        }
+    }
+
+    async fn perform(self: Arc<Self>, task: ClaimedTask) -> TaskRecord {
+        let outcome = match serde_json::from_str::<TaskSpec>(&task.spec) {
+            Ok(spec) => {
+                let context = spec.into_context(task.notice);
+                let run = self.runtime.execute(&self.actions, &task.receiver, &context);
+                match tokio::time::timeout(self.attempt_timeout, run).await {
+                    Ok(Ok(())) => Ok(()),
+                    Ok(Err(err)) => Err(err.to_string()),
+                    Err(_) => Err(format!(
+                        "the action did not finish within {}",
+                        humantime::format_duration(self.attempt_timeout)
+                    )),
+                }
+            }
+            Err(err) => Err(format!("the stored task does not parse: {err}")),
+        };
+        let finished_at = OffsetDateTime::now_utc();
+        let next = match &outcome {
+            Ok(()) => TaskNext::Done,
+            Err(_) => match self.schedule.delay_after(task.attempt) {
+                Some(delay) => TaskNext::RetryAt(finished_at + delay),
+                None => TaskNext::Failed,
+            },
+        };
+        let label = match (&outcome, next) {
+            (Ok(()), _) => "done",
+            (Err(_), TaskNext::Failed) => "failed",
+            (Err(_), _) => "retry",
+        };
+        if let Err(error) = &outcome {
+            tracing::warn!(
+                task = task.id, action = %task.receiver, attempt = task.attempt, next = label,
+                error = %error, "action failed"
+            );
+        } else {
+            tracing::debug!(task = task.id, action = %task.receiver, "action done");
+        }
+        metrics::counter!("vizhook_receive_actions_total", "action" => task.receiver.clone(), "outcome" => label)
+            .increment(1);
+        TaskRecord {
+            id: task.id,
+            receiver: task.receiver,
+            finished_at,
+            error: outcome.err(),
+            next,
+        }
+    }
+
+    async fn next_due(&self) -> Option<OffsetDateTime> {
+        match self.store.next_task_due().await {
+            Ok(due) => due,
+            Err(err) => {
+                tracing::error!(error = %ErrorChain(&err), "could not read the next due task");
+                None
+            }
+        }
+    }
+}

@@ -1,0 +1,186 @@
+//! Conformance checks for the inbox's action tasks: leases, exclusions, retries, finishing,
+//! the next due time, and concurrent claims.
+
+use std::time::Duration as StdDuration;
+
+use futures_util::future::join_all;
+use time::Duration;
+use vizhook_core::notify::{Intent, Notice};
+
+use super::{claim, finish, inbound, minutes, plan, receivers};
+use crate::{Inbound, Received, Store, TaskNext, TaskState, testkit::T0};
+
+pub async fn tasks_lease_retry_and_finish(store: &impl Store) {
+    let plans = ["pager", "chat", "mail"]
+        .iter()
+        .map(|r| plan(r, "g", Intent::Fire, StdDuration::ZERO))
+        .collect();
+    let event = inbound("e", T0, plans);
+    store.receive(&event).await.unwrap();
+    assert_eq!(store.next_task_due().await.unwrap(), Some(T0));
+    let early = claim(T0 - Duration::seconds(1), 10, &[]);
+    assert!(
+        store
+            .exchange_tasks(&[], Some(&early))
+            .await
+            .unwrap()
+            .is_empty(),
+        "not due before its time"
+    );
+
+    let first = store
+        .exchange_tasks(&[], Some(&claim(T0, 1, &["mail"])))
+        .await
+        .unwrap();
+    assert_eq!(
+        receivers(&first),
+        ["pager"],
+        "oldest first, up to the limit"
+    );
+    let task = &first[0];
+    assert_eq!(
+        (task.inbox_id.as_str(), task.notice, task.spec.as_str()),
+        (event.id.as_str(), Notice::Firing, "spec for pager")
+    );
+    assert_eq!(task.attempt, 1);
+    let second = store
+        .exchange_tasks(&[], Some(&claim(T0, 10, &["mail"])))
+        .await
+        .unwrap();
+    assert_eq!(
+        receivers(&second),
+        ["chat"],
+        "excluded receivers are skipped"
+    );
+    let third = store
+        .exchange_tasks(&[], Some(&claim(T0, 10, &[])))
+        .await
+        .unwrap();
+    assert_eq!(receivers(&third), ["mail"], "leased tasks are skipped");
+    let busy = claim(T0 + Duration::seconds(29), 10, &[]);
+    assert!(
+        store
+            .exchange_tasks(&[], Some(&busy))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store.next_task_due().await.unwrap(),
+        Some(T0 + Duration::seconds(30)),
+        "due again when the leases end"
+    );
+
+    let retaken = store
+        .exchange_tasks(&[], Some(&claim(T0 + Duration::seconds(30), 10, &[])))
+        .await
+        .unwrap();
+    assert_eq!(receivers(&retaken), ["pager", "chat", "mail"]);
+    assert!(
+        retaken.iter().all(|t| t.attempt == 2),
+        "each lease counts an attempt"
+    );
+    let retry_at = minutes(5);
+    let records = [
+        finish(&retaken[0], None, TaskNext::Done),
+        finish(&retaken[1], Some("boom"), TaskNext::RetryAt(retry_at)),
+        finish(&retaken[2], Some("gave up"), TaskNext::Failed),
+    ];
+    let after = claim(T0 + Duration::seconds(40), 10, &[]);
+    assert!(
+        store
+            .exchange_tasks(&records, Some(&after))
+            .await
+            .unwrap()
+            .is_empty(),
+        "recorded before claiming, in one call"
+    );
+    assert_eq!(store.next_task_due().await.unwrap(), Some(retry_at));
+    // A late record for a finished task (its claimer's lease ran out) changes nothing.
+    let late = finish(&retaken[0], Some("late"), TaskNext::Failed);
+    assert!(
+        store
+            .exchange_tasks(&[late], None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let tasks = store.inbox(1).await.unwrap().remove(0).tasks;
+    let seen: Vec<_> = tasks
+        .iter()
+        .map(|t| {
+            let next = t.next_attempt_at;
+            (
+                t.receiver.as_str(),
+                t.state,
+                t.attempts,
+                next,
+                t.last_error.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("pager", TaskState::Done, 2, None, None),
+            ("chat", TaskState::Pending, 2, Some(retry_at), Some("boom")),
+            ("mail", TaskState::Failed, 2, None, Some("gave up")),
+        ]
+    );
+
+    let before_retry = claim(minutes(4), 10, &[]);
+    assert!(
+        store
+            .exchange_tasks(&[], Some(&before_retry))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let again = store
+        .exchange_tasks(&[], Some(&claim(retry_at, 10, &[])))
+        .await
+        .unwrap();
+    assert_eq!(receivers(&again), ["chat"]);
+    assert_eq!((again[0].id, again[0].attempt), (retaken[1].id, 3));
+    let done = finish(&again[0], None, TaskNext::Done);
+    store.exchange_tasks(&[done], None).await.unwrap();
+    assert_eq!(store.next_task_due().await.unwrap(), None);
+    let tasks = store.inbox(1).await.unwrap().remove(0).tasks;
+    assert_eq!(
+        (
+            tasks[1].state,
+            tasks[1].attempts,
+            tasks[1].last_error.as_deref()
+        ),
+        (TaskState::Done, 3, None)
+    );
+}
+
+pub async fn concurrent_task_claims_never_share(store: &impl Store) {
+    let events: Vec<Inbound> = (0..50)
+        .map(|i| {
+            let plans = (0..4)
+                .map(|r| plan(&format!("r{r}"), "g", Intent::Fire, StdDuration::ZERO))
+                .collect();
+            inbound(&format!("e{i}"), T0, plans)
+        })
+        .collect();
+    let received = join_all(events.iter().map(|e| store.receive(e))).await;
+    assert!(
+        received
+            .iter()
+            .all(|r| matches!(r, Ok(Received::Stored { tasks }) if tasks.len() == 4))
+    );
+    let request = claim(T0, 40, &[]);
+    let claims = join_all((0..8).map(|_| store.exchange_tasks(&[], Some(&request)))).await;
+    let mut ids: Vec<i64> = claims
+        .into_iter()
+        .flat_map(Result::unwrap)
+        .map(|t| t.id)
+        .collect();
+    assert_eq!(ids.len(), 200);
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 200, "no task was claimed twice");
+}
