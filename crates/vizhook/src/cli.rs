@@ -16,6 +16,8 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     /// Run the Tableau-compatible webhooks server.
     Serve(ServeArgs),
+    /// Receive Tableau webhooks: verify, de-duplicate and route them to actions.
+    Receive(ReceiveArgs),
     /// Print the default configuration, every key documented.
     DefaultConfig,
 }
@@ -32,6 +34,22 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Development mode: allow http:// and private destinations, generate first-run credentials.
+    #[arg(long)]
+    pub dev: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ReceiveArgs {
+    /// TOML configuration file (see examples/ and the README).
+    #[arg(long, value_name = "FILE", required_unless_present = "check_config")]
+    pub config: Option<PathBuf>,
+    /// Check a configuration file, report every problem with its line and column, and exit.
+    #[arg(long, value_name = "FILE", conflicts_with = "config")]
+    pub check_config: Option<PathBuf>,
+    /// Address to listen on, overriding `server.listen`.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// Development mode: actions may reach loopback and private addresses.
     #[arg(long)]
     pub dev: bool,
 }

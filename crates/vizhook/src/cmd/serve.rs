@@ -1,19 +1,16 @@
 //! `vizhook serve`: load the configuration, open the store, seed it on first run, and serve
 //! the API until SIGINT or SIGTERM.
 
-use std::sync::Arc;
-
-use anyhow::{Context, bail};
+use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use vizhook_server::{
     AppState, Config,
     bootstrap::{self, AdminSeed, BootstrapOutcome, GeneratedCredentials},
-    config::{Overrides, redact_url},
+    config::Overrides,
 };
-use vizhook_store::Store;
-use vizhook_store_sqlite::SqliteStore;
 
+use super::{open_store, stop_on_signal};
 use crate::cli::ServeArgs;
 
 pub(super) async fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -63,23 +60,6 @@ pub(super) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Picks the backend from the URL scheme.
-async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
-    if url.starts_with("sqlite:") {
-        let store = SqliteStore::open(url)
-            .await
-            .with_context(|| format!("could not open the database {}", redact_url(url)))?;
-        return Ok(Arc::new(store));
-    }
-    if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        bail!("PostgreSQL is not supported yet; use a sqlite:// database url");
-    }
-    bail!(
-        "unsupported database url '{}': use sqlite://PATH",
-        redact_url(url)
-    )
-}
-
 /// The first administrator, from `VIZHOOK_ADMIN_*`; read only when the database is empty.
 fn admin_seed() -> AdminSeed {
     let var = |name: &str| std::env::var(name).ok();
@@ -104,27 +84,4 @@ fn print_generated(credentials: &GeneratedCredentials) {
     println!("  password:               {}", credentials.password);
     println!("  personal access token:  {}", credentials.pat_name);
     println!("  token secret:           {}", credentials.pat_secret);
-}
-
-async fn stop_on_signal(shutdown: CancellationToken) {
-    let interrupt = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(err) => {
-                tracing::error!(error = %err, "could not listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = interrupt => tracing::info!("SIGINT received, shutting down"),
-        () = terminate => tracing::info!("SIGTERM received, shutting down"),
-    }
-    shutdown.cancel();
 }

@@ -51,6 +51,7 @@ pub struct ReceiveConfig {
     pub receiver: Vec<ReceiverConfig>,
     #[serde(default)]
     pub delivery: ActionDelivery,
+    /// Email for email actions; `password` may be a secret reference.
     #[serde(default)]
     pub smtp: SmtpConfig,
     #[serde(default)]
@@ -298,7 +299,14 @@ pub fn load_str(text: &str, base: &Path, dev: bool) -> Result<Loaded, Vec<Proble
     let outbound = Outbound::new(&config.outbound, dev)
         .map_err(|err| problems.push(("outbound".into(), err.to_string())))
         .ok();
-    let mailer = Mailer::new(&config.smtp)
+    let mut smtp = config.smtp.clone();
+    if !smtp.password.is_empty() {
+        match resolve(&smtp.password, base) {
+            Ok(password) => smtp.password = password.expose().to_owned(),
+            Err(err) => problems.push(("smtp.password".into(), err.to_string())),
+        }
+    }
+    let mailer = Mailer::new(&smtp)
         .map_err(|err| problems.push(("smtp".into(), err.to_string())))
         .ok()
         .flatten();

@@ -306,11 +306,11 @@ async fn refused_sign_in_and_a_dead_server_give_what_is_known() {
     let fake = Fake::new(true);
     let mut refused = config(&fake.serve().await, "wrong");
     refused.sites.insert(SITE.to_owned(), "Finance".to_owned());
-    let enricher = enricher(&refused);
+    let refused = enricher(&refused);
     let failed = event("EXTRACTS", "DatasourceRefreshFailed", SITE, DATASOURCE);
-    assert_eq!(enricher.lookup(&failed).await, enrichment(Some("Finance"), None, None));
-    enricher.lookup(&event("DATASOURCE", "DatasourceUpdated", SITE, "9")).await;
-    enricher.lookup(&event("USER", "UserCreated", OTHER_SITE, "1")).await;
+    assert_eq!(refused.lookup(&failed).await, enrichment(Some("Finance"), None, None));
+    refused.lookup(&event("DATASOURCE", "DatasourceUpdated", SITE, "9")).await;
+    refused.lookup(&event("USER", "UserCreated", OTHER_SITE, "1")).await;
     assert_eq!(fake.requests().len(), 1, "no sign-in again for a minute: {:?}", fake.requests());
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -352,5 +352,6 @@ fn configuration_problems_have_paths() {
     .unwrap();
     let tableau = parsed.tableau.unwrap();
     assert_eq!((tableau.api_version.as_str(), tableau.cache_ttl), ("3.19", DEFAULT_CACHE_TTL));
-    assert!(toml::from_str::<EnrichConfig>("[tableau]\nserver = \"x\"\nbogus = 1").is_err());
+    let unknown = "[tableau]\nserver = \"https://t\"\npat_name = \"v\"\npat_secret = \"x\"\nbogus = 1";
+    assert!(toml::from_str::<EnrichConfig>(unknown).is_err(), "unknown keys are refused");
 }

@@ -1,0 +1,95 @@
+//! The email action against an in-process SMTP server: default and custom subject and body,
+//! a hostile name, a recovery, several recipients, and no `[smtp]`.
+
+use expect_test::expect;
+
+use super::{HOSTILE, SmtpSink, build, firing, resolved, runtime};
+use crate::receiver::actions::ActionError;
+
+/// The message without the headers that change on every send.
+fn stable(message: &str) -> String {
+    message
+        .lines()
+        .filter(|line| !line.starts_with("Date: ") && !line.starts_with("Message-ID: "))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The decoded text of a quoted-printable or plain body (the part after the headers).
+fn body_text(message: &str) -> String {
+    let (headers, body) = message.split_once("\r\n\r\n").unwrap();
+    if !headers.contains("Content-Transfer-Encoding: quoted-printable") {
+        return body.replace("\r\n", "\n");
+    }
+    let joined = body.replace("=\r\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'=' && i + 2 < bytes.len() {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap();
+            out.push(u8::from_str_radix(hex, 16).unwrap());
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).unwrap().replace("\r\n", "\n")
+}
+
+#[tokio::test]
+async fn default_email_with_a_hostile_name() {
+    let smtp = SmtpSink::start();
+    let actions = build(
+        "[[receiver]]\nname = \"data-team\"\n[[receiver.action]]\ntype = \"email\"\nto = [\"steward@example.com\", \"Ops <ops@example.com>\"]\n",
+        &[],
+    );
+    assert!(actions.needs_smtp());
+    runtime(Some(smtp.mailer()))
+        .execute(&actions, "data-team/0", &firing(HOSTILE))
+        .await
+        .unwrap();
+    let messages = smtp.messages();
+    assert_eq!(messages.len(), 2, "one message per recipient");
+    assert_eq!(messages[0].0, ["steward@example.com"]);
+    assert_eq!(messages[1].0, ["ops@example.com"]);
+    expect![[r#""#]].assert_eq(&stable(&messages[0].1));
+    expect![[r#""#]].assert_eq(&body_text(&messages[0].1));
+}
+
+#[tokio::test]
+async fn custom_email_for_a_recovery() {
+    let smtp = SmtpSink::start();
+    let actions = build(
+        r#"[[receiver]]
+name = "data-team"
+[[receiver.action]]
+type = "email"
+to = ["steward@example.com"]
+subject = "{{ receiver }}: {{ event.resource_name }} is {{ notice }}"
+body = """
+{% if notice == "resolved" %}Good news: {{ event.resource_name }} refreshed again.{% else %}Broken.{% endif %}
+Site: {{ site_name or event.site_luid }}"""
+"#,
+        &[],
+    );
+    let runtime = runtime(Some(smtp.mailer()));
+    runtime
+        .execute(&actions, "data-team/0", &resolved())
+        .await
+        .unwrap();
+    let message = &smtp.messages()[0].1;
+    assert!(
+        message.contains("Subject: data-team: Sales is resolved\r\n"),
+        "{message}"
+    );
+    expect![[r#""#]].assert_eq(&body_text(message));
+
+    // Without [smtp], an email action fails (and says why).
+    let err = super::runtime(None)
+        .execute(&actions, "data-team/0", &resolved())
+        .await
+        .unwrap_err();
+    assert_eq!(err, ActionError::EmailNotConfigured);
+}
