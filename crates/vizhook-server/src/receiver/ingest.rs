@@ -85,7 +85,11 @@ impl Ingest {
             // A test is a deliberate ping: every one is accepted and recorded.
             _ if event.is_test => format!("{}:test:{id}", source.name),
             Some(webhook_id) => format!("{}:id:{webhook_id}", source.name),
-            None => format!("{}:sha256:{}", source.name, hex::encode(Sha256::digest(body))),
+            None => format!(
+                "{}:sha256:{}",
+                source.name,
+                hex::encode(Sha256::digest(body))
+            ),
         };
         let enrichment = if event.is_test {
             Enrichment::default()

@@ -68,7 +68,9 @@ impl Work for ActionTasks {
         let outcome = match serde_json::from_str::<TaskSpec>(&task.spec) {
             Ok(spec) => {
                 let context = spec.into_context(task.notice);
-                let run = self.runtime.execute(&self.actions, &task.receiver, &context);
+                let run = self
+                    .runtime
+                    .execute(&self.actions, &task.receiver, &context);
                 match tokio::time::timeout(self.attempt_timeout, run).await {
                     Ok(Ok(())) => Ok(()),
                     Ok(Err(err)) => Err(err.to_string()),

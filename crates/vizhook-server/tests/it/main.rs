@@ -11,4 +11,5 @@ mod delivery;
 mod events;
 mod helpers;
 mod permissions;
+mod receive;
 mod xml_golden;

@@ -5,13 +5,12 @@
 use std::{collections::BTreeMap, fmt, path::Path};
 
 use minijinja::Environment;
-use reqwest::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use url::Url;
 
 use super::{
-    ActionConfig, ConfigProblem, EmailConfig, HttpConfig, ReceiverConfig, XConfig,
+    ActionConfig, ConfigProblem, ReceiverConfig,
     local::{CommandAction, FileAction},
-    remote::{HttpAction, UrlSource, XAction},
+    remote::{HttpAction, XAction},
     templates::{self, JSON_SUFFIX, Tpl},
 };
 use crate::receiver::secret::{Secret, resolve};
@@ -27,9 +26,19 @@ pub struct Actions {
 
 /// One compiled action.
 pub(super) enum Action {
-    Slack { url: Url, text: Option<Tpl> },
-    Teams { url: Url, text: Option<Tpl> },
-    Email { to: Vec<String>, subject: Tpl, body: Tpl },
+    Slack {
+        url: Url,
+        text: Option<Tpl>,
+    },
+    Teams {
+        url: Url,
+        text: Option<Tpl>,
+    },
+    Email {
+        to: Vec<String>,
+        subject: Tpl,
+        body: Tpl,
+    },
     Http(HttpAction),
     X(XAction),
     Command(CommandAction),
@@ -85,7 +94,10 @@ impl Actions {
             let path = format!("receiver[{r}]");
             if receiver.name.trim().is_empty() {
                 builder.problem(format!("{path}.name"), "must not be empty");
-            } else if receivers[..r].iter().any(|other| other.name == receiver.name) {
+            } else if receivers[..r]
+                .iter()
+                .any(|other| other.name == receiver.name)
+            {
                 builder.problem(format!("{path}.name"), "another receiver has this name");
             }
             builder.receiver.clone_from(&receiver.name);
@@ -95,7 +107,10 @@ impl Actions {
                 .enumerate()
                 .map(|(a, action)| builder.action(&format!("{path}.action[{a}]"), action))
                 .collect();
-            compiled.push((receiver.name.clone(), actions.into_iter().flatten().collect()));
+            compiled.push((
+                receiver.name.clone(),
+                actions.into_iter().flatten().collect(),
+            ));
         }
         if !builder.problems.is_empty() {
             return Err(builder.problems);
@@ -134,7 +149,7 @@ impl Actions {
     }
 }
 
-struct Builder<'a> {
+pub(super) struct Builder<'a> {
     env: Environment<'static>,
     problems: Vec<ConfigProblem>,
     secrets: &'a BTreeMap<String, Secret>,
@@ -145,7 +160,7 @@ struct Builder<'a> {
 }
 
 impl Builder<'_> {
-    fn problem(&mut self, path: String, message: impl Into<String>) {
+    pub(super) fn problem(&mut self, path: String, message: impl Into<String>) {
         self.problems.push(ConfigProblem {
             path,
             message: message.into(),
@@ -168,15 +183,15 @@ impl Builder<'_> {
             ActionConfig::Email(email) => self.email(path, email)?,
             ActionConfig::Http(http) => Action::Http(self.http(path, http)?),
             ActionConfig::X(x) => Action::X(self.x(path, x)?),
-            ActionConfig::Command(command) => {
-                match CommandAction::new(command, self.base) {
-                    Ok(action) => Action::Command(action),
-                    Err((field, message)) => {
-                        self.problem(format!("{path}.{field}"), message);
-                        return None;
+            ActionConfig::Command(command) => match CommandAction::new(command, self.base) {
+                Ok(action) => Action::Command(action),
+                Err(problems) => {
+                    for (key, message) in problems {
+                        self.problem(format!("{path}.{key}"), message);
                     }
+                    return None;
                 }
-            }
+            },
             ActionConfig::File(file) => match FileAction::new(&file.path, self.base) {
                 Ok(action) => Action::File(action),
                 Err(message) => {
@@ -188,7 +203,7 @@ impl Builder<'_> {
         (self.problems.len() == before).then_some(action)
     }
 
-    fn secret(&mut self, path: &str, raw: &str) -> Option<Secret> {
+    pub(super) fn secret(&mut self, path: &str, raw: &str) -> Option<Secret> {
         match resolve(raw, self.base) {
             Ok(secret) => {
                 self.redact.push(secret.expose().to_owned());
@@ -203,7 +218,7 @@ impl Builder<'_> {
 
     /// A webhook URL: a secret reference or a literal, which must be an http(s) URL. The
     /// message never shows the URL, which is a credential.
-    fn webhook_url(&mut self, path: &str, raw: &str) -> Option<Url> {
+    pub(super) fn webhook_url(&mut self, path: &str, raw: &str) -> Option<Url> {
         let secret = self.secret(path, raw)?;
         let url = Url::parse(secret.expose())
             .ok()
@@ -216,7 +231,12 @@ impl Builder<'_> {
 
     /// Compiles a template and renders it against the samples; JSON templates must render
     /// valid JSON. Returns the rendered samples.
-    fn template(&mut self, path: String, source: &str, mode: Mode) -> Option<(Tpl, Vec<String>)> {
+    pub(super) fn template(
+        &mut self,
+        path: String,
+        source: &str,
+        mode: Mode,
+    ) -> Option<(Tpl, Vec<String>)> {
         let name = match mode {
             Mode::Json => format!("{path}{JSON_SUFFIX}"),
             Mode::Text | Mode::Slack => path.clone(),
@@ -238,7 +258,7 @@ impl Builder<'_> {
                     let unknown =
                         templates::unknown_variables(&self.env, &tpl, &sample, self.secrets);
                     if !unknown.is_empty() {
-                        message.push_str(&format!(": unknown {}", unknown.join(", ")));
+                        message.push_str(&format!("; unknown: {}", unknown.join(", ")));
                     }
                     self.problem(path, message);
                     return None;
@@ -250,124 +270,45 @@ impl Builder<'_> {
                 .iter()
                 .find_map(|text| serde_json::from_str::<serde_json::Value>(text).err())
         {
-            let message = format!("does not render valid JSON ({err}); values are already JSON literals, do not quote them");
+            let message = format!(
+                "does not render valid JSON ({err}); values are already JSON literals, do not quote them"
+            );
             self.problem(path, message);
             return None;
         }
         Some((tpl, rendered))
     }
 
-    fn optional(&mut self, path: &str, key: &str, source: Option<&str>, mode: Mode) -> Option<Tpl> {
+    pub(super) fn optional(
+        &mut self,
+        path: &str,
+        key: &str,
+        source: Option<&str>,
+        mode: Mode,
+    ) -> Option<Tpl> {
         let (tpl, _) = self.template(format!("{path}.{key}"), source?, mode)?;
         Some(tpl)
     }
 
-    fn required(&mut self, path: &str, key: &str, source: Option<&str>, default: &str) -> Tpl {
+    pub(super) fn required(
+        &mut self,
+        path: &str,
+        key: &str,
+        source: Option<&str>,
+        default: &str,
+    ) -> Tpl {
         let path = format!("{path}.{key}");
         let source = source.unwrap_or(default);
         let (tpl, _) = self.template(path.clone(), source, Mode::Text).unzip();
-        tpl.unwrap_or(Tpl { name: path, slack: false })
-    }
-
-    fn email(&mut self, path: &str, config: &EmailConfig) -> Option<Action> {
-        if config.to.is_empty() {
-            self.problem(format!("{path}.to"), "must list at least one address");
-        }
-        for (i, address) in config.to.iter().enumerate() {
-            if address.trim().parse::<lettre::message::Mailbox>().is_err() {
-                let message = format!("{address:?} is not a valid email address");
-                self.problem(format!("{path}.to[{i}]"), message);
-            }
-        }
-        if config.from.is_some() {
-            // `Mailer::send` always uses `smtp.from`; see the module's report.
-            let message = "a per-action sender is not supported yet: remove it to use smtp.from";
-            self.problem(format!("{path}.from"), message);
-        }
-        let subject = self.required(path, "subject", config.subject.as_deref(), templates::EMAIL_SUBJECT);
-        let body = self.required(path, "body", config.body.as_deref(), templates::EMAIL_BODY);
-        let to = config.to.iter().map(|a| a.trim().to_owned()).collect();
-        Some(Action::Email { to, subject, body })
-    }
-
-    fn http(&mut self, path: &str, config: &HttpConfig) -> Option<HttpAction> {
-        let method = config.method.to_ascii_uppercase();
-        if method != "POST" {
-            let message = format!("{method:?} is not supported yet: only POST");
-            self.problem(format!("{path}.method"), message);
-        }
-        let url_path = format!("{path}.url");
-        let url = if config.url.starts_with("env:") || config.url.starts_with("file:") {
-            UrlSource::Fixed(self.webhook_url(&url_path, &config.url)?)
-        } else {
-            let (tpl, rendered) = self.template(url_path.clone(), &config.url, Mode::Text)?;
-            if rendered.iter().any(|text| UrlSource::parse(text).is_none()) {
-                self.problem(url_path, "does not render an http:// or https:// URL");
-            }
-            UrlSource::Template(tpl)
-        };
-        let content_type = config
-            .headers
-            .iter()
-            .find(|(name, _)| name.eq_ignore_ascii_case(CONTENT_TYPE.as_str()));
-        let json = match (content_type, config.body.as_deref()) {
-            (Some((_, value)), _) => value.to_ascii_lowercase().contains("json"),
-            (None, Some(body)) => body.trim_start().starts_with(['{', '[']),
-            (None, None) => true,
-        };
-        let mut headers = Vec::new();
-        for (name, value) in &config.headers {
-            let header_path = format!("{path}.headers.{name}");
-            let Ok(header) = HeaderName::from_bytes(name.as_bytes()) else {
-                self.problem(header_path, "is not a valid header name");
-                continue;
-            };
-            let Some((tpl, rendered)) = self.template(header_path.clone(), value, Mode::Text) else {
-                continue;
-            };
-            if rendered.iter().any(|text| HeaderValue::from_str(text).is_err()) {
-                self.problem(header_path, "does not render a valid header value");
-            }
-            headers.push((header, tpl));
-        }
-        let mode = if json { Mode::Json } else { Mode::Text };
-        let body = match config.body.as_deref() {
-            Some(source) => Some(self.template(format!("{path}.body"), source, mode)?.0),
-            None => None,
-        };
-        Some(HttpAction {
-            url,
-            headers,
-            body,
-            default_json_type: json && content_type.is_none(),
+        tpl.unwrap_or(Tpl {
+            name: path,
+            slack: false,
         })
-    }
-
-    fn x(&mut self, path: &str, config: &XConfig) -> Option<XAction> {
-        let endpoint = format!("{}/2/tweets", config.api_url.trim_end_matches('/'));
-        let endpoint = Url::parse(&endpoint)
-            .ok()
-            .filter(|url| matches!(url.scheme(), "http" | "https") && url.query().is_none());
-        if endpoint.is_none() {
-            self.problem(format!("{path}.api_url"), "must be an http:// or https:// URL without a query");
-        }
-        let mut secret = |key: &str, raw: &str| self.secret(&format!("{path}.{key}"), raw);
-        let credentials = [
-            secret("consumer_key", &config.consumer_key),
-            secret("consumer_secret", &config.consumer_secret),
-            secret("access_token", &config.access_token),
-            secret("access_token_secret", &config.access_token_secret),
-        ];
-        let text = self.required(path, "text", config.text.as_deref(), templates::X_TEXT);
-        let [Some(ck), Some(cs), Some(at), Some(ats)] = credentials else {
-            return None;
-        };
-        Some(XAction { endpoint: endpoint?, credentials: [ck, cs, at, ats], text })
     }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Mode {
+pub(super) enum Mode {
     Text,
     Json,
     Slack,

@@ -29,39 +29,46 @@ pub(super) struct CommandAction {
 }
 
 impl CommandAction {
-    /// Checks a `command` configuration; errors name the offending key. A program path with a
+    /// Checks a `command` configuration; each problem names its key. A program path with a
     /// `/` is relative to `base` and must exist; a bare name is looked up in `PATH` when run.
     pub(super) fn new(
         config: &CommandConfig,
         base: &Path,
-    ) -> Result<Self, (&'static str, String)> {
-        let Some((program, args)) = config.argv.split_first() else {
-            return Err(("argv", "must name a program".to_owned()));
-        };
-        if program.is_empty() {
-            return Err(("argv", "the program must not be empty".to_owned()));
-        }
-        let program = if program.contains('/') {
-            let path = base.join(program);
-            if !path.is_file() {
-                return Err(("argv", format!("{} is not a file", path.display())));
+    ) -> Result<Self, Vec<(&'static str, String)>> {
+        let mut problems = Vec::new();
+        let program = match config.argv.first().map(String::as_str) {
+            None => {
+                problems.push(("argv", "must name a program".to_owned()));
+                None
             }
-            path
-        } else {
-            PathBuf::from(program)
+            Some("") => {
+                problems.push(("argv", "the program must not be empty".to_owned()));
+                None
+            }
+            Some(program) if program.contains('/') => {
+                let path = base.join(program);
+                if !path.is_file() {
+                    problems.push(("argv", format!("{} is not a file", path.display())));
+                }
+                Some(path)
+            }
+            Some(program) => Some(PathBuf::from(program)),
         };
         if config.timeout.is_zero() {
-            return Err(("timeout", "must be more than zero".to_owned()));
+            problems.push(("timeout", "must be more than zero".to_owned()));
         }
         if config.max_concurrent == 0 {
-            return Err(("max_concurrent", "must be at least 1".to_owned()));
+            problems.push(("max_concurrent", "must be at least 1".to_owned()));
         }
-        Ok(Self {
-            program,
-            args: args.to_vec(),
-            timeout: config.timeout,
-            permits: Arc::new(Semaphore::new(config.max_concurrent)),
-        })
+        match program {
+            Some(program) if problems.is_empty() => Ok(Self {
+                program,
+                args: config.argv[1..].to_vec(),
+                timeout: config.timeout,
+                permits: Arc::new(Semaphore::new(config.max_concurrent)),
+            }),
+            _ => Err(problems),
+        }
     }
 
     fn error(&self, reason: String) -> ActionError {
@@ -90,7 +97,10 @@ impl CommandAction {
         let mut input = serde_json::to_vec(ctx).unwrap_or_default();
         input.push(b'\n');
         let stdin = child.stdin.take();
-        let stderr = child.stderr.take().map(|stderr| tokio::spawn(read_capped(stderr)));
+        let stderr = child
+            .stderr
+            .take()
+            .map(|stderr| tokio::spawn(read_capped(stderr)));
         let write = async move {
             if let Some(mut stdin) = stdin {
                 // A command that ignores its input may exit first: a broken pipe is fine.

@@ -10,7 +10,10 @@ use super::{Context, templates::slack_escape};
 const SLACK_SECTION_MAX: usize = 3000;
 
 fn field<'a>(ctx: &'a Context, name: &str) -> &'a str {
-    ctx.event.get(name).and_then(Value::as_str).unwrap_or_default()
+    ctx.event
+        .get(name)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
 }
 
 fn is_test(ctx: &Context) -> bool {

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use vizhook_core::notify::Notice;
 
 mod build;
+mod checks;
 mod local;
 mod messages;
 mod remote;

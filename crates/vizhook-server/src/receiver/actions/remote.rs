@@ -6,11 +6,7 @@ use bytes::Bytes;
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue};
 use url::Url;
 
-use super::{
-    ActionError, Actions, Context, messages,
-    run::one_line,
-    templates::Tpl,
-};
+use super::{ActionError, Actions, Context, messages, run::one_line, templates::Tpl};
 use crate::{
     delivery::http_client::{Outbound, json_headers},
     receiver::secret::Secret,
@@ -119,9 +115,11 @@ pub(super) async fn http(
 ) -> Result<(), ActionError> {
     let url = match &action.url {
         UrlSource::Fixed(url) => url.clone(),
-        UrlSource::Template(tpl) => UrlSource::parse(&actions.render(tpl, ctx)?).ok_or_else(|| {
-            ActionError::InvalidRequest(format!("{} rendered no http(s) URL", tpl.path()))
-        })?,
+        UrlSource::Template(tpl) => {
+            UrlSource::parse(&actions.render(tpl, ctx)?).ok_or_else(|| {
+                ActionError::InvalidRequest(format!("{} rendered no http(s) URL", tpl.path()))
+            })?
+        }
     };
     let mut headers = if action.default_json_type {
         json_headers()
@@ -158,7 +156,8 @@ pub(super) async fn x(
     let text = messages::tweet(&actions.render(&action.text, ctx)?);
     let [consumer_key, consumer_secret, token, token_secret] =
         action.credentials.each_ref().map(Secret::expose);
-    let token = oauth1_request::Token::from_parts(consumer_key, consumer_secret, token, token_secret);
+    let token =
+        oauth1_request::Token::from_parts(consumer_key, consumer_secret, token, token_secret);
     // The JSON body is not part of an OAuth 1.0a signature: only the method and URL are.
     let authorization = oauth1_request::post(
         action.endpoint.as_str(),

@@ -92,20 +92,18 @@ impl Runtime {
 impl Actions {
     /// Renders a template with the context and the secrets.
     pub(super) fn render(&self, tpl: &Tpl, ctx: &Context) -> Result<String, ActionError> {
-        templates::render(&self.env, tpl, ctx, &self.secrets).map_err(|err| {
-            ActionError::Template {
-                field: tpl.path().to_owned(),
-                reason: templates::describe(&err),
-            }
+        templates::render(&self.env, tpl, ctx, &self.secrets).map_err(|err| ActionError::Template {
+            field: tpl.path().to_owned(),
+            reason: templates::describe(&err),
         })
     }
 
     /// Replaces every secret value in the error's text.
     fn scrub(&self, err: ActionError) -> ActionError {
         let clean = |text: String| {
-            self.redact
-                .iter()
-                .fold(text, |text, secret| text.replace(secret.as_str(), "<redacted>"))
+            self.redact.iter().fold(text, |text, secret| {
+                text.replace(secret.as_str(), "<redacted>")
+            })
         };
         match err {
             ActionError::UnknownTarget(target) => ActionError::UnknownTarget(clean(target)),

@@ -155,7 +155,15 @@ pub(super) fn unknown_variables(
         let names = secrets.keys().map(|name| (name.clone(), json!("")));
         map.insert("secrets".to_owned(), Value::Object(names.collect()));
     }
-    let globals = ["range", "dict", "namespace", "debug", "loop", "self", "super"];
+    let globals = [
+        "range",
+        "dict",
+        "namespace",
+        "debug",
+        "loop",
+        "self",
+        "super",
+    ];
     let mut unknown: Vec<String> = template
         .undeclared_variables(true)
         .into_iter()

@@ -91,7 +91,8 @@ mod tests {
 
     #[test]
     fn paths_find_their_values() {
-        let text = "a = 1\n[route]\nreceiver = \"x\"\n[[route.routes]]\nmatchers = [\"p\", \"q\"]\n";
+        let text =
+            "a = 1\n[route]\nreceiver = \"x\"\n[[route.routes]]\nmatchers = [\"p\", \"q\"]\n";
         let problems = locate_all(
             text,
             vec![

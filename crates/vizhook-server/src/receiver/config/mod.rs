@@ -4,7 +4,6 @@
 
 mod document;
 
-
 use std::{
     collections::{BTreeMap, HashSet},
     fmt,
@@ -239,7 +238,9 @@ pub fn load(path: &Path, dev: bool) -> Result<Loaded, LoadError> {
 /// Builds a configuration from its text; relative paths are relative to `base`.
 pub fn load_str(text: &str, base: &Path, dev: bool) -> Result<Loaded, Vec<Problem>> {
     let config: ReceiveConfig = toml::from_str(text).map_err(|err| {
-        let at = err.span().map(|span| document::line_column(text, span.start));
+        let at = err
+            .span()
+            .map(|span| document::line_column(text, span.start));
         vec![Problem {
             at,
             path: String::new(),

@@ -46,10 +46,7 @@ impl<V: Clone> TtlCache<V> {
         }
         // A time to live too long for the clock is kept for a year.
         let year = Duration::from_secs(365 * 86_400);
-        let Some(expires) = now
-            .checked_add(ttl)
-            .or_else(|| now.checked_add(year))
-        else {
+        let Some(expires) = now.checked_add(ttl).or_else(|| now.checked_add(year)) else {
             return;
         };
         entries.insert(key, (expires, value));

@@ -174,7 +174,10 @@ impl Enricher {
                 );
             }
             if tableau.pat_name.trim().is_empty() {
-                problem("enrich.tableau.pat_name", "the token name is empty".to_owned());
+                problem(
+                    "enrich.tableau.pat_name",
+                    "the token name is empty".to_owned(),
+                );
             }
             let secret = secret::resolve(&tableau.pat_secret, base)
                 .map_err(|err| problem("enrich.tableau.pat_secret", err.to_string()))
@@ -261,7 +264,9 @@ impl Remote {
                     }
                     return found;
                 }
-                Err(err @ (TableauError::Status { status: 403, .. } | TableauError::Shape { .. })) => {
+                Err(
+                    err @ (TableauError::Status { status: 403, .. } | TableauError::Shape { .. }),
+                ) => {
                     tracing::debug!(error = %err, "cannot list Tableau sites; asking for each site");
                     self.no_listing.put(String::new(), (), self.ttl);
                 }

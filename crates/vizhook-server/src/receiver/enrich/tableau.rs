@@ -120,7 +120,10 @@ impl Tableau {
         if let Some(session) = &state.current {
             return Ok(session.clone());
         }
-        if state.paused_until.is_some_and(|until| Instant::now() < until) {
+        if state
+            .paused_until
+            .is_some_and(|until| Instant::now() < until)
+        {
             return Err(TableauError::Paused);
         }
         match self.sign_in().await {
@@ -227,7 +230,11 @@ impl Tableau {
             let total = page["pagination"]["totalAvailable"]
                 .as_str()
                 .and_then(|t| t.parse::<usize>().ok())
-                .or_else(|| page["pagination"]["totalAvailable"].as_u64().map(|t| t as usize));
+                .or_else(|| {
+                    page["pagination"]["totalAvailable"]
+                        .as_u64()
+                        .map(|t| t as usize)
+                });
             let done = total.map_or(count < SITES_PAGE_SIZE, |total| {
                 number.saturating_mul(SITES_PAGE_SIZE) >= total
             });

@@ -69,7 +69,11 @@ impl Fake {
 
     fn count(&self, prefix: &str) -> usize {
         let state = self.state.lock().unwrap();
-        state.requests.iter().filter(|r| r.starts_with(prefix)).count()
+        state
+            .requests
+            .iter()
+            .filter(|r| r.starts_with(prefix))
+            .count()
     }
 
     async fn serve(self: &Arc<Self>) -> String {
@@ -106,7 +110,10 @@ async fn handle(
         let accepted = request["credentials"]["personalAccessTokenSecret"] == "s3cret";
         state.sign_ins.push(request);
         if !accepted {
-            return reply(StatusCode::UNAUTHORIZED, json!({"error": {"code": "401001"}}));
+            return reply(
+                StatusCode::UNAUTHORIZED,
+                json!({"error": {"code": "401001"}}),
+            );
         }
         let token = format!("token-{}", state.sign_ins.len());
         state.token = Some(token.clone());
@@ -118,7 +125,10 @@ async fn handle(
     }
     let token = headers.get("x-tableau-auth").and_then(|v| v.to_str().ok());
     if token.is_none() || token != state.token.as_deref() {
-        return reply(StatusCode::UNAUTHORIZED, json!({"error": {"code": "401002"}}));
+        return reply(
+            StatusCode::UNAUTHORIZED,
+            json!({"error": {"code": "401002"}}),
+        );
     }
     let query: BTreeMap<&str, usize> = uri
         .query()
@@ -128,14 +138,20 @@ async fn handle(
         .filter_map(|(key, value)| Some((key, value.parse().ok()?)))
         .collect();
     let segments: Vec<&str> = rest.split('/').collect();
-    let site_json = |(id, name): &(String, String)| json!({"id": id, "name": name, "contentUrl": ""});
+    let site_json =
+        |(id, name): &(String, String)| json!({"id": id, "name": name, "contentUrl": ""});
     match segments.as_slice() {
         ["sites"] if !fake.admin => reply(StatusCode::FORBIDDEN, json!({"error": {}})),
         ["sites"] => {
             let size = query.get("pageSize").copied().unwrap_or(100);
             let number = query.get("pageNumber").copied().unwrap_or(1);
-            let page: Vec<Value> =
-                fake.sites.iter().skip((number - 1) * size).take(size).map(site_json).collect();
+            let page: Vec<Value> = fake
+                .sites
+                .iter()
+                .skip((number - 1) * size)
+                .take(size)
+                .map(site_json)
+                .collect();
             reply(
                 StatusCode::OK,
                 json!({"pagination": {"pageNumber": number.to_string(),
@@ -204,7 +220,9 @@ async fn static_map() {
         .lookup(&event("DATASOURCE", "DatasourceUpdated", SITE, DATASOURCE))
         .await;
     assert_eq!(found, enrichment(Some("Finance"), None, None));
-    let unknown = enricher.lookup(&event("DATASOURCE", "X", OTHER_SITE, "1")).await;
+    let unknown = enricher
+        .lookup(&event("DATASOURCE", "X", OTHER_SITE, "1"))
+        .await;
     assert_eq!(unknown, Enrichment::default());
 }
 
@@ -234,27 +252,53 @@ async fn signs_in_looks_up_and_caches() {
         assert_eq!(state.without_json_accept, 0, "every request asks for JSON");
     }
     let clone = enricher.clone();
-    assert_eq!(clone.lookup(&failed).await, expected, "a clone shares the cache");
-    let other_site = clone.lookup(&event("WORKBOOK", "WorkbookCreated", OTHER_SITE, "1")).await;
+    assert_eq!(
+        clone.lookup(&failed).await,
+        expected,
+        "a clone shares the cache"
+    );
+    let other_site = clone
+        .lookup(&event("WORKBOOK", "WorkbookCreated", OTHER_SITE, "1"))
+        .await;
     assert_eq!(other_site, enrichment(Some("Sandbox"), None, None));
     assert_eq!(fake.requests().len(), 4, "all answered from the cache");
 
-    let workbook = enricher.lookup(&event("workbook", "WorkbookUpdated", SITE, WORKBOOK)).await;
-    assert_eq!(workbook, enrichment(Some("Finance"), Some("Dashboards"), Some("Jane Doe")));
-    assert_eq!(fake.count("GET /api/3.19/sites/"), 3, "the owner came from the cache");
-    let deleted = enricher.lookup(&event("WORKBOOK", "WorkbookDeleted", SITE, "2")).await;
+    let workbook = enricher
+        .lookup(&event("workbook", "WorkbookUpdated", SITE, WORKBOOK))
+        .await;
+    assert_eq!(
+        workbook,
+        enrichment(Some("Finance"), Some("Dashboards"), Some("Jane Doe"))
+    );
+    assert_eq!(
+        fake.count("GET /api/3.19/sites/"),
+        3,
+        "the owner came from the cache"
+    );
+    let deleted = enricher
+        .lookup(&event("WORKBOOK", "WorkbookDeleted", SITE, "2"))
+        .await;
     assert_eq!(deleted, enrichment(Some("Finance"), None, None));
-    let missing = enricher.lookup(&event("DATASOURCE", "DatasourceUpdated", SITE, "3")).await;
+    let missing = enricher
+        .lookup(&event("DATASOURCE", "DatasourceUpdated", SITE, "3"))
+        .await;
     assert_eq!(missing, enrichment(Some("Finance"), None, None));
-    enricher.lookup(&event("DATASOURCE", "DatasourceUpdated", SITE, "3")).await;
-    assert_eq!(fake.count("GET /api/3.19/sites/"), 4, "a deleted one is not asked; 404 cached");
+    enricher
+        .lookup(&event("DATASOURCE", "DatasourceUpdated", SITE, "3"))
+        .await;
+    assert_eq!(
+        fake.count("GET /api/3.19/sites/"),
+        4,
+        "a deleted one is not asked; 404 cached"
+    );
     assert_eq!(fake.count("POST"), 1, "one sign-in");
 }
 
 #[tokio::test]
 async fn pages_through_sites() {
-    let mut sites: Vec<(String, String)> =
-        (0..1500).map(|n| (format!("site-{n}"), format!("Site {n}"))).collect();
+    let mut sites: Vec<(String, String)> = (0..1500)
+        .map(|n| (format!("site-{n}"), format!("Site {n}")))
+        .collect();
     sites.push((SITE.to_owned(), "Finance".to_owned()));
     let fake = Arc::new(Fake {
         admin: true,
@@ -262,20 +306,32 @@ async fn pages_through_sites() {
         state: Mutex::default(),
     });
     let enricher = enricher(&config(&fake.serve().await, "s3cret"));
-    let found = enricher.lookup(&event("USER", "UserDeleted", SITE, "1")).await;
+    let found = enricher
+        .lookup(&event("USER", "UserDeleted", SITE, "1"))
+        .await;
     assert_eq!(found.site_name.as_deref(), Some("Finance"));
-    let early = enricher.lookup(&event("USER", "UserDeleted", "site-7", "1")).await;
+    let early = enricher
+        .lookup(&event("USER", "UserDeleted", "site-7", "1"))
+        .await;
     assert_eq!(early.site_name.as_deref(), Some("Site 7"));
-    assert_eq!(fake.count("GET /api/3.19/sites"), 2, "two pages, then the cache");
+    assert_eq!(
+        fake.count("GET /api/3.19/sites"),
+        2,
+        "two pages, then the cache"
+    );
 }
 
 #[tokio::test]
 async fn falls_back_to_the_signed_in_site_when_listing_is_forbidden() {
     let fake = Fake::new(false);
     let enricher = enricher(&config(&fake.serve().await, "s3cret"));
-    let found = enricher.lookup(&event("USER", "UserCreated", SITE, "1")).await;
+    let found = enricher
+        .lookup(&event("USER", "UserCreated", SITE, "1"))
+        .await;
     assert_eq!(found.site_name.as_deref(), Some("Finance"));
-    let other = enricher.lookup(&event("USER", "UserCreated", OTHER_SITE, "1")).await;
+    let other = enricher
+        .lookup(&event("USER", "UserCreated", OTHER_SITE, "1"))
+        .await;
     assert_eq!(other.site_name, None);
     assert_eq!(
         fake.requests()[1..],
@@ -292,12 +348,17 @@ async fn falls_back_to_the_signed_in_site_when_listing_is_forbidden() {
 async fn signs_in_again_after_a_401() {
     let fake = Fake::new(true);
     let enricher = enricher(&config(&fake.serve().await, "s3cret"));
-    enricher.lookup(&event("USER", "UserCreated", SITE, "1")).await;
+    enricher
+        .lookup(&event("USER", "UserCreated", SITE, "1"))
+        .await;
     fake.state.lock().unwrap().token = Some("expired-elsewhere".to_owned());
     let found = enricher
         .lookup(&event("DATASOURCE", "DatasourceUpdated", SITE, DATASOURCE))
         .await;
-    assert_eq!(found, enrichment(Some("Finance"), Some("Sales Project"), Some("Jane Doe")));
+    assert_eq!(
+        found,
+        enrichment(Some("Finance"), Some("Sales Project"), Some("Jane Doe"))
+    );
     assert_eq!(fake.count("POST /api/3.19/auth/signin"), 2);
 }
 
@@ -308,10 +369,22 @@ async fn refused_sign_in_and_a_dead_server_give_what_is_known() {
     refused.sites.insert(SITE.to_owned(), "Finance".to_owned());
     let refused = enricher(&refused);
     let failed = event("EXTRACTS", "DatasourceRefreshFailed", SITE, DATASOURCE);
-    assert_eq!(refused.lookup(&failed).await, enrichment(Some("Finance"), None, None));
-    refused.lookup(&event("DATASOURCE", "DatasourceUpdated", SITE, "9")).await;
-    refused.lookup(&event("USER", "UserCreated", OTHER_SITE, "1")).await;
-    assert_eq!(fake.requests().len(), 1, "no sign-in again for a minute: {:?}", fake.requests());
+    assert_eq!(
+        refused.lookup(&failed).await,
+        enrichment(Some("Finance"), None, None)
+    );
+    refused
+        .lookup(&event("DATASOURCE", "DatasourceUpdated", SITE, "9"))
+        .await;
+    refused
+        .lookup(&event("USER", "UserCreated", OTHER_SITE, "1"))
+        .await;
+    assert_eq!(
+        fake.requests().len(),
+        1,
+        "no sign-in again for a minute: {:?}",
+        fake.requests()
+    );
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
@@ -327,7 +400,10 @@ fn configuration_problems_have_paths() {
     let mut good = config("https://tableau.example.com/", "file:pat");
     assert!(Enricher::build(&good, dir.path(), outbound()).is_ok());
     let tableau = good.tableau.as_mut().unwrap();
-    assert!(!format!("{tableau:?}").contains("file:pat"), "Debug redacts the secret");
+    assert!(
+        !format!("{tableau:?}").contains("file:pat"),
+        "Debug redacts the secret"
+    );
     *tableau = TableauConfig {
         server: "ftp://tableau".to_owned(),
         pat_name: " ".to_owned(),
@@ -351,7 +427,14 @@ fn configuration_problems_have_paths() {
     )
     .unwrap();
     let tableau = parsed.tableau.unwrap();
-    assert_eq!((tableau.api_version.as_str(), tableau.cache_ttl), ("3.19", DEFAULT_CACHE_TTL));
-    let unknown = "[tableau]\nserver = \"https://t\"\npat_name = \"v\"\npat_secret = \"x\"\nbogus = 1";
-    assert!(toml::from_str::<EnrichConfig>(unknown).is_err(), "unknown keys are refused");
+    assert_eq!(
+        (tableau.api_version.as_str(), tableau.cache_ttl),
+        ("3.19", DEFAULT_CACHE_TTL)
+    );
+    let unknown =
+        "[tableau]\nserver = \"https://t\"\npat_name = \"v\"\npat_secret = \"x\"\nbogus = 1";
+    assert!(
+        toml::from_str::<EnrichConfig>(unknown).is_err(),
+        "unknown keys are refused"
+    );
 }

@@ -7,14 +7,21 @@ use super::{Fake, HOSTILE, build, firing, resolved, runtime};
 use crate::receiver::actions::ActionError;
 
 fn slack_config(url: &str, text: Option<&str>) -> String {
-    let text = text.map(|t| format!("text = '''{t}'''")).unwrap_or_default();
-    format!("[[receiver]]\nname = \"data-team\"\n[[receiver.action]]\ntype = \"slack\"\nwebhook_url = \"{url}\"\n{text}\n")
+    let text = text
+        .map(|t| format!("text = '''{t}'''"))
+        .unwrap_or_default();
+    format!(
+        "[[receiver]]\nname = \"data-team\"\n[[receiver.action]]\ntype = \"slack\"\nwebhook_url = \"{url}\"\n{text}\n"
+    )
 }
 
 #[tokio::test]
 async fn slack_escapes_a_hostile_name_in_valid_json() {
     let slack = Fake::start(200, "ok").await;
-    let actions = build(&slack_config(&slack.url("/services/T0/B0/s3cr3t"), None), &[]);
+    let actions = build(
+        &slack_config(&slack.url("/services/T0/B0/s3cr3t"), None),
+        &[],
+    );
     runtime(None)
         .execute(&actions, "data-team/0", &firing(HOSTILE))
         .await
@@ -24,7 +31,10 @@ async fn slack_escapes_a_hostile_name_in_valid_json() {
     assert_eq!(request.headers["content-type"], "application/json");
     let message = request.json();
     let text = message["text"].as_str().unwrap();
-    assert!(text.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "{text}");
+    assert!(
+        text.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{text}"
+    );
     assert!(!text.contains('<') && !text.contains('>'), "{text}");
     assert!(text.contains("line2 &amp; 🚀"), "{text}");
     expect![[r#"{"text":":red_circle: DatasourceRefreshFailed: Sales \"Q4\" &lt;script&gt;alert(1)&lt;/script&gt;\nline2 &amp; 🚀 'x' (site Finance)","blocks":[{"type":"section","text":{"type":"mrkdwn","text":":red_circle: DatasourceRefreshFailed: Sales \"Q4\" &lt;script&gt;alert(1)&lt;/script&gt;\nline2 &amp; 🚀 'x' (site Finance)"}},{"type":"context","elements":[{"type":"mrkdwn","text":"*Type:* DATASOURCE 9f8e7d6c-aaaa-4bbb-8ccc-dddd00001111"},{"type":"mrkdwn","text":"*Site:* Finance (0b2c4d6e-1111-4222-8333-444455556666)"},{"type":"mrkdwn","text":"*Project:* Sales &amp; Ops"},{"type":"mrkdwn","text":"*Owner:* Ana &lt;ana@example.com&gt;"},{"type":"mrkdwn","text":"*Created at:* 2026-03-01T08:00:00Z"},{"type":"mrkdwn","text":"*Receiver:* data-team"}]}]}"#]]
@@ -82,8 +92,7 @@ async fn teams_gets_an_adaptive_card() {
     );
     let card = received[0].json();
     assert_eq!(
-        card["attachments"][0]["content"]["body"][1]["facts"][1]["value"],
-        HOSTILE,
+        card["attachments"][0]["content"]["body"][1]["facts"][1]["value"], HOSTILE,
         "the name arrives intact"
     );
     expect![[r#"{"type":"message","attachments":[{"contentType":"application/vnd.microsoft.card.adaptive","contentUrl":null,"content":{"$schema":"http://adaptivecards.io/schemas/adaptive-card.json","type":"AdaptiveCard","version":"1.4","body":[{"type":"TextBlock","text":"🔴 DatasourceRefreshFailed: Sales \"Q4\" <script>alert(1)</script>\nline2 & 🚀 'x' (site Finance)","weight":"Bolder","size":"Medium","color":"Attention","wrap":true},{"type":"FactSet","facts":[{"title":"Event","value":"DatasourceRefreshFailed"},{"title":"Resource","value":"Sales \"Q4\" <script>alert(1)</script>\nline2 & 🚀 'x'"},{"title":"Type","value":"DATASOURCE 9f8e7d6c-aaaa-4bbb-8ccc-dddd00001111"},{"title":"Site","value":"Finance (0b2c4d6e-1111-4222-8333-444455556666)"},{"title":"Project","value":"Sales & Ops"},{"title":"Owner","value":"Ana <ana@example.com>"},{"title":"Created at","value":"2026-03-01T08:00:00Z"},{"title":"Receiver","value":"data-team"}]}]}}]}"#]]
@@ -95,7 +104,10 @@ async fn teams_gets_an_adaptive_card() {
 #[tokio::test]
 async fn a_non_2xx_answer_is_an_error_without_the_secret_url() {
     let slack = Fake::start(404, "no_service").await;
-    let actions = build(&slack_config(&slack.url("/services/T0/B0/s3cr3t"), None), &[]);
+    let actions = build(
+        &slack_config(&slack.url("/services/T0/B0/s3cr3t"), None),
+        &[],
+    );
     let err = runtime(None)
         .execute(&actions, "data-team/0", &firing("Sales"))
         .await
@@ -123,7 +135,9 @@ async fn a_non_2xx_answer_is_an_error_without_the_secret_url() {
     assert!(!err.to_string().contains("s3cr3t"), "{err}");
     assert!(
         matches!(
-            runtime(None).execute(&actions, "data-team/7", &firing("Sales")).await,
+            runtime(None)
+                .execute(&actions, "data-team/7", &firing("Sales"))
+                .await,
             Err(ActionError::UnknownTarget(_))
         ),
         "an unknown target is an error"

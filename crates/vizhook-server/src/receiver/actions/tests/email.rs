@@ -54,8 +54,46 @@ async fn default_email_with_a_hostile_name() {
     assert_eq!(messages.len(), 2, "one message per recipient");
     assert_eq!(messages[0].0, ["steward@example.com"]);
     assert_eq!(messages[1].0, ["ops@example.com"]);
-    expect![[r#""#]].assert_eq(&stable(&messages[0].1));
-    expect![[r#""#]].assert_eq(&body_text(&messages[0].1));
+    expect![[r#"
+        From: vizhook <vizhook@example.com>
+        To: steward@example.com
+        Subject: [vizhook] DatasourceRefreshFailed: Sales "Q4"
+         <script>alert(1)</script> line2 & =?utf-8?b?8J+agA==?= 'x'
+        Content-Type: text/plain; charset=utf-8
+        Content-Transfer-Encoding: quoted-printable
+
+        DatasourceRefreshFailed for Sales "Q4" <script>alert(1)</script>
+        line2 & =F0=9F=9A=80 'x'.
+
+        Event:       DatasourceRefreshFailed
+        Resource:    DATASOURCE Sales "Q4" <script>alert(1)</script>
+        line2 & =F0=9F=9A=80 'x' (9f8e7d6c-aaaa-4bbb-8ccc-dddd00001111)
+        Site:        Finance (0b2c4d6e-1111-4222-8333-444455556666)
+        Project:     Sales & Ops
+        Owner:       Ana <ana@example.com>
+        Created at:  2026-03-01T08:00:00Z
+        Received at: 2026-03-01T08:00:02Z by receiver data-team
+
+        --=20
+        Sent by vizhook."#]]
+    .assert_eq(&stable(&messages[0].1));
+    expect![[r#"
+        DatasourceRefreshFailed for Sales "Q4" <script>alert(1)</script>
+        line2 & 🚀 'x'.
+
+        Event:       DatasourceRefreshFailed
+        Resource:    DATASOURCE Sales "Q4" <script>alert(1)</script>
+        line2 & 🚀 'x' (9f8e7d6c-aaaa-4bbb-8ccc-dddd00001111)
+        Site:        Finance (0b2c4d6e-1111-4222-8333-444455556666)
+        Project:     Sales & Ops
+        Owner:       Ana <ana@example.com>
+        Created at:  2026-03-01T08:00:00Z
+        Received at: 2026-03-01T08:00:02Z by receiver data-team
+
+        -- 
+        Sent by vizhook.
+    "#]]
+    .assert_eq(&body_text(&messages[0].1));
 }
 
 #[tokio::test]
@@ -84,7 +122,11 @@ Site: {{ site_name or event.site_luid }}"""
         message.contains("Subject: data-team: Sales is resolved\r\n"),
         "{message}"
     );
-    expect![[r#""#]].assert_eq(&body_text(message));
+    expect![[r#"
+        Good news: Sales refreshed again.
+        Site: 0b2c4d6e-1111-4222-8333-444455556666
+    "#]]
+    .assert_eq(&body_text(message));
 
     // Without [smtp], an email action fails (and says why).
     let err = super::runtime(None)

@@ -73,7 +73,10 @@ body = "{{{{ event.resource_name }}}} failed"
         .await
         .unwrap();
     let received = zapier.received();
-    assert_eq!(received[0].headers["x-vizhook-event"], "DatasourceRefreshFailed");
+    assert_eq!(
+        received[0].headers["x-vizhook-event"],
+        "DatasourceRefreshFailed"
+    );
     assert_eq!(received[0].headers["content-type"], "application/json");
     assert_eq!(
         serde_json::from_str::<super::Context>(&received[0].body).unwrap(),
@@ -85,7 +88,10 @@ body = "{{{{ event.resource_name }}}} failed"
     expect![[r#"{"resource": "Sales \"Q4\" <script>alert(1)</script>\nline2 & 🚀 'x'", "site": {"name": "Finance", "luid": "0b2c4d6e-1111-4222-8333-444455556666"}, "owner": "Ana <ana@example.com>", "recovered": false}"#]]
     .assert_eq(&received[1].body);
     received[1].json();
-    assert_eq!(received[2].headers["content-type"], "text/plain; charset=utf-8");
+    assert_eq!(
+        received[2].headers["content-type"],
+        "text/plain; charset=utf-8"
+    );
     expect![[r#"
         Sales "Q4" <script>alert(1)</script>
         line2 & 🚀 'x' failed"#]]
@@ -116,7 +122,12 @@ fn x_answer(request: &Received) -> (u16, String) {
     };
     let header = header.to_str().unwrap();
     let params = oauth_parameters(header);
-    for key in ["oauth_consumer_key", "oauth_token", "oauth_signature", "oauth_nonce"] {
+    for key in [
+        "oauth_consumer_key",
+        "oauth_token",
+        "oauth_signature",
+        "oauth_nonce",
+    ] {
         if !params.contains_key(key) {
             return (401, format!("{key} is missing"));
         }
@@ -127,13 +138,25 @@ fn x_answer(request: &Received) -> (u16, String) {
     {
         return (401, "wrong parameters".to_owned());
     }
-    let uri = format!("http://{}{}", request.headers["host"].to_str().unwrap(), request.path);
+    let uri = format!(
+        "http://{}{}",
+        request.headers["host"].to_str().unwrap(),
+        request.path
+    );
     let client = oauth1_request::Credentials::new("consumer-key", "consumer-secret");
     let mut builder = oauth1_request::Builder::<_, _>::new(client, oauth1_request::HmacSha1::new());
     builder
-        .token(oauth1_request::Credentials::new("access-token", "token-secret"))
+        .token(oauth1_request::Credentials::new(
+            "access-token",
+            "token-secret",
+        ))
         .nonce(params["oauth_nonce"].as_str())
-        .timestamp(params["oauth_timestamp"].parse().ok().and_then(NonZeroU64::new));
+        .timestamp(
+            params["oauth_timestamp"]
+                .parse()
+                .ok()
+                .and_then(NonZeroU64::new),
+        );
     if builder.post(&uri, &()) != header {
         return (401, "bad signature".to_owned());
     }
@@ -199,5 +222,8 @@ access_token_secret = "file:token_secret"
         .execute(&actions, "data-team/0", &resolved())
         .await
         .unwrap_err();
-    assert_eq!(err.to_string(), format!("{} answered 401: bad signature", x.addr));
+    assert_eq!(
+        err.to_string(),
+        format!("{} answered 401: bad signature", x.addr)
+    );
 }

@@ -46,7 +46,20 @@ async fn a_command_gets_the_event_in_its_environment_and_stdin() {
         .execute(&actions, "local/0", &ctx)
         .await
         .unwrap();
-    expect![[r#""#]].assert_eq(&std::fs::read_to_string(&env_out).unwrap());
+    expect![[r#"
+        VIZHOOK_CREATED_AT=2026-03-01T08:00:00Z
+        VIZHOOK_EVENT_TYPE=DatasourceRefreshFailed
+        VIZHOOK_NOTICE=firing
+        VIZHOOK_OWNER_NAME=Ana <ana@example.com>
+        VIZHOOK_PROJECT_NAME=Sales & Ops
+        VIZHOOK_RECEIVER=data-team
+        VIZHOOK_RESOURCE=DATASOURCE
+        VIZHOOK_RESOURCE_LUID=9f8e7d6c-aaaa-4bbb-8ccc-dddd00001111
+        VIZHOOK_RESOURCE_NAME=Sales Q4
+        VIZHOOK_SITE_LUID=0b2c4d6e-1111-4222-8333-444455556666
+        VIZHOOK_SITE_NAME=Finance
+    "#]]
+    .assert_eq(&std::fs::read_to_string(&env_out).unwrap());
     let stdin = std::fs::read_to_string(&stdin_out).unwrap();
     assert!(stdin.ends_with('\n'));
     assert_eq!(serde_json::from_str::<Context>(&stdin).unwrap(), ctx);
@@ -67,13 +80,20 @@ async fn a_command_that_times_out_is_killed() {
         .execute(&actions, "local/0", &firing("Sales"))
         .await
         .unwrap_err();
-    assert!(started.elapsed() < Duration::from_millis(900), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_millis(900),
+        "{:?}",
+        started.elapsed()
+    );
     assert!(
         matches!(&err, ActionError::Command { reason, .. } if reason == "killed after the 200ms timeout"),
         "{err:?}"
     );
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert!(!marker.exists(), "the command was killed before it finished");
+    assert!(
+        !marker.exists(),
+        "the command was killed before it finished"
+    );
 }
 
 #[tokio::test]
@@ -115,9 +135,9 @@ async fn concurrent_runs_are_capped() {
     let tasks: Vec<_> = (0..6)
         .map(|_| {
             let (actions, runtime) = (actions.clone(), runtime.clone());
-            tokio::spawn(async move {
-                runtime.execute(&actions, "local/0", &firing("Sales")).await
-            })
+            tokio::spawn(
+                async move { runtime.execute(&actions, "local/0", &firing("Sales")).await },
+            )
         })
         .collect();
     for task in tasks {
@@ -130,7 +150,10 @@ async fn concurrent_runs_are_capped() {
         .collect();
     assert_eq!(counts.len(), 6);
     assert!(counts.iter().all(|&n| n <= 2), "{counts:?}");
-    assert!(started.elapsed() >= Duration::from_millis(900), "three waves of two");
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "three waves of two"
+    );
 }
 
 #[tokio::test]
@@ -168,7 +191,10 @@ async fn the_file_action_appends_json_lines() {
     assert_eq!(lines[0], firing(HOSTILE));
     assert_eq!(lines[1], resolved());
     assert!(
-        text.lines().next().unwrap().contains(r#""notice":"firing""#),
+        text.lines()
+            .next()
+            .unwrap()
+            .contains(r#""notice":"firing""#),
         "{text}"
     );
 }

@@ -172,21 +172,30 @@ async fn record(
     (StatusCode::from_u16(status).unwrap(), text)
 }
 
+/// One received email: its envelope recipients and its data.
+type Mail = (Vec<String>, String);
+
 /// An in-process SMTP server keeping every message's envelope recipients and data.
 struct SmtpSink {
     port: u16,
-    messages: Arc<Mutex<Vec<(Vec<String>, String)>>>,
+    messages: Arc<Mutex<Vec<Mail>>>,
 }
 
 #[derive(Clone)]
 struct SmtpCapture {
-    messages: Arc<Mutex<Vec<(Vec<String>, String)>>>,
+    messages: Arc<Mutex<Vec<Mail>>>,
     to: Vec<String>,
     current: Vec<u8>,
 }
 
 impl mailin_embedded::Handler for SmtpCapture {
-    fn data_start(&mut self, _: &str, _: &str, _: bool, to: &[String]) -> mailin_embedded::Response {
+    fn data_start(
+        &mut self,
+        _: &str,
+        _: &str,
+        _: bool,
+        to: &[String],
+    ) -> mailin_embedded::Response {
         self.to = to.to_vec();
         self.current.clear();
         mailin_embedded::response::OK
@@ -238,7 +247,7 @@ impl SmtpSink {
         Mailer::new(&config).unwrap().unwrap()
     }
 
-    fn messages(&self) -> Vec<(Vec<String>, String)> {
+    fn messages(&self) -> Vec<Mail> {
         self.messages.lock().unwrap().clone()
     }
 }

@@ -1,0 +1,125 @@
+//! What happens after an event is stored: actions that fail are retried without the sender
+//! noticing, and alert groups page once per repeat interval with a recovery message.
+
+use std::time::Duration;
+
+use vizhook_store::TaskState;
+
+use super::harness::*;
+use crate::helpers::{TestReceiver, eventually};
+
+fn config(slack: &str, extra: &str) -> String {
+    format!(
+        r#"
+[[source]]
+name = "tableau"
+path = "/tableau"
+token = "{TOKEN}"
+
+[route]
+receiver = "nobody"
+group_by = ["resource_luid"]
+
+  [[route.routes]]
+  matchers = ['event_type =~ ".*Refresh(Failed|Succeeded)"']
+  receiver = "slack"
+  {extra}
+
+[[receiver]]
+name = "nobody"
+
+[[receiver]]
+name = "slack"
+  [[receiver.action]]
+  type = "slack"
+  webhook_url = "{slack}"
+{FAST}"#
+    )
+}
+
+#[tokio::test]
+async fn a_down_action_target_keeps_the_2xx_and_is_retried() {
+    let slack = TestReceiver::spawn().await;
+    slack.answer_with(503, "slack is down");
+    let rx = Receive::start(&config(&slack.url("/services/T0/B0/x"), "")).await;
+    let (status, _) = rx
+        .post(
+            &rx.hook("/tableau"),
+            &event("DatasourceRefreshFailed", "r1", "Sales"),
+        )
+        .await;
+    assert_eq!(status, 202, "the sender never sees the action's failure");
+    eventually(Duration::from_secs(10), "two failed attempts", || async {
+        (slack.received().len() >= 2).then_some(())
+    })
+    .await;
+    slack.answer_with(200, "ok");
+    let task = eventually(Duration::from_secs(10), "the retry to succeed", || async {
+        let inbox = rx.inbox().await;
+        let task = inbox.first()?.tasks.first()?.clone();
+        (task.state == TaskState::Done).then_some(task)
+    })
+    .await;
+    assert!(task.attempts >= 3, "{task:?}");
+    let posts = slack.received();
+    assert!(posts.len() >= 3);
+    assert!(
+        posts.iter().all(|post| post.json() == posts[0].json()),
+        "every attempt sends the same message"
+    );
+    assert!(posts[0].json()["text"].as_str().unwrap().contains("Sales"));
+}
+
+#[tokio::test]
+async fn a_refresh_failing_every_five_minutes_pages_once_then_recovers() {
+    let slack = TestReceiver::spawn().await;
+    let extra = "repeat_interval = \"1h\"\n  send_resolved = true";
+    let rx = Receive::start(&config(&slack.url("/hook"), extra)).await;
+    for minute in ["00", "05", "10", "15"] {
+        let body = event_at(
+            "DatasourceRefreshFailed",
+            "r1",
+            "Sales",
+            &format!("2026-11-23T10:{minute}:00Z"),
+        );
+        assert_eq!(rx.post(&rx.hook("/tableau"), &body).await.0, 202);
+    }
+    // Another data source failing is another group.
+    let other = event("DatasourceRefreshFailed", "r2", "Orders");
+    assert_eq!(rx.post(&rx.hook("/tableau"), &other).await.0, 202);
+    let success = event_at(
+        "DatasourceRefreshSucceeded",
+        "r1",
+        "Sales",
+        "2026-11-23T10:20:00Z",
+    );
+    assert_eq!(rx.post(&rx.hook("/tableau"), &success).await.0, 202);
+    let texts = eventually(Duration::from_secs(10), "three messages", || async {
+        let posts = slack.received();
+        (posts.len() >= 3).then(|| {
+            posts
+                .iter()
+                .map(|post| post.json()["text"].as_str().unwrap_or_default().to_owned())
+                .collect::<Vec<_>>()
+        })
+    })
+    .await;
+    settle().await;
+    assert_eq!(slack.received().len(), 3, "{texts:#?}");
+    assert_eq!(
+        texts.iter().filter(|t| t.contains("Sales")).count(),
+        2,
+        "{texts:#?}"
+    );
+    assert_eq!(
+        texts.iter().filter(|t| t.contains("Orders")).count(),
+        1,
+        "{texts:#?}"
+    );
+    let recovered: Vec<&String> = texts
+        .iter()
+        .filter(|t| t.to_lowercase().contains("recovered"))
+        .collect();
+    assert_eq!(recovered.len(), 1, "{texts:#?}");
+    assert!(recovered[0].contains("Sales"));
+}
