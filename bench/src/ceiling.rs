@@ -43,7 +43,7 @@ pub(crate) async fn ceiling(args: &Args) -> anyhow::Result<Ceiling> {
 }
 
 /// A body shaped and sized like vizhook's delivery of a `ViewDeleted` event.
-fn tableau_body(sent_ns: u64, seq: u64) -> String {
+pub(crate) fn tableau_body(sent_ns: u64, seq: u64) -> String {
     format!(
         r#"{{"resource":"VIEW","event_type":"ViewDeleted","resource_name":"{sent_ns}","site_luid":"{SITE}","resource_luid":"{seq}","created_at":"2024-06-01T12:00:00Z"}}"#
     )

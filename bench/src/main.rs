@@ -1,8 +1,10 @@
 //! vizhook-bench: the command line, the shared monotonic clock, and the order in which the
-//! scenarios run (ceiling first, so every vizhook figure can be compared with it).
+//! scenarios run (ceiling first, so every vizhook figure can be compared with it; the receive
+//! scenario measures it too).
 
 mod ceiling;
 mod procfs;
+mod receive;
 mod receiver;
 mod render;
 mod report;
@@ -35,7 +37,8 @@ pub(crate) struct Args {
     /// Rounds of the loopback ceiling; the median round is reported.
     #[arg(long, default_value_t = 3)]
     pub(crate) ceiling_rounds: usize,
-    /// Concurrent client tasks driving the loopback ceiling.
+    /// Concurrent client tasks (keep-alive connections) driving the loopback ceiling and the
+    /// receive scenario's throughput phase.
     #[arg(long, default_value_t = 64)]
     pub(crate) concurrency: usize,
     /// Events per second injected in the latency scenario.
@@ -60,6 +63,22 @@ pub(crate) struct Args {
     /// arrived.
     #[arg(long, default_value_t = 60.0)]
     pub(crate) stall_timeout: f64,
+    /// Distinct events posted to `vizhook receive` as fast as it answers.
+    #[arg(long, default_value_t = 100_000)]
+    pub(crate) receive_requests: u64,
+    /// Exact repeats of accepted events posted afterwards (each must be answered 200
+    /// "duplicate").
+    #[arg(long, default_value_t = 1000)]
+    pub(crate) receive_duplicates: u64,
+    /// Requests per second in the receive scenario's latency phase (open loop).
+    #[arg(long, default_value_t = 5000)]
+    pub(crate) receive_rate: u64,
+    /// Seconds of the receive scenario's latency phase.
+    #[arg(long, default_value_t = 10.0)]
+    pub(crate) receive_duration: f64,
+    /// The action of the receive scenario's receiver.
+    #[arg(long, value_enum, default_value_t = receive::ActionKind::Http)]
+    pub(crate) receive_action: receive::ActionKind,
     /// The vizhook binary; default: `vizhook` beside this benchmark's own binary.
     #[arg(long)]
     pub(crate) vizhook: Option<PathBuf>,
@@ -83,6 +102,7 @@ pub(crate) enum Scenario {
     Throughput,
     Latency,
     Fanout,
+    Receive,
 }
 
 impl Scenario {
@@ -130,8 +150,9 @@ async fn main() -> anyhow::Result<()> {
         (1..=100_000).contains(&args.rate),
         "--rate must be 1..=100000 (at most 1000 events per 10 ms request)"
     );
+    anyhow::ensure!(args.receive_rate >= 1, "--receive-rate must be at least 1");
     let mut report = report::Report::new();
-    if args.scenario.runs(Scenario::Ceiling) {
+    if args.scenario.runs(Scenario::Ceiling) || args.scenario == Scenario::Receive {
         report.ceiling = Some(ceiling::ceiling(&args).await?);
     }
     if args.scenario != Scenario::Ceiling {
@@ -145,6 +166,9 @@ async fn main() -> anyhow::Result<()> {
         }
         if args.scenario.runs(Scenario::Fanout) {
             report.fanout = Some(scenarios::fanout(&args, &binary).await?);
+        }
+        if args.scenario.runs(Scenario::Receive) {
+            report.receive = Some(receive::receive(&args, &binary).await?);
         }
     }
     report.judge();

@@ -105,6 +105,101 @@ pub(crate) struct Fanout {
     pub(crate) process: Process,
 }
 
+/// Whether what was accepted is what the receiver stored, counted and acted on.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct InboxCheck {
+    /// Events answered 202 over both phases.
+    pub(crate) expected_events: u64,
+    pub(crate) expected_duplicates: u64,
+    /// `vizhook_receive_events_total` by outcome from `/metrics`, after the throughput phase,
+    /// the duplicates and the actions' drain.
+    pub(crate) accepted_counter_after_throughput: Option<u64>,
+    pub(crate) duplicate_counter_after_throughput: Option<u64>,
+    /// The same at the end.
+    pub(crate) accepted_counter: Option<u64>,
+    pub(crate) duplicate_counter: Option<u64>,
+    /// Rows in the `inbox` table at the end (read with `sqlite3`, if installed).
+    pub(crate) inbox_rows: Option<u64>,
+    /// `inbox_tasks` rows by state at the end.
+    pub(crate) tasks_by_state: Option<Vec<(String, u64)>>,
+    /// Actions that reached their target (requests at the bench's receiver, or file lines).
+    pub(crate) actions_performed: u64,
+    pub(crate) actions_expected: u64,
+    /// Requests at the bench's receiver for an event that had already arrived (`http` only).
+    pub(crate) actions_repeated: Option<u64>,
+}
+
+impl InboxCheck {
+    /// Every accepted event stored once, every duplicate recognised, every action run once.
+    pub(crate) fn consistent(&self) -> bool {
+        let tasks_ok = self.tasks_by_state.as_ref().is_none_or(|tasks| {
+            tasks
+                .iter()
+                .all(|(state, n)| state == "done" && *n == self.actions_expected)
+        });
+        self.accepted_counter == Some(self.expected_events)
+            && self.duplicate_counter == Some(self.expected_duplicates)
+            && self.inbox_rows.is_none_or(|n| n == self.expected_events)
+            && tasks_ok
+            && self.actions_performed == self.actions_expected
+            && self.actions_repeated.unwrap_or(0) == 0
+    }
+}
+
+/// The receiver at a fixed open-loop rate.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct ReceiveLatency {
+    pub(crate) rate: u64,
+    pub(crate) duration_s: f64,
+    pub(crate) sent: u64,
+    pub(crate) achieved_rate: f64,
+    pub(crate) accepted: u64,
+    pub(crate) others: Vec<(String, u64)>,
+    /// Send to 202 received (the event committed with an fsync), of the 202s.
+    pub(crate) round_trip: Latencies,
+    /// From the request's scheduled time to its answer: includes the bench's own delay in
+    /// sending it.
+    pub(crate) from_schedule: Latencies,
+    /// How late the pacing ticks fired.
+    pub(crate) schedule_lag: Latencies,
+    /// Send to the action's request arriving at the bench (`http` action only).
+    pub(crate) event_to_action: Option<Latencies>,
+    pub(crate) actions_drained: bool,
+    pub(crate) process: Process,
+}
+
+/// `vizhook receive`: distinct events accepted per second over keep-alive connections,
+/// duplicates, and the round trip at a fixed rate.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Receive {
+    pub(crate) action: String,
+    pub(crate) concurrency: usize,
+    pub(crate) requests: u64,
+    pub(crate) send_s: f64,
+    /// Answered 202.
+    pub(crate) accepted: u64,
+    pub(crate) accepted_per_s: f64,
+    /// Answers other than 202, by status (or error).
+    pub(crate) others: Vec<(String, u64)>,
+    /// Send to 202 under full load.
+    pub(crate) round_trip: Latencies,
+    pub(crate) ratio_to_ceiling: Option<f64>,
+    pub(crate) duplicates_sent: u64,
+    /// Answered 200 with `"status":"duplicate"`.
+    pub(crate) duplicates_answered: u64,
+    pub(crate) duplicates_others: Vec<(String, u64)>,
+    pub(crate) actions_drained: bool,
+    /// Actions performed after the throughput phase and its drain.
+    pub(crate) actions_done: u64,
+    /// First request to the last action performed.
+    pub(crate) actions_s: f64,
+    pub(crate) actions_per_s: f64,
+    /// First request to the last action.
+    pub(crate) process: Process,
+    pub(crate) latency: ReceiveLatency,
+    pub(crate) inbox: InboxCheck,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct Goal {
     pub(crate) goal: String,
@@ -126,6 +221,7 @@ pub(crate) struct Report {
     pub(crate) throughput: Option<Throughput>,
     pub(crate) latency: Option<Latency>,
     pub(crate) fanout: Option<Fanout>,
+    pub(crate) receive: Option<Receive>,
     pub(crate) goals: Vec<Goal>,
 }
 
@@ -152,6 +248,7 @@ impl Report {
             throughput: None,
             latency: None,
             fanout: None,
+            receive: None,
             goals: Vec::new(),
         }
     }
@@ -179,6 +276,41 @@ impl Report {
                 goal: format!("p99 event-to-first-attempt <= 50 ms at {}/s", l.rate),
                 measured: format!("{:.2} ms", l.event_to_first_attempt.p99_ms),
                 met: l.complete && l.event_to_first_attempt.p99_ms <= 50.0,
+            });
+        }
+        if let Some(r) = &mut self.receive {
+            let clean = r.others.is_empty() && r.accepted == r.requests;
+            let mut measured = format!("{:.0}/s", r.accepted_per_s);
+            if let Some(c) = &self.ceiling {
+                let ratio = r.accepted_per_s / c.requests_per_s;
+                r.ratio_to_ceiling = Some(ratio);
+                measured = format!("{measured} ({ratio:.3} of the ceiling)");
+            }
+            self.goals.push(Goal {
+                goal: "receive: >= 20,000 accepted requests/s".to_owned(),
+                measured,
+                met: clean && r.accepted_per_s >= 20_000.0,
+            });
+            let l = &r.latency;
+            self.goals.push(Goal {
+                goal: format!("receive: p99 send-to-202 <= 10 ms at {}/s", l.rate),
+                measured: format!("{:.2} ms", l.round_trip.p99_ms),
+                met: l.others.is_empty() && l.accepted == l.sent && l.round_trip.p99_ms <= 10.0,
+            });
+            self.goals.push(Goal {
+                goal: "receive: duplicates answered 200, inbox and actions match".to_owned(),
+                measured: format!(
+                    "{} of {} duplicates; {} events, {} of {} actions",
+                    r.duplicates_answered,
+                    r.duplicates_sent,
+                    r.inbox
+                        .inbox_rows
+                        .or(r.inbox.accepted_counter)
+                        .map_or_else(|| "?".to_owned(), |n| n.to_string()),
+                    r.inbox.actions_performed,
+                    r.inbox.actions_expected
+                ),
+                met: r.duplicates_answered == r.duplicates_sent && r.inbox.consistent(),
             });
         }
     }

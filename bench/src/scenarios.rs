@@ -25,7 +25,7 @@ use crate::{
 };
 
 /// CPU and memory of vizhook and of this process over one scenario's measured window.
-struct Window {
+pub(crate) struct Window {
     vizhook: CpuSnapshot,
     bench: CpuSnapshot,
     processes: BTreeMap<u32, (String, u64)>,
@@ -33,7 +33,7 @@ struct Window {
 }
 
 impl Window {
-    fn open(vizhook: &Vizhook) -> Self {
+    pub(crate) fn open(vizhook: &Vizhook) -> Self {
         Self {
             vizhook: procfs::snapshot(&vizhook.pid.to_string()),
             bench: procfs::snapshot("self"),
@@ -42,7 +42,7 @@ impl Window {
         }
     }
 
-    fn close(self, vizhook: &mut Vizhook) -> anyhow::Result<Process> {
+    pub(crate) fn close(self, vizhook: &mut Vizhook) -> anyhow::Result<Process> {
         vizhook.ensure_alive()?;
         let after = procfs::snapshot(&vizhook.pid.to_string());
         let bench = procfs::snapshot("self");

@@ -1,6 +1,6 @@
-//! The vizhook under test: started as its own process on a fresh database with a configuration
-//! tuned for throughput, its address read from its log, and driven through its HTTP API (sign
-//! in, create webhooks, inject events).
+//! The vizhook under test: `vizhook serve` (or `vizhook receive`, see `receive.rs`) started as
+//! its own process on a fresh database with a configuration tuned for throughput, its address
+//! read from its log, and driven through its HTTP API (sign in, create webhooks, inject events).
 
 use std::{
     io::Write as _,
@@ -34,7 +34,7 @@ poll_interval = "50ms"
 const PAT_NAME: &str = "bench";
 const PAT_SECRET: &str = "bench-secret-123";
 
-/// A running `vizhook serve`, killed when dropped.
+/// A running `vizhook serve` or `vizhook receive`, killed when dropped.
 #[derive(Debug)]
 pub(crate) struct Vizhook {
     child: Child,
@@ -46,7 +46,8 @@ pub(crate) struct Vizhook {
 }
 
 impl Vizhook {
-    /// `log` is vizhook's `VIZHOOK_LOG` filter; `log_file`, if given, receives every line.
+    /// `vizhook serve` on a fresh database in a temporary folder. `log` is vizhook's
+    /// `VIZHOOK_LOG` filter; `log_file`, if given, receives every line.
     pub(crate) async fn start(
         binary: &Path,
         log: &str,
@@ -56,13 +57,42 @@ impl Vizhook {
         let config = dir.path().join("bench.toml");
         std::fs::write(&config, CONFIG)?;
         let database = format!("sqlite://{}", dir.path().join("bench.db").display());
-        let mut child = Command::new(binary)
+        let mut command = Command::new(binary);
+        command
             .args(["serve", "--dev", "--listen", "127.0.0.1:0", "--database"])
             .arg(&database)
             .arg("--config")
             .arg(&config)
             .env("VIZHOOK_ADMIN_PAT_NAME", PAT_NAME)
-            .env("VIZHOOK_ADMIN_PAT_SECRET", PAT_SECRET)
+            .env("VIZHOOK_ADMIN_PAT_SECRET", PAT_SECRET);
+        Self::spawn(command, binary, dir, log, log_file).await
+    }
+
+    /// `vizhook receive --config CONFIG --dev` on 127.0.0.1 with a free port, in `dir` (which
+    /// lives as long as the process and holds the configuration and its database).
+    pub(crate) async fn start_receive(
+        binary: &Path,
+        dir: tempfile::TempDir,
+        config: &Path,
+        log: &str,
+        log_file: Option<&Path>,
+    ) -> anyhow::Result<Self> {
+        let mut command = Command::new(binary);
+        command
+            .args(["receive", "--dev", "--listen", "127.0.0.1:0", "--config"])
+            .arg(config);
+        Self::spawn(command, binary, dir, log, log_file).await
+    }
+
+    /// Starts `command` in `dir` and waits until it logs `listening on http://ADDR`.
+    async fn spawn(
+        mut command: Command,
+        binary: &Path,
+        dir: tempfile::TempDir,
+        log: &str,
+        log_file: Option<&Path>,
+    ) -> anyhow::Result<Self> {
+        let mut child = command
             .env("VIZHOOK_LOG", log)
             .current_dir(dir.path())
             .stdin(Stdio::null())

@@ -23,7 +23,7 @@ use std::{
 pub const PAT_NAME: &str = "ci-token";
 pub const PAT_SECRET: &str = "ci-secret-0123456789";
 
-/// A running `vizhook serve`.
+/// A running `vizhook serve` (or `vizhook receive`).
 pub struct Server {
     child: Child,
     pub addr: SocketAddr,
@@ -69,7 +69,12 @@ impl Server {
 
     /// Starts the server and waits for its `listening on` line.
     pub fn start_with(database: &Path, env: &[(&str, &str)], args: &[&str]) -> Self {
-        let mut child = serve_command(database, env, args)
+        Self::spawn(serve_command(database, env, args))
+    }
+
+    /// Starts any long-running vizhook command and waits for its `listening on` line.
+    pub fn spawn(mut command: Command) -> Self {
+        let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -153,8 +158,12 @@ fn collect(
     thread::spawn(move || {
         for line in BufReader::new(pipe).lines() {
             let Ok(line) = line else { break };
-            if let (Some(ready), Some(at)) = (&ready, line.find("listening on http://")) {
-                let addr = line[at + "listening on http://".len()..].trim();
+            if let (Some(ready), Some(at)) = (&ready, line.find("listening on http")) {
+                let rest = &line[at + "listening on http".len()..];
+                let addr = rest
+                    .trim_start_matches("s")
+                    .trim_start_matches("://")
+                    .trim();
                 if let Ok(addr) = addr.parse() {
                     let _ = ready.send(addr);
                 }

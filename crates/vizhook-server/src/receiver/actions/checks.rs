@@ -23,7 +23,7 @@ impl Builder<'_> {
             }
         }
         if config.from.is_some() {
-            // `Mailer::send` always uses `smtp.from`; see the module's report.
+            // `Mailer::send` always sends from `smtp.from`.
             let message = "a per-action sender is not supported yet: remove it to use smtp.from";
             self.problem(format!("{path}.from"), message);
         }
@@ -91,6 +91,7 @@ impl Builder<'_> {
             url,
             headers,
             body,
+            json,
             default_json_type: json && content_type.is_none(),
         })
     }

@@ -32,6 +32,8 @@ pub(super) struct HttpAction {
     pub(super) headers: Vec<(HeaderName, Tpl)>,
     /// `None`: the context as JSON.
     pub(super) body: Option<Tpl>,
+    /// The body is JSON: its template auto-escapes values as JSON and must render valid JSON.
+    pub(super) json: bool,
     /// No `Content-Type` was configured and the body is JSON: send `application/json`.
     pub(super) default_json_type: bool,
 }
@@ -135,8 +137,7 @@ pub(super) async fn http(
     let body = match &action.body {
         Some(tpl) => {
             let body = actions.render(tpl, ctx)?;
-            if action.default_json_type && serde_json::from_str::<serde_json::Value>(&body).is_err()
-            {
+            if action.json && serde_json::from_str::<serde_json::Value>(&body).is_err() {
                 let reason = format!("{} rendered invalid JSON", tpl.path());
                 return Err(ActionError::InvalidRequest(reason));
             }

@@ -10,9 +10,8 @@ use serde_json::Value;
 use tokio::sync::Mutex;
 use url::Url;
 
-use super::transport::Transport;
 use crate::{
-    delivery::http_client::{OutboundResponse, SendError, json_headers},
+    delivery::http_client::{Outbound, OutboundResponse, SendError, json_headers},
     receiver::secret::Secret,
 };
 
@@ -86,7 +85,7 @@ struct SessionState {
 
 #[derive(Debug)]
 pub(super) struct Tableau {
-    transport: Transport,
+    outbound: Outbound,
     /// `{server}/api/{version}`, without a trailing slash.
     api: String,
     content_url: String,
@@ -97,14 +96,14 @@ pub(super) struct Tableau {
 
 impl Tableau {
     pub(super) fn new(
-        transport: Transport,
+        outbound: Outbound,
         api: String,
         content_url: String,
         pat_name: String,
         pat_secret: Secret,
     ) -> Self {
         Self {
-            transport,
+            outbound,
             api,
             content_url,
             pat_name,
@@ -151,7 +150,7 @@ impl Tableau {
         let mut headers = json_headers();
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
         let response = self
-            .transport
+            .outbound
             .post(&url, headers, Bytes::from(body.to_string()))
             .await?;
         if matches!(response.status, 401 | 403) {
@@ -191,7 +190,16 @@ impl Tableau {
                 })?;
             token.set_sensitive(true);
             headers.insert("x-tableau-auth", token);
-            let response = self.transport.get(&url, headers).await?;
+            let response = self
+                .outbound
+                .send(
+                    reqwest::Method::GET,
+                    &url,
+                    headers,
+                    Bytes::new(),
+                    self.outbound.default_timeout(),
+                )
+                .await?;
             if response.status == 401 && !retried {
                 retried = true;
                 self.forget(&session).await;

@@ -2,6 +2,7 @@
 //! which group, with which intent (a success also resolves its failure's group), from the
 //! `[route]` table of the configuration.
 
+mod build;
 mod matcher;
 #[cfg(test)]
 mod tests;
@@ -11,7 +12,7 @@ use std::time::Duration;
 use vizhook_core::notify::{Intent, failure_of};
 
 use self::matcher::Matcher;
-use crate::receiver::event::{InboundEvent, LABELS};
+use crate::receiver::event::InboundEvent;
 
 /// The labels `group_by = ["..."]` stands for: every label of the event itself.
 const ALL_GROUP_LABELS: [&str; 5] = [
@@ -82,14 +83,6 @@ struct Node {
     routes: Vec<Node>,
 }
 
-/// What a node passes on to its children.
-struct Inherited {
-    receiver: String,
-    group_by: Vec<&'static str>,
-    repeat_interval: Duration,
-    send_resolved: bool,
-}
-
 /// The labels routing sees: the event's, with its event type possibly replaced (to route a
 /// success as the failure it recovers) and `site_name` from enrichment.
 #[derive(Clone, Copy)]
@@ -115,45 +108,7 @@ impl RouteTree {
         config: &RouteConfig,
         is_receiver: &dyn Fn(&str) -> bool,
     ) -> Result<Self, Vec<RouteProblem>> {
-        let mut problems = Vec::new();
-        let path = "route";
-        if config.receiver.is_none() {
-            problem(
-                &mut problems,
-                format!("{path}.receiver"),
-                "the root route needs a receiver (child routes inherit it)",
-            );
-        }
-        if !config.matchers.is_empty() {
-            problem(
-                &mut problems,
-                format!("{path}.matchers"),
-                "the root route matches every event and cannot have matchers; put them on child routes",
-            );
-        }
-        if config.continue_matching {
-            problem(
-                &mut problems,
-                format!("{path}.continue"),
-                "the root route has no siblings, so continue has no meaning there",
-            );
-        }
-        let defaults = Inherited {
-            receiver: String::new(),
-            group_by: ALL_GROUP_LABELS.to_vec(),
-            repeat_interval: Duration::ZERO,
-            send_resolved: false,
-        };
-        let mut builder = Builder {
-            is_receiver,
-            problems,
-        };
-        let root = builder.node(config, path, "0".to_owned(), &defaults);
-        if builder.problems.is_empty() {
-            Ok(Self { root })
-        } else {
-            Err(builder.problems)
-        }
+        build::tree(config, is_receiver).map(|root| Self { root })
     }
 
     /// The notifications `event` asks for. A `…Succeeded` event is also routed as its
@@ -246,118 +201,4 @@ fn escape(value: &str) -> String {
         .replace('\\', "\\\\")
         .replace('"', "\\\"")
         .replace('\n', "\\n")
-}
-
-fn problem(problems: &mut Vec<RouteProblem>, path: String, message: impl Into<String>) {
-    problems.push(RouteProblem {
-        path,
-        message: message.into(),
-    });
-}
-
-struct Builder<'a> {
-    is_receiver: &'a dyn Fn(&str) -> bool,
-    problems: Vec<RouteProblem>,
-}
-
-impl Builder<'_> {
-    fn node(
-        &mut self,
-        config: &RouteConfig,
-        path: &str,
-        position: String,
-        parent: &Inherited,
-    ) -> Node {
-        let receiver = match &config.receiver {
-            Some(name) => {
-                if !(self.is_receiver)(name) {
-                    self.problem(
-                        format!("{path}.receiver"),
-                        format!("unknown receiver {name:?}"),
-                    );
-                }
-                name.clone()
-            }
-            None => parent.receiver.clone(),
-        };
-        let group_by = match &config.group_by {
-            Some(names) => self.group_by(names, path),
-            None => parent.group_by.clone(),
-        };
-        let mut matchers = Vec::new();
-        for (index, text) in config.matchers.iter().enumerate() {
-            match Matcher::parse(text) {
-                Ok(matcher) => matchers.push(matcher),
-                Err(message) => self.problem(format!("{path}.matchers[{index}]"), message),
-            }
-        }
-        let inherited = Inherited {
-            receiver,
-            group_by,
-            repeat_interval: config.repeat_interval.unwrap_or(parent.repeat_interval),
-            send_resolved: config.send_resolved.unwrap_or(parent.send_resolved),
-        };
-        let routes = config
-            .routes
-            .iter()
-            .enumerate()
-            .map(|(index, child)| {
-                self.node(
-                    child,
-                    &format!("{path}.routes[{index}]"),
-                    format!("{position}.{index}"),
-                    &inherited,
-                )
-            })
-            .collect();
-        Node {
-            position,
-            receiver: inherited.receiver,
-            group_by: inherited.group_by,
-            repeat_interval: inherited.repeat_interval,
-            send_resolved: inherited.send_resolved,
-            matchers,
-            continue_matching: config.continue_matching,
-            routes,
-        }
-    }
-
-    /// The labels of a `group_by`, in the canonical order of [`LABELS`].
-    fn group_by(&mut self, names: &[String], path: &str) -> Vec<&'static str> {
-        if names.iter().any(|name| name == "...") {
-            if names.len() > 1 {
-                self.problem(
-                    format!("{path}.group_by"),
-                    "\"...\" already stands for every label and cannot be combined with others",
-                );
-            }
-            return ALL_GROUP_LABELS.to_vec();
-        }
-        let mut seen = Vec::new();
-        for (index, name) in names.iter().enumerate() {
-            let at = format!("{path}.group_by[{index}]");
-            match LABELS.iter().copied().find(|known| known == name) {
-                None => self.problem(
-                    at,
-                    format!(
-                        "unknown label {name:?}; the labels are {}, or \"...\" for all",
-                        LABELS.join(", ")
-                    ),
-                ),
-                Some(label) if seen.contains(&label) => {
-                    self.problem(at, format!("the label {name:?} is listed twice"));
-                }
-                Some(label) => seen.push(label),
-            }
-        }
-        LABELS
-            .iter()
-            .copied()
-            .filter(|label| seen.contains(label))
-            .collect()
-    }
-
-    fn problem(&mut self, path: String, message: impl Into<String>) {
-        problem(&mut self.problems, path, message);
-    }
 }

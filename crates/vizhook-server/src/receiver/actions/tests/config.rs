@@ -52,9 +52,21 @@ text = "{{ event.resource_nmae }} on {{ site }}"
 "#;
     expect![[r#"
         [
-            "receiver[0].action[1].text: undefined value: `event.resource_nmae` is undefined (line 1): unknown event.resource_nmae, site",
+            "receiver[0].action[1].text: undefined value: `event.resource_nmae` is undefined (line 1); unknown: event.resource_nmae, site",
         ]
     "#]].assert_debug_eq(&problems(toml, &[], Path::new(".")));
+}
+
+#[test]
+fn templates_may_test_for_extra_fields() {
+    let toml = r#"[[receiver]]
+name = "data-team"
+[[receiver.action]]
+type = "email"
+to = ["a@example.com"]
+subject = "{{ event.job_id | default('no job') }}{% if event.querystring is defined %}?{% endif %}"
+"#;
+    assert!(try_build(toml, &[], Path::new(".")).is_ok());
 }
 
 #[test]
@@ -113,12 +125,13 @@ name = "data-team"
             "receiver[0].action[1].body: does not render valid JSON (expected `,` or `}` at line 1 column 14); values are already JSON literals, do not quote them",
             "receiver[0].action[2].argv: must name a program",
             "receiver[0].action[3].argv: <base>/./missing.sh is not a file",
+            "receiver[0].action[3].max_concurrent: must be at least 1",
             "receiver[0].action[4].path: the folder <base>/no/such/folder does not exist",
             "receiver[0].action[5].webhook_url: must be an http:// or https:// URL",
             "receiver[0].action[6].api_url: must be an http:// or https:// URL without a query",
             "receiver[0].action[6].consumer_key: the environment variable VIZHOOK_SURELY_UNSET_KEY is not set",
             "receiver[0].action[6].consumer_secret: cannot read the secret file <base>/missing-secret: No such file or directory (os error 2)",
-            "receiver[0].action[6].text: undefined value: `secrets.nope` is undefined (line 1): unknown secrets.nope",
+            "receiver[0].action[6].text: undefined value: `secrets.nope` is undefined (line 1); unknown: secrets.nope",
             "receiver[1].name: another receiver has this name",
         ]
     "#]].assert_debug_eq(&shown);

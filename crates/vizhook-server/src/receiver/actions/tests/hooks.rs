@@ -36,6 +36,25 @@ body = '{{"value1": {{{{ event.resource_name }}}}, "value2": {{{{ event.event_ty
     assert_eq!(request.json()["value1"], HOSTILE);
     expect![[r#"{"value1": "Sales \"Q4\" <script>alert(1)</script>\nline2 & 🚀 'x'", "value2": "DatasourceRefreshFailed", "value3": "Finance"}"#]]
     .assert_eq(&request.body);
+    // A refusal that echoes the key is an error that does not.
+    let refusing = Fake::start(
+        401,
+        "{\"errors\":[{\"message\":\"Invalid key k3y/with space\"}]}",
+    )
+    .await;
+    let toml = toml.replace(&ifttt.url(""), &refusing.url(""));
+    let actions = build(&toml, &[("ifttt_key", "k3y/with space")]);
+    let err = runtime(None)
+        .execute(&actions, "data-team/0", &firing(HOSTILE))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{} answered 401: {{\"errors\":[{{\"message\":\"Invalid key <redacted>\"}}]}}",
+            refusing.addr
+        )
+    );
 }
 
 #[tokio::test]

@@ -1,27 +1,22 @@
-//! Enrichment against the static map and against a fake Tableau server (axum on loopback)
-//! that counts requests: sign-in, paging, caching, re-sign-in after a 401, fallbacks, and a
-//! server that is down.
+//! Enrichment against the static map and against a fake Tableau server (`fake.rs`) that
+//! counts requests: sign-in, paging, caching, re-sign-in after a 401, fallbacks, and a server
+//! that is down.
+
+mod fake;
 
 use std::{
     collections::BTreeMap,
     sync::{Arc, Mutex},
 };
 
-use axum::{
-    Router,
-    extract::State,
-    http::{HeaderMap, Method, StatusCode, Uri},
+use serde_json::json;
+
+use self::fake::{DATASOURCE, Fake, OTHER_SITE, OWNER, SITE, WORKBOOK};
+use super::{
+    config::{DEFAULT_API_VERSION, DEFAULT_CACHE_TTL},
+    *,
 };
-use bytes::Bytes;
-use serde_json::{Value, json};
-
-use super::*;
-
-const SITE: &str = "5c2b7c9e-0000-4000-8000-000000000001";
-const OTHER_SITE: &str = "5c2b7c9e-0000-4000-8000-000000000002";
-const DATASOURCE: &str = "d5000000-0000-4000-8000-000000000001";
-const WORKBOOK: &str = "b0000000-0000-4000-8000-000000000001";
-const OWNER: &str = "00000000-0000-4000-8000-00000000000a";
+use crate::config::OutboundConfig;
 
 fn outbound() -> Outbound {
     Outbound::new(&crate::config::Config::defaults().outbound, true).unwrap()
@@ -36,153 +31,6 @@ fn event(resource: &str, event_type: &str, site: &str, luid: &str) -> InboundEve
 }
 
 /// A fake Tableau server: a server administrator's view unless `admin` is false.
-#[derive(Debug, Default)]
-struct Fake {
-    admin: bool,
-    sites: Vec<(String, String)>,
-    state: Mutex<FakeState>,
-}
-
-#[derive(Debug, Default)]
-struct FakeState {
-    requests: Vec<String>,
-    token: Option<String>,
-    sign_ins: Vec<Value>,
-    without_json_accept: usize,
-}
-
-impl Fake {
-    fn new(admin: bool) -> Arc<Self> {
-        Arc::new(Self {
-            admin,
-            sites: vec![
-                (SITE.to_owned(), "Finance".to_owned()),
-                (OTHER_SITE.to_owned(), "Sandbox".to_owned()),
-            ],
-            state: Mutex::default(),
-        })
-    }
-
-    fn requests(&self) -> Vec<String> {
-        self.state.lock().unwrap().requests.clone()
-    }
-
-    fn count(&self, prefix: &str) -> usize {
-        let state = self.state.lock().unwrap();
-        state
-            .requests
-            .iter()
-            .filter(|r| r.starts_with(prefix))
-            .count()
-    }
-
-    async fn serve(self: &Arc<Self>) -> String {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap();
-        let app = Router::new().fallback(handle).with_state(self.clone());
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        format!("http://{address}")
-    }
-}
-
-fn reply(status: StatusCode, body: Value) -> (StatusCode, String) {
-    (status, body.to_string())
-}
-
-async fn handle(
-    State(fake): State<Arc<Fake>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> (StatusCode, String) {
-    let mut state = fake.state.lock().unwrap();
-    state.requests.push(format!("{method} {}", uri.path()));
-    if headers.get("accept").and_then(|v| v.to_str().ok()) != Some("application/json") {
-        state.without_json_accept += 1;
-    }
-    let not_found = reply(StatusCode::NOT_FOUND, json!({"error": {"code": "404000"}}));
-    let Some(rest) = uri.path().strip_prefix("/api/3.19/") else {
-        return not_found;
-    };
-    if method == Method::POST && rest == "auth/signin" {
-        let request: Value = serde_json::from_slice(&body).unwrap_or_default();
-        let accepted = request["credentials"]["personalAccessTokenSecret"] == "s3cret";
-        state.sign_ins.push(request);
-        if !accepted {
-            return reply(
-                StatusCode::UNAUTHORIZED,
-                json!({"error": {"code": "401001"}}),
-            );
-        }
-        let token = format!("token-{}", state.sign_ins.len());
-        state.token = Some(token.clone());
-        return reply(
-            StatusCode::OK,
-            json!({"credentials": {"site": {"id": SITE, "contentUrl": ""},
-                "user": {"id": OWNER}, "token": token, "estimatedTimeToExpiration": "4:00:00"}}),
-        );
-    }
-    let token = headers.get("x-tableau-auth").and_then(|v| v.to_str().ok());
-    if token.is_none() || token != state.token.as_deref() {
-        return reply(
-            StatusCode::UNAUTHORIZED,
-            json!({"error": {"code": "401002"}}),
-        );
-    }
-    let query: BTreeMap<&str, usize> = uri
-        .query()
-        .unwrap_or_default()
-        .split('&')
-        .filter_map(|pair| pair.split_once('='))
-        .filter_map(|(key, value)| Some((key, value.parse().ok()?)))
-        .collect();
-    let segments: Vec<&str> = rest.split('/').collect();
-    let site_json =
-        |(id, name): &(String, String)| json!({"id": id, "name": name, "contentUrl": ""});
-    match segments.as_slice() {
-        ["sites"] if !fake.admin => reply(StatusCode::FORBIDDEN, json!({"error": {}})),
-        ["sites"] => {
-            let size = query.get("pageSize").copied().unwrap_or(100);
-            let number = query.get("pageNumber").copied().unwrap_or(1);
-            let page: Vec<Value> = fake
-                .sites
-                .iter()
-                .skip((number - 1) * size)
-                .take(size)
-                .map(site_json)
-                .collect();
-            reply(
-                StatusCode::OK,
-                json!({"pagination": {"pageNumber": number.to_string(),
-                    "pageSize": size.to_string(), "totalAvailable": fake.sites.len().to_string()},
-                    "sites": {"site": page}}),
-            )
-        }
-        ["sites", id] => match fake.sites.iter().find(|(site, _)| site == id) {
-            Some(site) if *id == SITE => reply(StatusCode::OK, json!({"site": site_json(site)})),
-            Some(_) => reply(StatusCode::FORBIDDEN, json!({"error": {}})),
-            None => not_found,
-        },
-        ["sites", SITE, "datasources", DATASOURCE] => reply(
-            StatusCode::OK,
-            json!({"datasource": {"project": {"id": "p1", "name": "Sales Project"},
-                "owner": {"id": OWNER}, "tags": {}, "id": DATASOURCE, "name": "Sales"}}),
-        ),
-        ["sites", SITE, "workbooks", WORKBOOK] => reply(
-            StatusCode::OK,
-            json!({"workbook": {"project": {"id": "p2", "name": "Dashboards"},
-                "owner": {"id": OWNER}, "tags": {}, "views": {}, "id": WORKBOOK}}),
-        ),
-        ["sites", SITE, "users", OWNER] => reply(
-            StatusCode::OK,
-            json!({"user": {"domain": {"name": "local"}, "id": OWNER, "name": "jdoe",
-                "siteRole": "Creator", "fullName": "Jane Doe"}}),
-        ),
-        _ => not_found,
-    }
-}
-
 fn config(server: &str, secret: &str) -> EnrichConfig {
     EnrichConfig {
         sites: BTreeMap::new(),
@@ -295,9 +143,10 @@ async fn signs_in_looks_up_and_caches() {
 }
 
 #[tokio::test]
-async fn pages_through_sites() {
+async fn pages_through_sites_and_falls_back_when_a_page_is_cut() {
     let mut sites: Vec<(String, String)> = (0..1500)
-        .map(|n| (format!("site-{n}"), format!("Site {n}")))
+        // Real sites have many attributes; long names stand in for them.
+        .map(|n| (format!("site-{n}"), format!("Site {n}{}", ".".repeat(100))))
         .collect();
     sites.push((SITE.to_owned(), "Finance".to_owned()));
     let fake = Arc::new(Fake {
@@ -305,19 +154,45 @@ async fn pages_through_sites() {
         sites,
         state: Mutex::default(),
     });
-    let enricher = enricher(&config(&fake.serve().await, "s3cret"));
-    let found = enricher
-        .lookup(&event("USER", "UserDeleted", SITE, "1"))
-        .await;
+    let server = fake.serve().await;
+    let roomy = Outbound::new(
+        &OutboundConfig {
+            max_response_bytes: 1 << 20,
+            ..crate::config::Config::defaults().outbound
+        },
+        true,
+    )
+    .unwrap();
+    let paged = Enricher::build(&config(&server, "s3cret"), Path::new("."), roomy).unwrap();
+    let found = paged.lookup(&event("USER", "UserDeleted", SITE, "1")).await;
     assert_eq!(found.site_name.as_deref(), Some("Finance"));
-    let early = enricher
+    let early = paged
         .lookup(&event("USER", "UserDeleted", "site-7", "1"))
         .await;
-    assert_eq!(early.site_name.as_deref(), Some("Site 7"));
+    assert!(
+        early
+            .site_name
+            .is_some_and(|name| name.starts_with("Site 7."))
+    );
     assert_eq!(
         fake.count("GET /api/3.19/sites"),
         2,
         "two pages, then the cache"
+    );
+
+    // With the default 64 KiB response cap, a page of 1000 sites is cut: ask for the site.
+    let capped = enricher(&config(&server, "s3cret"));
+    let found = capped
+        .lookup(&event("USER", "UserDeleted", SITE, "1"))
+        .await;
+    assert_eq!(found.site_name.as_deref(), Some("Finance"));
+    assert_eq!(
+        fake.requests()[3..],
+        [
+            "POST /api/3.19/auth/signin".to_owned(),
+            "GET /api/3.19/sites".to_owned(),
+            format!("GET /api/3.19/sites/{SITE}"),
+        ]
     );
 }
 
