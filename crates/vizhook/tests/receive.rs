@@ -170,7 +170,10 @@ async fn the_slack_example_pages_a_failure_once_and_then_recovers() {
         texts[0].contains("DatasourceRefreshFailed: Sales"),
         "{texts:?}"
     );
-    assert!(texts[1].contains("Recovered: DatasourceRefreshSucceeded: Sales"), "{texts:?}");
+    assert!(
+        texts[1].contains("Recovered: DatasourceRefreshSucceeded: Sales"),
+        "{texts:?}"
+    );
     assert!(rx.stop().success());
 }
 

@@ -22,11 +22,6 @@ impl Builder<'_> {
                 self.problem(format!("{path}.to[{i}]"), message);
             }
         }
-        if config.from.is_some() {
-            // `Mailer::send` always sends from `smtp.from`.
-            let message = "a per-action sender is not supported yet: remove it to use smtp.from";
-            self.problem(format!("{path}.from"), message);
-        }
         let subject = self.required(
             path,
             "subject",
@@ -39,11 +34,22 @@ impl Builder<'_> {
     }
 
     pub(super) fn http(&mut self, path: &str, config: &HttpConfig) -> Option<HttpAction> {
-        let method = config.method.to_ascii_uppercase();
-        if method != "POST" {
-            let message = format!("{method:?} is not supported yet: only POST");
-            self.problem(format!("{path}.method"), message);
-        }
+        let method =
+            match reqwest::Method::from_bytes(config.method.to_ascii_uppercase().as_bytes()) {
+                Ok(method)
+                    if ["GET", "POST", "PUT", "PATCH", "DELETE"].contains(&method.as_str()) =>
+                {
+                    method
+                }
+                _ => {
+                    let message = format!(
+                        "{:?} is not one of GET, POST, PUT, PATCH, DELETE",
+                        config.method
+                    );
+                    self.problem(format!("{path}.method"), message);
+                    reqwest::Method::POST
+                }
+            };
         let url_path = format!("{path}.url");
         let url = if config.url.starts_with("env:") || config.url.starts_with("file:") {
             UrlSource::Fixed(self.webhook_url(&url_path, &config.url)?)
@@ -88,6 +94,7 @@ impl Builder<'_> {
             None => None,
         };
         Some(HttpAction {
+            method,
             url,
             headers,
             body,

@@ -72,9 +72,6 @@ pub struct TeamsConfig {
 #[serde(deny_unknown_fields)]
 pub struct EmailConfig {
     pub to: Vec<String>,
-    /// Overrides `smtp.from` (needs mailer support, see `build.rs`).
-    #[serde(default)]
-    pub from: Option<String>,
     #[serde(default)]
     pub subject: Option<String>,
     #[serde(default)]

@@ -28,6 +28,7 @@ impl UrlSource {
 }
 
 pub(super) struct HttpAction {
+    pub(super) method: reqwest::Method,
     pub(super) url: UrlSource,
     pub(super) headers: Vec<(HeaderName, Tpl)>,
     /// `None`: the context as JSON.
@@ -61,9 +62,25 @@ async fn post(
     headers: HeaderMap,
     body: Vec<u8>,
 ) -> Result<(), ActionError> {
+    send(outbound, reqwest::Method::POST, url, headers, body).await
+}
+
+async fn send(
+    outbound: &Outbound,
+    method: reqwest::Method,
+    url: &Url,
+    headers: HeaderMap,
+    body: Vec<u8>,
+) -> Result<(), ActionError> {
     let destination = destination(url);
     let response = outbound
-        .post(url, headers, Bytes::from(body))
+        .send(
+            method,
+            url,
+            headers,
+            Bytes::from(body),
+            outbound.default_timeout(),
+        )
         .await
         .map_err(|err| ActionError::Send {
             reason: one_line(&err.to_string().replace(url.as_str(), &destination), 300),
@@ -145,7 +162,7 @@ pub(super) async fn http(
         }
         None => serde_json::to_vec(ctx).unwrap_or_default(),
     };
-    post(outbound, &url, headers, body).await
+    send(outbound, action.method.clone(), &url, headers, body).await
 }
 
 pub(super) async fn x(

@@ -76,11 +76,10 @@ name = "data-team"
 [[receiver.action]]
 type = "email"
 to = ["not an address"]
-from = "other@example.com"
 subject = "{{ event.event_type"
 [[receiver.action]]
 type = "http"
-method = "PUT"
+method = "TRACE"
 url = "ftp://{{ secrets.key }}"
 headers = { "Bad Header" = "x", "X-Id" = "{{ event.resource_name }}" }
 body = '{"value1": "{{ event.resource_name }}"}'
@@ -117,9 +116,8 @@ name = "data-team"
     expect![[r#"
         [
             "receiver[0].action[0].to[0]: \"not an address\" is not a valid email address",
-            "receiver[0].action[0].from: a per-action sender is not supported yet: remove it to use smtp.from",
             "receiver[0].action[0].subject: syntax error: unexpected end of input, expected end of variable block (line 1)",
-            "receiver[0].action[1].method: \"PUT\" is not supported yet: only POST",
+            "receiver[0].action[1].method: \"TRACE\" is not one of GET, POST, PUT, PATCH, DELETE",
             "receiver[0].action[1].url: does not render an http:// or https:// URL",
             "receiver[0].action[1].headers.Bad Header: is not a valid header name",
             "receiver[0].action[1].body: does not render valid JSON (expected `,` or `}` at line 1 column 14); values are already JSON literals, do not quote them",

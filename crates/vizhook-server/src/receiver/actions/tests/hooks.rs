@@ -73,6 +73,7 @@ url = "{url}"
 body = '''{{"resource": {{{{ event.resource_name }}}}, "site": {{"name": {{{{ site_name }}}}, "luid": {{{{ event.site_luid }}}}}}, "owner": {{{{ owner_name }}}}, "recovered": {{{{ notice == "resolved" }}}}}}'''
 [[receiver.action]]
 type = "http"
+method = "put"
 url = "{url}"
 headers = {{ "Content-Type" = "text/plain; charset=utf-8" }}
 body = "{{{{ event.resource_name }}}} failed"
@@ -92,6 +93,8 @@ body = "{{{{ event.resource_name }}}} failed"
         .await
         .unwrap();
     let received = zapier.received();
+    let methods: Vec<&str> = received.iter().map(|r| r.method.as_str()).collect();
+    assert_eq!(methods, ["POST", "POST", "PUT", "POST"]);
     assert_eq!(
         received[0].headers["x-vizhook-event"],
         "DatasourceRefreshFailed"
