@@ -139,7 +139,8 @@ mod tests {
     fn table() {
         use Intent::*;
         use Notice::*;
-        let cases: &[(&str, Duration, &[(i64, Intent)], &[Option<Notice>])] = &[
+        type Case<'a> = (&'a str, Duration, &'a [(i64, Intent)], &'a [Option<Notice>]);
+        let cases: &[Case<'_>] = &[
             (
                 "no repeat interval: every event notifies",
                 Duration::ZERO,

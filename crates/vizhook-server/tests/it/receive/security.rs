@@ -64,7 +64,8 @@ async fn refused_requests_store_nothing_and_run_nothing() {
         ("webhook-timestamp", now.to_string()),
         ("webhook-signature", signer.sign("msg_1", now, b"{}")),
     ];
-    let cases: Vec<(&str, String, String, Vec<(&str, String)>, u16, &str)> = vec![
+    type Case<'a> = (&'a str, String, String, Vec<(&'a str, String)>, u16, &'a str);
+    let cases: Vec<Case<'_>> = vec![
         (
             "wrong token",
             wrong_token,
