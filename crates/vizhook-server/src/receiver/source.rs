@@ -34,7 +34,9 @@ pub struct SourceConfig {
     /// Client networks allowed to post; empty allows everyone.
     #[serde(default)]
     pub allow_ips: Vec<IpNet>,
-    /// Requests per second per client IP (with a burst of as many); 0 disables the limit.
+    /// Requests per second per client IP (with a burst of as many); 0 disables the limit. The
+    /// default is generous because Tableau sends every event from one address, and a 429 makes
+    /// it retry and, after four failed deliveries, disable the webhook.
     #[serde(default = "default_rate_limit")]
     pub rate_limit: u32,
     #[serde(default = "default_max_body_bytes")]
@@ -43,7 +45,7 @@ pub struct SourceConfig {
 }
 
 const fn default_rate_limit() -> u32 {
-    100
+    1000
 }
 
 const fn default_max_body_bytes() -> usize {

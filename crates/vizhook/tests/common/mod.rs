@@ -158,6 +158,8 @@ fn collect(
     thread::spawn(move || {
         for line in BufReader::new(pipe).lines() {
             let Ok(line) = line else { break };
+            // Kept before it is announced, so a caller woken by `ready` finds it in the logs.
+            sink.lock().unwrap().push(line.clone());
             if let (Some(ready), Some(at)) = (&ready, line.find("listening on http")) {
                 let rest = &line[at + "listening on http".len()..];
                 let addr = rest
@@ -168,7 +170,6 @@ fn collect(
                     let _ = ready.send(addr);
                 }
             }
-            sink.lock().unwrap().push(line);
         }
     });
     lines

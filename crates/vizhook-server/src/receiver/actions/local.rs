@@ -85,8 +85,15 @@ impl CommandAction {
             .acquire()
             .await
             .map_err(|_| self.error("the action is shutting down".to_owned()))?;
+        // Only a few harmless variables are inherited: the process's own environment may hold
+        // the secrets that `env:` references were read from.
+        let inherited = ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR"]
+            .into_iter()
+            .filter_map(|name| std::env::var_os(name).map(|value| (name, value)));
         let mut child = tokio::process::Command::new(&self.program)
             .args(&self.args)
+            .env_clear()
+            .envs(inherited)
             .envs(variables(ctx))
             .stdin(Stdio::piped())
             .stdout(Stdio::null())

@@ -64,7 +64,14 @@ async fn refused_requests_store_nothing_and_run_nothing() {
         ("webhook-timestamp", now.to_string()),
         ("webhook-signature", signer.sign("msg_1", now, b"{}")),
     ];
-    type Case<'a> = (&'a str, String, String, Vec<(&'a str, String)>, u16, &'a str);
+    type Case<'a> = (
+        &'a str,
+        String,
+        String,
+        Vec<(&'a str, String)>,
+        u16,
+        &'a str,
+    );
     let cases: Vec<Case<'_>> = vec![
         (
             "wrong token",

@@ -34,7 +34,8 @@ async fn a_command_gets_the_event_in_its_environment_and_stdin() {
     let dir = tempfile::tempdir().unwrap();
     let env_out = dir.path().join("env.txt");
     let stdin_out = dir.path().join("stdin.json");
-    let script = "env | grep '^VIZHOOK_' | sort > \"$1\"\ncat > \"$2\"\n";
+    // Cargo sets CARGO_* variables for tests: they must not reach the command.
+    let script = "env | grep -E '^(VIZHOOK_|CARGO_)' | sort > \"$1\"\ncat > \"$2\"\n";
     let actions = command(
         dir.path(),
         script,
