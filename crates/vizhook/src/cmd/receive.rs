@@ -44,6 +44,11 @@ pub(super) async fn run(args: ReceiveArgs) -> anyhow::Result<()> {
     } else {
         "http"
     };
+    if scheme == "http" && !address.ip().is_loopback() {
+        tracing::warn!(
+            "serving plain HTTP on {address}: Tableau requires https:// destinations, so put a TLS proxy in front (server.trusted_proxies) or set server.tls_cert and tls_key"
+        );
+    }
     let shutdown = tokio_util::sync::CancellationToken::new();
     tokio::spawn(stop_on_signal(shutdown.clone()));
     for source in &loaded.sources {
