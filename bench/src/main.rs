@@ -76,6 +76,10 @@ pub(crate) struct Args {
     /// Seconds of the receive scenario's latency phase.
     #[arg(long, default_value_t = 10.0)]
     pub(crate) receive_duration: f64,
+    /// Requests in flight at most in the receive scenario's latency phase (each is a
+    /// connection); past it requests wait, which their time from the schedule shows.
+    #[arg(long, default_value_t = 1000)]
+    pub(crate) receive_max_in_flight: usize,
     /// The action of the receive scenario's receiver.
     #[arg(long, value_enum, default_value_t = receive::ActionKind::Http)]
     pub(crate) receive_action: receive::ActionKind,

@@ -17,7 +17,7 @@ use std::{
 
 use clap::ValueEnum;
 use reqwest::{Client, StatusCode};
-use tokio::{task::JoinSet, time::MissedTickBehavior};
+use tokio::{sync::Semaphore, task::JoinSet, time::MissedTickBehavior};
 
 use crate::{
     Args,
@@ -443,6 +443,10 @@ pub(crate) async fn receive(args: &Args, binary: &Path) -> anyhow::Result<Receiv
     let start_ns = now_ns();
     let (mut sent, mut last_send, mut lags) = (0_u64, start_ns, Vec::with_capacity(ticks as usize));
     let mut tasks = JoinSet::new();
+    // At most this many requests (connections) at once: past it a request waits for one,
+    // which only its time from the schedule shows.
+    let slots = Arc::new(Semaphore::new(args.receive_max_in_flight.max(1)));
+    let mut waited = 0_u64;
     let mut lat = Tally::default();
     let mut from_schedule = Vec::with_capacity((rate as f64 * args.receive_duration) as usize);
     for tick in 1..=ticks {
@@ -451,8 +455,12 @@ pub(crate) async fn receive(args: &Args, binary: &Path) -> anyhow::Result<Receiv
         let now = now_ns();
         let scheduled = start_ns + tick * TICK.as_nanos() as u64;
         for seq in first + sent..first + target {
-            let (client, url) = (client.clone(), url.clone());
+            let (client, url, slots) = (client.clone(), url.clone(), slots.clone());
+            if slots.available_permits() == 0 {
+                waited += 1;
+            }
             tasks.spawn(async move {
+                let _slot = slots.acquire_owned().await;
                 let sent_ns = now_ns();
                 let answer = post(&client, &url, tableau_body(sent_ns, seq)).await;
                 let now = now_ns();
@@ -553,6 +561,8 @@ pub(crate) async fn receive(args: &Args, binary: &Path) -> anyhow::Result<Receiv
             round_trip: Latencies::of(lat.round_trips),
             from_schedule: Latencies::of(from_schedule),
             schedule_lag: Latencies::of(lags),
+            max_in_flight: args.receive_max_in_flight,
+            waited_for_connection: waited,
             event_to_action,
             actions_drained: latency_drained,
             process: latency_process,

@@ -245,6 +245,13 @@ impl Table {
         self.row("send to 202", l.round_trip.line());
         self.row("scheduled to 202", l.from_schedule.line());
         self.row("pacing lag", l.schedule_lag.line());
+        self.row(
+            "in flight",
+            format!(
+                "at most {}; {} requests waited for a free one",
+                l.max_in_flight, l.waited_for_connection
+            ),
+        );
         if let Some(e) = &l.event_to_action {
             self.row("send to action", e.line());
         }

@@ -70,7 +70,7 @@ pub fn decide(
                 && state.firing
                 && state
                     .last_notified
-                    .is_some_and(|at| now < at + repeat_interval);
+                    .is_some_and(|at| quiet_until(at, repeat_interval).is_none_or(|end| now < end));
             if quiet {
                 (
                     None,
@@ -96,6 +96,14 @@ pub fn decide(
         ),
         Intent::Resolve => (None, state),
     }
+}
+
+/// When a group that notified at `at` may notify again; `None` when that is beyond the
+/// calendar (an interval meant as "never repeat").
+fn quiet_until(at: OffsetDateTime, repeat_interval: Duration) -> Option<OffsetDateTime> {
+    time::Duration::try_from(repeat_interval)
+        .ok()
+        .and_then(|interval| at.checked_add(interval))
 }
 
 /// The failure a success recovers: `DatasourceRefreshSucceeded` → `DatasourceRefreshFailed`,

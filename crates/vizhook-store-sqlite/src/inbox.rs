@@ -54,26 +54,31 @@ pub(crate) async fn receive(
     inbound: Inbound,
 ) -> StoreResult<Received> {
     let at = millis(inbound.received_at);
-    let holder: Option<String> =
-        sqlx::query_scalar("SELECT inbox_id FROM inbox_dedup WHERE key = ? AND until > ?")
-            .bind(&inbound.dedup_key)
-            .bind(at)
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(db_error)?;
-    if let Some(original) = holder {
-        return Ok(Received::Duplicate { original });
+    let keys = std::iter::once(&inbound.dedup_key).chain(&inbound.extra_dedup_keys);
+    for key in keys.clone() {
+        let holder: Option<String> =
+            sqlx::query_scalar("SELECT inbox_id FROM inbox_dedup WHERE key = ? AND until > ?")
+                .bind(key)
+                .bind(at)
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(db_error)?;
+        if let Some(original) = holder {
+            return Ok(Received::Duplicate { original });
+        }
     }
-    sqlx::query(
-        "INSERT INTO inbox_dedup (key, inbox_id, until) VALUES (?, ?, ?) \
-         ON CONFLICT (key) DO UPDATE SET inbox_id = excluded.inbox_id, until = excluded.until",
-    )
-    .bind(&inbound.dedup_key)
-    .bind(&inbound.id)
-    .bind(millis(inbound.dedup_until))
-    .execute(&mut *conn)
-    .await
-    .map_err(db_error)?;
+    for key in keys {
+        sqlx::query(
+            "INSERT INTO inbox_dedup (key, inbox_id, until) VALUES (?, ?, ?) \
+             ON CONFLICT (key) DO UPDATE SET inbox_id = excluded.inbox_id, until = excluded.until",
+        )
+        .bind(key)
+        .bind(&inbound.id)
+        .bind(millis(inbound.dedup_until))
+        .execute(&mut *conn)
+        .await
+        .map_err(db_error)?;
+    }
     sqlx::query(
         "INSERT INTO inbox (id, source, dedup_key, body, received_at) VALUES (?, ?, ?, ?, ?)",
     )

@@ -16,6 +16,9 @@ pub struct Inbound {
     pub source: String,
     /// A repeat of this key before `dedup_until` is a duplicate.
     pub dedup_key: String,
+    /// More keys that make a repeat a duplicate in the same way (a payload's hash beside its
+    /// sender's message id).
+    pub extra_dedup_keys: Vec<String>,
     pub dedup_until: OffsetDateTime,
     pub body: Vec<u8>,
     pub received_at: OffsetDateTime,

@@ -204,9 +204,10 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     // The receiver's inbox (`vizhook receive`).
 
-    /// Stores an accepted event once, in one transaction: when `dedup_key` is held by an
-    /// event whose `dedup_until` is still after `received_at`, returns `Duplicate` and writes
-    /// nothing. Otherwise writes the event, takes over the key (until `dedup_until`), and for
+    /// Stores an accepted event once, in one transaction: when `dedup_key` or one of
+    /// `extra_dedup_keys` is held by an event whose `dedup_until` is still after `received_at`,
+    /// returns `Duplicate` (naming the first such holder) and writes nothing. Otherwise writes
+    /// the event, takes over all its keys (until `dedup_until`), and for
     /// each planned notification applies [`vizhook_core::notify::decide`] to its group's
     /// stored state at `received_at`, saving the new state and queueing a pending task, due
     /// at once, for each notice.

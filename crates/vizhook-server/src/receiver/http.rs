@@ -17,6 +17,7 @@ use axum::{
 use ipnet::IpNet;
 use serde_json::json;
 use time::OffsetDateTime;
+use tower_http::catch_panic::CatchPanicLayer;
 
 use super::{
     event::InboundEvent,
@@ -42,6 +43,15 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/metrics", get(metrics))
         .fallback(receive)
         .with_state(shared)
+        .layer(CatchPanicLayer::custom(
+            |_panic: Box<dyn std::any::Any + Send>| {
+                tracing::error!("a request handler panicked: this is a bug");
+                error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal error: the event may not have been stored; retry later",
+                )
+            },
+        ))
 }
 
 fn error(status: StatusCode, message: impl Into<String>) -> Response {

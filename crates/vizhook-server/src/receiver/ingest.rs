@@ -21,6 +21,9 @@ use super::{
     source::Source,
 };
 
+/// How long a request may wait for names from Tableau's REST API.
+const ENRICH_DEADLINE: Duration = Duration::from_secs(1);
+
 /// What a task needs to run, as stored with it: the action's context without the notice
 /// (which the store decides).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -81,20 +84,25 @@ impl Ingest {
     ) -> Result<Outcome, StoreError> {
         let received_at = OffsetDateTime::now_utc();
         let id = uuid::Uuid::now_v7().to_string();
-        let dedup_key = match webhook_id {
-            // A test is a deliberate ping: every one is accepted and recorded.
-            _ if event.is_test => format!("{}:test:{id}", source.name),
-            Some(webhook_id) => format!("{}:id:{webhook_id}", source.name),
-            None => format!(
-                "{}:sha256:{}",
-                source.name,
-                hex::encode(Sha256::digest(body))
+        // A test is a deliberate ping: every one is accepted and recorded. Otherwise a repeat
+        // is the same payload, or the same message id from a sender that sends one.
+        let payload_key = format!(
+            "{}:sha256:{}",
+            source.name,
+            hex::encode(Sha256::digest(body))
+        );
+        let (dedup_key, extra_dedup_keys) = match webhook_id {
+            _ if event.is_test => (format!("{}:test:{id}", source.name), Vec::new()),
+            Some(webhook_id) => (
+                format!("{}:id:{webhook_id}", source.name),
+                vec![payload_key],
             ),
+            None => (payload_key, Vec::new()),
         };
         let enrichment = if event.is_test {
             Enrichment::default()
         } else {
-            self.enricher.lookup(event).await
+            self.enricher.lookup_within(event, ENRICH_DEADLINE).await
         };
         let notifications = if event.is_test {
             Vec::new()
@@ -106,6 +114,7 @@ impl Ingest {
             id: id.clone(),
             source: source.name.clone(),
             dedup_key,
+            extra_dedup_keys,
             dedup_until: received_at + self.dedup_window,
             body: body.to_vec(),
             received_at,
@@ -124,8 +133,8 @@ impl Ingest {
                     .map(|(target, notice)| format!("{target}:{}", notice.as_str()))
                     .collect();
                 tracing::info!(
-                    source = %source.name, id = %id, event_type = %event.event_type,
-                    resource_luid = %event.resource_luid, site = enrichment.site_name.as_deref().unwrap_or(&event.site_luid),
+                    source = %source.name, id = %id, event_type = ?event.event_type,
+                    resource_luid = ?event.resource_luid, site = enrichment.site_name.as_deref().unwrap_or(&event.site_luid),
                     routed, queued = ?targets, "event accepted"
                 );
                 Outcome::Accepted { id, queued }
@@ -133,7 +142,7 @@ impl Ingest {
         };
         match &outcome {
             Outcome::Duplicate { original } => tracing::info!(
-                source = %source.name, original = %original, event_type = %event.event_type,
+                source = %source.name, original = %original, event_type = ?event.event_type,
                 "duplicate event ignored"
             ),
             Outcome::Test { id } => {

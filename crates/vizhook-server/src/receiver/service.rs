@@ -121,7 +121,10 @@ pub async fn run(
             let tls = RustlsConfig::from_pem_file(&cert, &key)
                 .await
                 .map_err(ServeError::Tls)?;
-            workers.spawn(reload_on_hangup(tls.clone(), cert, key, shutdown.clone()));
+            workers.spawn(reload_on_hangup(
+                Some((tls.clone(), cert, key)),
+                shutdown.clone(),
+            ));
             axum_server::from_tcp_rustls(listener, tls)
                 .map_err(ServeError::Serve)?
                 .handle(handle)
@@ -129,6 +132,7 @@ pub async fn run(
                 .await
         }
         _ => {
+            workers.spawn(reload_on_hangup(None, shutdown.clone()));
             axum_server::from_tcp(listener)
                 .map_err(ServeError::Serve)?
                 .handle(handle)
@@ -142,10 +146,9 @@ pub async fn run(
 }
 
 /// Reloads the certificate and key on SIGHUP; new connections use them, open ones keep theirs.
+/// Without TLS a SIGHUP is only logged (rather than ending the process, its default).
 async fn reload_on_hangup(
-    tls: RustlsConfig,
-    cert: std::path::PathBuf,
-    key: std::path::PathBuf,
+    tls: Option<(RustlsConfig, std::path::PathBuf, std::path::PathBuf)>,
     shutdown: CancellationToken,
 ) {
     #[cfg(unix)]
@@ -161,18 +164,21 @@ async fn reload_on_hangup(
         loop {
             tokio::select! {
                 () = shutdown.cancelled() => return,
-                _ = hangups.recv() => match tls.reload_from_pem_file(&cert, &key).await {
-                    Ok(()) => tracing::info!(cert = %cert.display(), "reloaded the TLS certificate"),
-                    Err(err) => tracing::error!(
-                        error = %err, "could not reload the TLS certificate; keeping the current one"
-                    ),
+                _ = hangups.recv() => match &tls {
+                    None => tracing::info!("SIGHUP received; there is no TLS certificate to reload"),
+                    Some((tls, cert, key)) => match tls.reload_from_pem_file(cert, key).await {
+                        Ok(()) => tracing::info!(cert = %cert.display(), "reloaded the TLS certificate"),
+                        Err(err) => tracing::error!(
+                            error = %err, "could not reload the TLS certificate; keeping the current one"
+                        ),
+                    },
                 },
             }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = (tls, cert, key);
+        let _ = tls;
         shutdown.cancelled().await;
     }
 }

@@ -142,13 +142,14 @@ impl Source {
         let token = resolve(&config.token, base)
             .map_err(|err| problems.push(("token".into(), err.to_string())))
             .ok();
+        let unreserved = |c: char| c.is_ascii_alphanumeric() || "-._~".contains(c);
         if token
             .as_ref()
-            .is_some_and(|t| t.expose().len() < 16 || t.expose().contains('/'))
+            .is_some_and(|t| t.expose().len() < 16 || !t.expose().chars().all(unreserved))
         {
             problems.push((
                 "token".into(),
-                "must be at least 16 characters, without '/'".into(),
+                "must be at least 16 characters of A-Z, a-z, 0-9, '-', '.', '_' or '~'".into(),
             ));
         }
         if config.max_body_bytes == 0 {
@@ -169,14 +170,19 @@ impl Source {
                 secret,
                 header,
                 prefix,
-            }) => resolve(secret, base)
-                .map_err(|err| problems.push(("verify.secret".into(), err.to_string())))
-                .ok()
-                .map(|key| Verify::HmacSha256 {
-                    key,
-                    header: header.to_ascii_lowercase(),
-                    prefix: prefix.clone(),
-                }),
+            }) => {
+                if http::HeaderName::from_bytes(header.as_bytes()).is_err() {
+                    problems.push(("verify.header".into(), "is not a valid header name".into()));
+                }
+                resolve(secret, base)
+                    .map_err(|err| problems.push(("verify.secret".into(), err.to_string())))
+                    .ok()
+                    .map(|key| Verify::HmacSha256 {
+                        key,
+                        header: header.to_ascii_lowercase(),
+                        prefix: prefix.clone(),
+                    })
+            }
         };
         let limiter = NonZeroU32::new(config.rate_limit)
             .map(|rate| RateLimiter::keyed(Quota::per_second(rate).allow_burst(rate)));
@@ -236,7 +242,7 @@ impl Source {
                 let timestamp = text("webhook-timestamp")
                     .and_then(|t| t.parse::<i64>().ok())
                     .ok_or(Rejection::BadSignature("no valid webhook-timestamp"))?;
-                let skew = (now.unix_timestamp() - timestamp).unsigned_abs();
+                let skew = now.unix_timestamp().abs_diff(timestamp);
                 if skew > tolerance.as_secs() {
                     return Err(Rejection::BadSignature(
                         "webhook-timestamp is outside the tolerance",

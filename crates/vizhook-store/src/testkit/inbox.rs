@@ -29,6 +29,7 @@ fn inbound(key: &str, at: OffsetDateTime, notifications: Vec<PlannedNotification
         id: Uuid::new_v4().to_string(),
         source: "tableau".to_owned(),
         dedup_key: key.to_owned(),
+        extra_dedup_keys: Vec::new(),
         dedup_until: at + Duration::minutes(10),
         body: format!(r#"{{"key":"{key}"}}"#).into_bytes(),
         received_at: at,
@@ -131,6 +132,26 @@ pub async fn inbox_dedups_within_window(store: &impl Store) {
         .collect();
     assert_eq!(ids, [later.id, other.id, first.id.clone()], "newest first");
     assert_eq!(store.inbox(1).await.unwrap().len(), 1);
+
+    // Extra keys: a repeat under any key of an event is a duplicate, and all are taken.
+    let both = Inbound {
+        extra_dedup_keys: vec!["hash-a".to_owned()],
+        ..inbound("id-a", minutes(20), Vec::new())
+    };
+    assert_eq!(store.receive(&both).await.unwrap(), stored(&[]));
+    for (key, extra) in [("id-b", "hash-a"), ("id-a", "hash-b"), ("hash-a", "none")] {
+        let repeat = Inbound {
+            extra_dedup_keys: vec![extra.to_owned()],
+            ..inbound(key, minutes(21), Vec::new())
+        };
+        assert_eq!(
+            store.receive(&repeat).await.unwrap(),
+            Received::Duplicate {
+                original: both.id.clone()
+            },
+            "{key} + {extra}"
+        );
+    }
 
     // Concurrent repeats reach the writer together and still see each other.
     let burst: Vec<Inbound> = (0..10).map(|_| inbound("k3", T0, Vec::new())).collect();

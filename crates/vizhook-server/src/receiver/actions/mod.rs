@@ -136,7 +136,7 @@ fn default_x_api() -> String {
 }
 
 const fn default_timeout() -> Duration {
-    Duration::from_secs(30)
+    Duration::from_secs(10)
 }
 
 const fn default_max_concurrent() -> usize {

@@ -160,6 +160,14 @@ pub(super) async fn http(
             }
             body.into_bytes()
         }
+        // GET and DELETE carry their data in the URL: no default body.
+        None if matches!(
+            action.method,
+            reqwest::Method::GET | reqwest::Method::DELETE
+        ) =>
+        {
+            Vec::new()
+        }
         None => serde_json::to_vec(ctx).unwrap_or_default(),
     };
     send(outbound, action.method.clone(), &url, headers, body).await

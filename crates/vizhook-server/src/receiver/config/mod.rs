@@ -3,6 +3,8 @@
 //! every problem at once, each with its line and column.
 
 mod document;
+#[cfg(test)]
+mod tests;
 
 use std::{
     collections::{BTreeMap, HashSet},
@@ -17,7 +19,7 @@ use serde::Deserialize;
 use vizhook_core::RetrySchedule;
 
 use super::{
-    actions::{Actions, ReceiverConfig},
+    actions::{ActionConfig, Actions, ReceiverConfig},
     enrich::{EnrichConfig, Enricher},
     routing::{RouteConfig, RouteTree},
     secret::resolve,
@@ -296,6 +298,8 @@ pub fn load_str(text: &str, base: &Path, dev: bool) -> Result<Loaded, Vec<Proble
         .map_err(|found| problems.extend(found.into_iter().map(|p| (p.path, p.message))))
         .ok();
     problems.extend(check_delivery(&config.delivery));
+    problems.extend(check_durations(&config));
+    problems.extend(check_command_timeouts(&config));
     problems.extend(check_tls(&config.server, base));
     let outbound = Outbound::new(&config.outbound, dev)
         .map_err(|err| problems.push(("outbound".into(), err.to_string())))
@@ -378,6 +382,53 @@ fn check_delivery(delivery: &ActionDelivery) -> Vec<(String, String)> {
             humantime::format_duration(needed)
         );
         rule("lease", &message);
+    }
+    problems
+}
+
+/// The longest duration a setting may hold: later times would leave the calendar.
+const MAX_DURATION: Duration = Duration::from_secs(10 * 366 * 24 * 3600);
+
+fn check_durations(config: &ReceiveConfig) -> Vec<(String, String)> {
+    let delivery = &config.delivery;
+    let mut named = vec![
+        ("dedup.window".to_owned(), config.dedup.window),
+        ("storage.retention".to_owned(), config.storage.retention),
+        (
+            "delivery.attempt_timeout".to_owned(),
+            delivery.attempt_timeout,
+        ),
+        ("delivery.lease".to_owned(), delivery.lease),
+        ("delivery.poll_interval".to_owned(), delivery.poll_interval),
+    ];
+    for (index, gap) in delivery.retry_schedule.iter().enumerate() {
+        named.push((format!("delivery.retry_schedule[{index}]"), **gap));
+    }
+    named
+        .into_iter()
+        .filter(|(_, duration)| *duration > MAX_DURATION)
+        .map(|(path, _)| (path, "must be at most 10 years".to_owned()))
+        .collect()
+}
+
+/// A command must be able to finish within the attempt that runs it.
+fn check_command_timeouts(config: &ReceiveConfig) -> Vec<(String, String)> {
+    let limit = config.delivery.attempt_timeout;
+    let mut problems = Vec::new();
+    for (r, receiver) in config.receiver.iter().enumerate() {
+        for (a, action) in receiver.action.iter().enumerate() {
+            if let ActionConfig::Command(command) = action
+                && command.timeout >= limit
+            {
+                problems.push((
+                    format!("receiver[{r}].action[{a}].timeout"),
+                    format!(
+                        "must be shorter than delivery.attempt_timeout ({})",
+                        humantime::format_duration(limit)
+                    ),
+                ));
+            }
+        }
     }
     problems
 }

@@ -88,6 +88,34 @@ impl Enricher {
 
     /// What is known about `event`. Never fails: on any error logs a warning (no secrets) and
     /// returns what it knows.
+    /// [`lookup`](Self::lookup) bounded by `deadline`, for the request path: a slow Tableau
+    /// server must not delay the answer to the sender. Past the deadline the lookup goes on in
+    /// the background (filling the cache for the next events) and only the static map is used.
+    pub async fn lookup_within(&self, event: &InboundEvent, deadline: Duration) -> Enrichment {
+        if self.inner.remote.is_none() {
+            return self.lookup(event).await;
+        }
+        let (enricher, owned) = (self.clone(), event.clone());
+        let lookup = tokio::spawn(async move { enricher.lookup(&owned).await });
+        match tokio::time::timeout(deadline, lookup).await {
+            Ok(Ok(found)) => found,
+            Ok(Err(_)) | Err(_) => {
+                tracing::warn!(
+                    deadline = ?deadline,
+                    "the Tableau lookup did not answer in time; routing with the static site names only"
+                );
+                Enrichment {
+                    site_name: self
+                        .inner
+                        .sites
+                        .get(&event.site_luid.trim().to_ascii_lowercase())
+                        .cloned(),
+                    ..Enrichment::default()
+                }
+            }
+        }
+    }
+
     pub async fn lookup(&self, event: &InboundEvent) -> Enrichment {
         let site = event.site_luid.trim();
         let mut found = Enrichment {

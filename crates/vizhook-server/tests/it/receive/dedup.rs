@@ -61,6 +61,14 @@ async fn webhook_ids_identify_repeats_and_tests_are_never_repeats() {
     let retry = event_at("WorkbookCreated", "w1", "Book", "2026-11-23T10:00:01Z");
     assert_eq!(rx.post_with(&rx.hook("/tableau"), &first, &id).await.0, 202);
     assert_eq!(rx.post_with(&rx.hook("/tableau"), &retry, &id).await.0, 200);
+    // The same payload under another id is still the same payload.
+    let other_id = [("webhook-id", "msg_43".to_owned())];
+    assert_eq!(
+        rx.post_with(&rx.hook("/tableau"), &first, &other_id)
+            .await
+            .0,
+        200
+    );
     // Tableau's "Test a Webhook" sends an empty body; every test is accepted and recorded.
     for _ in 0..2 {
         let (status, answer) = rx.post(&rx.hook("/tableau"), "").await;

@@ -268,6 +268,22 @@ async fn refused_sign_in_and_a_dead_server_give_what_is_known() {
     assert_eq!(down.lookup(&failed).await, Enrichment::default());
 }
 
+#[tokio::test]
+async fn a_hung_server_does_not_hold_the_request_path() {
+    // Accepts connections (the kernel's backlog) but never answers.
+    let hung = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let mut with_map = config(&format!("http://{}", hung.local_addr().unwrap()), "s3cret");
+    with_map.sites.insert(SITE.to_owned(), "Finance".to_owned());
+    let slow = enricher(&with_map);
+    let failed = event("EXTRACTS", "DatasourceRefreshFailed", SITE, DATASOURCE);
+    let started = std::time::Instant::now();
+    let found = slow
+        .lookup_within(&failed, std::time::Duration::from_millis(200))
+        .await;
+    assert_eq!(found, enrichment(Some("Finance"), None, None));
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}
+
 #[test]
 fn configuration_problems_have_paths() {
     let dir = tempfile::tempdir().unwrap();
