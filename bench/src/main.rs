@@ -124,6 +124,12 @@ pub(crate) fn now_ns() -> u64 {
     u64::try_from(base.elapsed().as_nanos()).unwrap_or(u64::MAX)
 }
 
+/// `at` on the clock of [`now_ns`].
+pub(crate) fn ns_at(at: Instant) -> u64 {
+    let base = *BASE.get_or_init(Instant::now);
+    u64::try_from(at.saturating_duration_since(base).as_nanos()).unwrap_or(u64::MAX)
+}
+
 pub(crate) fn secs(duration: f64) -> Duration {
     Duration::from_secs_f64(duration.max(0.0))
 }

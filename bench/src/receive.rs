@@ -22,7 +22,7 @@ use tokio::{sync::Semaphore, task::JoinSet, time::MissedTickBehavior};
 use crate::{
     Args,
     ceiling::tableau_body,
-    now_ns,
+    now_ns, ns_at,
     receiver::Receiver,
     report::{InboxCheck, Receive, ReceiveLatency},
     scenarios::Window,
@@ -439,8 +439,7 @@ pub(crate) async fn receive(args: &Args, binary: &Path) -> anyhow::Result<Receiv
     let window = Window::open(&vizhook);
     let mut interval = tokio::time::interval(TICK);
     interval.set_missed_tick_behavior(MissedTickBehavior::Burst);
-    interval.tick().await;
-    let start_ns = now_ns();
+    let start_ns = ns_at(interval.tick().await.into_std());
     let (mut sent, mut last_send, mut lags) = (0_u64, start_ns, Vec::with_capacity(ticks as usize));
     let mut tasks = JoinSet::new();
     // At most this many requests (connections) at once: past it a request waits for one,
@@ -450,10 +449,10 @@ pub(crate) async fn receive(args: &Args, binary: &Path) -> anyhow::Result<Receiv
     let mut lat = Tally::default();
     let mut from_schedule = Vec::with_capacity((rate as f64 * args.receive_duration) as usize);
     for tick in 1..=ticks {
-        interval.tick().await;
+        // The instant the tick was due (ticks missed while busy come in a burst).
+        let scheduled = ns_at(interval.tick().await.into_std());
         let target = rate * tick / ticks_per_s;
         let now = now_ns();
-        let scheduled = start_ns + tick * TICK.as_nanos() as u64;
         for seq in first + sent..first + target {
             let (client, url, slots) = (client.clone(), url.clone(), slots.clone());
             if slots.available_permits() == 0 {

@@ -40,6 +40,11 @@ pub(crate) trait Work: Send + Sync + 'static {
 
     fn item_key(item: &Self::Item) -> Self::Key;
     fn record_key(record: &Self::Record) -> Self::Key;
+    /// A key's own cap on work in flight, when lower than the engine's per-key cap (an action
+    /// that runs at most one at a time).
+    fn key_limit(&self, _key: &Self::Key) -> Option<usize> {
+        None
+    }
     /// Records outcomes and leases `claim`, in one transaction. `None` when the store failed
     /// (the implementation logs why): the records are then lost, but their leases run out and
     /// the work is retried (at least once, never lost).
@@ -135,12 +140,19 @@ impl<W: Work> Slots<W> {
         }
     }
 
+    /// A key's share: the engine's per-key cap, or the key's own when lower.
+    fn share(&self, work: &W, key: &W::Key) -> usize {
+        work.key_limit(key)
+            .map_or(self.per_key, |limit| limit.clamp(1, self.per_key))
+    }
+
     /// Takes a claimed item: returns it if it may run now, else queues it.
-    fn admit(&mut self, item: W::Item) -> Option<W::Item> {
+    fn admit(&mut self, work: &W, item: W::Item) -> Option<W::Item> {
         self.held += 1;
         let key = W::item_key(&item);
+        let share = self.share(work, &key);
         let running = self.running.entry(key.clone()).or_default();
-        if *running < self.per_key {
+        if *running < share {
             *running += 1;
             return Some(item);
         }
@@ -168,12 +180,12 @@ impl<W: Work> Slots<W> {
 
     /// Keys that may not take more work now: those running their full share with as many
     /// again waiting, so that the next batch is at hand while a cycle commits.
-    fn full(&self) -> Vec<W::Key> {
+    fn full(&self, work: &W) -> Vec<W::Key> {
         self.running
             .iter()
             .filter(|(key, running)| {
                 let waiting = self.waiting.get(*key).map_or(0, VecDeque::len);
-                **running + waiting >= 2 * self.per_key
+                **running + waiting >= 2 * self.share(work, key)
             })
             .map(|(key, _)| key.clone())
             .collect()
@@ -253,7 +265,7 @@ impl<W: Work> Engine<W> {
         let held = run.slots.held + run.records.len();
         let room = limits.max_in_flight.saturating_sub(held);
         let worthwhile = limits.claim_batch.min(limits.max_in_flight / 4).max(1);
-        let full = run.slots.full();
+        let full = run.slots.full(&self.work);
         let blocked = room == 0 || (held > 0 && room < worthwhile);
         let exhausted = run.exhausted.covers(&full);
         let claim = (!blocked && !exhausted).then(|| {
@@ -300,7 +312,7 @@ impl<W: Work> Engine<W> {
         let claimed = self.work.exchange(records, claim).await?;
         let count = claimed.len();
         for item in claimed {
-            if let Some(ready) = run.slots.admit(item) {
+            if let Some(ready) = run.slots.admit(&self.work, item) {
                 self.start(ready, &mut run.tasks, &run.finished);
             }
         }

@@ -41,6 +41,10 @@ impl Work for ActionTasks {
         record.receiver.clone()
     }
 
+    fn key_limit(&self, action: &String) -> Option<usize> {
+        self.actions.concurrency(action)
+    }
+
     async fn exchange(
         &self,
         records: Vec<TaskRecord>,

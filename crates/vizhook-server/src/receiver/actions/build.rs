@@ -141,6 +141,15 @@ impl Actions {
             .any(|action| matches!(action, Action::Email { .. }))
     }
 
+    /// How many runs of an action may be in flight at once, when the action itself limits it
+    /// (a command's `max_concurrent`).
+    pub fn concurrency(&self, target: &str) -> Option<usize> {
+        match self.find(target)? {
+            Action::Command(command) => Some(command.max_concurrent()),
+            _ => None,
+        }
+    }
+
     pub(super) fn find(&self, target: &str) -> Option<&Action> {
         let (name, index) = target.rsplit_once('/')?;
         let index: usize = index.parse().ok()?;

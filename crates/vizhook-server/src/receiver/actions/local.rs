@@ -25,10 +25,16 @@ pub(super) struct CommandAction {
     program: PathBuf,
     args: Vec<String>,
     timeout: Duration,
+    max_concurrent: usize,
     permits: Arc<Semaphore>,
 }
 
 impl CommandAction {
+    /// How many runs of this command may be in flight at once.
+    pub(super) fn max_concurrent(&self) -> usize {
+        self.max_concurrent
+    }
+
     /// Checks a `command` configuration; each problem names its key. A program path with a
     /// `/` is relative to `base` and must exist; a bare name is looked up in `PATH` when run.
     pub(super) fn new(
@@ -65,6 +71,7 @@ impl CommandAction {
                 program,
                 args: config.argv[1..].to_vec(),
                 timeout: config.timeout,
+                max_concurrent: config.max_concurrent,
                 permits: Arc::new(Semaphore::new(config.max_concurrent)),
             }),
             _ => Err(problems),

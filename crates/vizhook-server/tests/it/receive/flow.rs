@@ -123,3 +123,55 @@ async fn a_refresh_failing_every_five_minutes_pages_once_then_recovers() {
     assert_eq!(recovered.len(), 1, "{texts:#?}");
     assert!(recovered[0].contains("Sales"));
 }
+
+#[tokio::test]
+async fn a_command_running_one_at_a_time_gets_its_tasks_one_at_a_time() {
+    // Each run takes 0.6 s; four queued runs would need 2.4 s, more than one attempt's 1.5 s.
+    // The engine must hand the command its tasks one by one, not let them wait inside attempts.
+    let text = format!(
+        r#"
+[[source]]
+name = "tableau"
+path = "/tableau"
+token = "{TOKEN}"
+
+[route]
+receiver = "script"
+
+[[receiver]]
+name = "script"
+  [[receiver.action]]
+  type = "command"
+  argv = ["/bin/sh", "-c", "sleep 0.6"]
+  timeout = "1s"
+  max_concurrent = 1
+
+[delivery]
+retry_schedule = ["100ms"]
+attempt_timeout = "1500ms"
+poll_interval = "50ms"
+lease = "60s"
+"#
+    );
+    let rx = Receive::start(&text).await;
+    for n in 0..4 {
+        let body = event("WorkbookCreated", &format!("w{n}"), "Book");
+        assert_eq!(rx.post(&rx.hook("/tableau"), &body).await.0, 202);
+    }
+    let tasks = eventually(Duration::from_secs(20), "four finished runs", || async {
+        let tasks: Vec<_> = rx.inbox().await.into_iter().flat_map(|e| e.tasks).collect();
+        tasks
+            .iter()
+            .all(|task| task.state != TaskState::Pending)
+            .then_some(tasks)
+    })
+    .await;
+    assert_eq!(tasks.len(), 4);
+    for task in &tasks {
+        assert_eq!(
+            (task.state, task.attempts),
+            (TaskState::Done, 1),
+            "{task:?}"
+        );
+    }
+}
