@@ -218,10 +218,16 @@ impl Mailer {
     }
 
     fn build_message(&self, email: &Email) -> Result<Message, EmailError> {
-        let to = parse_mailbox(&email.to)?;
-        Message::builder()
-            .from(self.inner.from.clone())
-            .to(to)
+        let mut message = Message::builder().from(self.inner.from.clone());
+        // One address, or several separated by commas: one message to all of them.
+        let to: lettre::message::Mailboxes = email
+            .to
+            .parse()
+            .map_err(|_| EmailError::InvalidAddress(email.to.clone()))?;
+        for address in to {
+            message = message.to(address);
+        }
+        message
             .subject(single_line(&email.subject))
             .header(ContentType::TEXT_PLAIN)
             .body(email.body.clone())

@@ -71,20 +71,19 @@ impl Runtime {
             .ok_or(ActionError::EmailNotConfigured)?;
         let subject = actions.render(subject, ctx)?;
         let body = actions.render(body, ctx)?;
-        for address in to {
-            let email = Email {
-                to: address.clone(),
-                subject: subject.clone(),
-                body: body.clone(),
-            };
-            mailer
-                .send(&email)
-                .await
-                .map_err(|err| ActionError::Email {
-                    to: address.clone(),
-                    reason: one_line(&err.to_string(), 300),
-                })?;
-        }
+        // One message to every address: a retry never resends to some and not others.
+        let email = Email {
+            to: to.join(", "),
+            subject,
+            body,
+        };
+        mailer
+            .send(&email)
+            .await
+            .map_err(|err| ActionError::Email {
+                to: email.to.clone(),
+                reason: one_line(&err.to_string(), 300),
+            })?;
         Ok(())
     }
 }
