@@ -96,7 +96,7 @@ pub async fn run(
         },
         sources,
         trusted_proxies: config.server.trusted_proxies.clone(),
-        metrics: metrics_handle(),
+        metrics: config.server.metrics.then(metrics_handle).flatten(),
     });
     let mut workers = JoinSet::new();
     workers.spawn(engine.run(shutdown.clone()));

@@ -71,6 +71,8 @@ pub struct ServerSection {
     pub tls_key: Option<PathBuf>,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<IpNet>,
+    /// Serve `GET /metrics` (Prometheus) on this listener.
+    pub metrics: bool,
 }
 
 impl Default for ServerSection {
@@ -80,6 +82,7 @@ impl Default for ServerSection {
             tls_cert: None,
             tls_key: None,
             trusted_proxies: Vec::new(),
+            metrics: true,
         }
     }
 }
@@ -159,8 +162,8 @@ impl ActionDelivery {
     }
 }
 
-/// A loaded configuration with every part built.
-#[derive(Debug)]
+/// A loaded configuration with every part built. Its `Debug` leaves out the raw configuration,
+/// which may hold literal secrets.
 pub struct Loaded {
     pub config: ReceiveConfig,
     /// The configuration file's folder: relative paths are relative to it.
@@ -172,6 +175,16 @@ pub struct Loaded {
     pub outbound: Outbound,
     pub mailer: Option<Mailer>,
     pub database: String,
+}
+
+impl fmt::Debug for Loaded {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Loaded")
+            .field("base", &self.base)
+            .field("sources", &self.sources)
+            .field("database", &self.database)
+            .finish_non_exhaustive()
+    }
 }
 
 /// One problem in the file.
