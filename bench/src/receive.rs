@@ -327,6 +327,89 @@ fn inbox_rows(database: &Path) -> Option<(u64, BTreeMap<String, u64>)> {
     Some((inbox, tasks))
 }
 
+/// What the open-loop phase measured.
+struct OpenLoop {
+    tally: Tally,
+    /// From each request's scheduled time to its answer, in nanoseconds.
+    from_schedule: Vec<u64>,
+    /// How late each pacing tick fired, in nanoseconds.
+    lags: Vec<u64>,
+    sent: u64,
+    achieved_rate: f64,
+    /// Requests that found `--receive-max-in-flight` requests in flight.
+    waited: u64,
+}
+
+/// Posts events `first..` at `--receive-rate` for `--receive-duration`, in batches on a 1 ms
+/// tick, each request its own task so that a slow answer never delays the schedule.
+async fn open_loop(
+    client: &Client,
+    url: &str,
+    args: &Args,
+    first: u64,
+) -> anyhow::Result<OpenLoop> {
+    const TICK: Duration = Duration::from_millis(1);
+    let rate = args.receive_rate;
+    let ticks = (secs(args.receive_duration).as_secs_f64() / TICK.as_secs_f64()).round() as u64;
+    let ticks_per_s = (1.0 / TICK.as_secs_f64()).round() as u64;
+    let mut interval = tokio::time::interval(TICK);
+    interval.set_missed_tick_behavior(MissedTickBehavior::Burst);
+    let start_ns = ns_at(interval.tick().await.into_std());
+    let (mut sent, mut last_send) = (0_u64, start_ns);
+    let mut tasks = JoinSet::new();
+    // At most this many requests (connections) at once: past it a request waits for one,
+    // which only its time from the schedule shows.
+    let slots = Arc::new(Semaphore::new(args.receive_max_in_flight.max(1)));
+    let mut out = OpenLoop {
+        tally: Tally::default(),
+        from_schedule: Vec::with_capacity((rate as f64 * args.receive_duration) as usize),
+        lags: Vec::with_capacity(ticks as usize),
+        sent: 0,
+        achieved_rate: 0.0,
+        waited: 0,
+    };
+    let record = |out: &mut OpenLoop, (answer, took, since_scheduled)| {
+        out.from_schedule.push(since_scheduled);
+        out.tally.record(answer, accepted, took);
+    };
+    for tick in 1..=ticks {
+        // The instant the tick was due (ticks missed while busy come in a burst).
+        let scheduled = ns_at(interval.tick().await.into_std());
+        let target = rate * tick / ticks_per_s;
+        let now = now_ns();
+        for seq in first + sent..first + target {
+            let (client, url, slots) = (client.clone(), url.to_owned(), slots.clone());
+            if slots.available_permits() == 0 {
+                out.waited += 1;
+            }
+            tasks.spawn(async move {
+                let _slot = slots.acquire_owned().await;
+                let sent_ns = now_ns();
+                let answer = post(&client, &url, tableau_body(sent_ns, seq)).await;
+                let now = now_ns();
+                (answer, now - sent_ns, now.saturating_sub(scheduled))
+            });
+        }
+        out.lags.push(now.saturating_sub(scheduled));
+        if target > sent {
+            last_send = now;
+        }
+        sent = target;
+        while let Some(done) = tasks.try_join_next() {
+            record(&mut out, done?);
+        }
+    }
+    while let Some(done) = tasks.join_next().await {
+        record(&mut out, done?);
+    }
+    let send_span = (last_send - start_ns) as f64 / 1e9;
+    out.sent = sent;
+    if send_span > 0.0 {
+        out.achieved_rate = sent as f64 / (send_span + TICK.as_secs_f64());
+    }
+    Ok(out)
+}
+
 pub(crate) async fn receive(args: &Args, binary: &Path) -> anyhow::Result<Receive> {
     let (requests, dups, action) = (
         args.receive_requests,
@@ -428,62 +511,22 @@ pub(crate) async fn receive(args: &Args, binary: &Path) -> anyhow::Result<Receiv
     let actions_done = sink.count();
     let actions_s = (last_action_ns.max(started) - started) as f64 / 1e9;
 
-    // Latency: a fixed open-loop rate, each request its own task so that a slow answer never
-    // delays the schedule.
-    const TICK: Duration = Duration::from_millis(1);
-    let rate = args.receive_rate;
-    let ticks = (secs(args.receive_duration).as_secs_f64() / TICK.as_secs_f64()).round() as u64;
-    let ticks_per_s = (1.0 / TICK.as_secs_f64()).round() as u64;
+    // Latency: a fixed open-loop rate.
     let first = requests + 1;
-    eprintln!("  latency: {rate}/s for {} s", args.receive_duration);
+    eprintln!(
+        "  latency: {}/s for {} s",
+        args.receive_rate, args.receive_duration
+    );
     let window = Window::open(&vizhook);
-    let mut interval = tokio::time::interval(TICK);
-    interval.set_missed_tick_behavior(MissedTickBehavior::Burst);
-    let start_ns = ns_at(interval.tick().await.into_std());
-    let (mut sent, mut last_send, mut lags) = (0_u64, start_ns, Vec::with_capacity(ticks as usize));
-    let mut tasks = JoinSet::new();
-    // At most this many requests (connections) at once: past it a request waits for one,
-    // which only its time from the schedule shows.
-    let slots = Arc::new(Semaphore::new(args.receive_max_in_flight.max(1)));
-    let mut waited = 0_u64;
-    let mut lat = Tally::default();
-    let mut from_schedule = Vec::with_capacity((rate as f64 * args.receive_duration) as usize);
-    for tick in 1..=ticks {
-        // The instant the tick was due (ticks missed while busy come in a burst).
-        let scheduled = ns_at(interval.tick().await.into_std());
-        let target = rate * tick / ticks_per_s;
-        let now = now_ns();
-        for seq in first + sent..first + target {
-            let (client, url, slots) = (client.clone(), url.clone(), slots.clone());
-            if slots.available_permits() == 0 {
-                waited += 1;
-            }
-            tasks.spawn(async move {
-                let _slot = slots.acquire_owned().await;
-                let sent_ns = now_ns();
-                let answer = post(&client, &url, tableau_body(sent_ns, seq)).await;
-                let now = now_ns();
-                (answer, now - sent_ns, now.saturating_sub(scheduled))
-            });
-        }
-        lags.push(now.saturating_sub(scheduled));
-        if target > sent {
-            last_send = now;
-        }
-        sent = target;
-        while let Some(done) = tasks.try_join_next() {
-            let (answer, took, since_scheduled) = done?;
-            from_schedule.push(since_scheduled);
-            lat.record(answer, accepted, took);
-        }
-    }
-    while let Some(done) = tasks.join_next().await {
-        let (answer, took, since_scheduled) = done?;
-        from_schedule.push(since_scheduled);
-        lat.record(answer, accepted, took);
-    }
+    let OpenLoop {
+        tally: lat,
+        from_schedule,
+        lags,
+        sent,
+        achieved_rate,
+        waited,
+    } = open_loop(&client, &url, args, first).await?;
     lat.report_others("latency");
-    let send_span = (last_send - start_ns) as f64 / 1e9;
     let latency_actions = if action == ActionKind::None {
         0
     } else {
@@ -547,14 +590,10 @@ pub(crate) async fn receive(args: &Args, binary: &Path) -> anyhow::Result<Receiv
         },
         process: throughput_process,
         latency: ReceiveLatency {
-            rate,
+            rate: args.receive_rate,
             duration_s: args.receive_duration,
             sent,
-            achieved_rate: if send_span > 0.0 {
-                sent as f64 / (send_span + TICK.as_secs_f64())
-            } else {
-                0.0
-            },
+            achieved_rate,
             accepted: lat.expected,
             others: lat.others.into_iter().collect(),
             round_trip: Latencies::of(lat.round_trips),
