@@ -8,35 +8,31 @@ use std::collections::HashMap;
 use serde::Serialize;
 use sqlx::{Row, SqliteConnection, SqlitePool, sqlite::SqliteRow};
 use time::OffsetDateTime;
-use vizhook_core::notify::{GroupState, Notice, decide};
-use vizhook_store::{Inbound, InboxEntry, Received, StoreError, StoreResult, TaskRow, TaskState};
+use vizhook_core::notify::Notice;
+use vizhook_store::{InboxEntry, StoreError, StoreResult, TaskRow, TaskState};
 
 use crate::convert::{db_error, from_millis, millis};
 
+mod batch;
+mod queue;
 mod tasks;
+pub(crate) use batch::receive_batch;
+pub(crate) use queue::ReceiveQueue;
 pub(crate) use tasks::{exchange, next_due};
 
 /// A receiver's group: (receiver, group key).
-type GroupKey = (String, String);
+pub(super) type GroupKey = (String, String);
 
 /// A group's new state, as a batch row.
 #[derive(Serialize)]
-struct GroupRow<'a> {
+pub(super) struct GroupRow<'a> {
     r: &'a str,
     g: &'a str,
     f: bool,
     n: Option<i64>,
 }
 
-/// A task to queue, as a batch row.
-#[derive(Serialize)]
-struct NewTask<'a> {
-    r: &'a str,
-    n: &'static str,
-    s: &'a str,
-}
-
-fn to_json(value: &impl Serialize) -> StoreResult<String> {
+pub(super) fn to_json(value: &impl Serialize) -> StoreResult<String> {
     serde_json::to_string(value).map_err(|err| StoreError::Corrupt(err.to_string()))
 }
 
@@ -47,163 +43,6 @@ fn notice(raw: &str) -> StoreResult<Notice> {
 fn count(row: &SqliteRow, i: usize) -> StoreResult<u32> {
     let n: i64 = row.try_get(i).map_err(db_error)?;
     u32::try_from(n).map_err(|_| StoreError::Corrupt(format!("attempt count {n}")))
-}
-
-pub(crate) async fn receive(
-    conn: &mut SqliteConnection,
-    inbound: Inbound,
-) -> StoreResult<Received> {
-    let at = millis(inbound.received_at);
-    let keys = std::iter::once(&inbound.dedup_key).chain(&inbound.extra_dedup_keys);
-    for key in keys.clone() {
-        let holder: Option<String> =
-            sqlx::query_scalar("SELECT inbox_id FROM inbox_dedup WHERE key = ? AND until > ?")
-                .bind(key)
-                .bind(at)
-                .fetch_optional(&mut *conn)
-                .await
-                .map_err(db_error)?;
-        if let Some(original) = holder {
-            return Ok(Received::Duplicate { original });
-        }
-    }
-    for key in keys {
-        sqlx::query(
-            "INSERT INTO inbox_dedup (key, inbox_id, until) VALUES (?, ?, ?) \
-             ON CONFLICT (key) DO UPDATE SET inbox_id = excluded.inbox_id, until = excluded.until",
-        )
-        .bind(key)
-        .bind(&inbound.id)
-        .bind(millis(inbound.dedup_until))
-        .execute(&mut *conn)
-        .await
-        .map_err(db_error)?;
-    }
-    sqlx::query(
-        "INSERT INTO inbox (id, source, dedup_key, body, received_at) VALUES (?, ?, ?, ?, ?)",
-    )
-    .bind(&inbound.id)
-    .bind(&inbound.source)
-    .bind(&inbound.dedup_key)
-    .bind(&inbound.body)
-    .bind(at)
-    .execute(&mut *conn)
-    .await
-    .map_err(db_error)?;
-    let tasks = notify(conn, &inbound).await?;
-    Ok(Received::Stored { tasks })
-}
-
-/// Decides each planned notification against its group's stored state, in plan order (two
-/// plans of one group see each other), saves the states that changed and queues the notices.
-async fn notify(
-    conn: &mut SqliteConnection,
-    inbound: &Inbound,
-) -> StoreResult<Vec<(String, Notice)>> {
-    let plans = &inbound.notifications;
-    if plans.is_empty() {
-        return Ok(Vec::new());
-    }
-    let keys: Vec<GroupRow<'_>> = plans
-        .iter()
-        .map(|p| GroupRow {
-            r: &p.receiver,
-            g: &p.group_key,
-            f: false,
-            n: None,
-        })
-        .collect();
-    let rows = sqlx::query(
-        "SELECT receiver, group_key, firing, last_notified FROM alert_groups \
-         WHERE (receiver, group_key) IN (SELECT value->>'r', value->>'g' FROM json_each(?))",
-    )
-    .bind(to_json(&keys)?)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(db_error)?;
-    let mut stored: HashMap<GroupKey, GroupState> = HashMap::with_capacity(rows.len());
-    for row in &rows {
-        let state = GroupState {
-            firing: row.try_get(2).map_err(db_error)?,
-            last_notified: row
-                .try_get::<Option<i64>, _>(3)
-                .map_err(db_error)?
-                .map(from_millis)
-                .transpose()?,
-        };
-        let key = (
-            row.try_get(0).map_err(db_error)?,
-            row.try_get(1).map_err(db_error)?,
-        );
-        stored.insert(key, state);
-    }
-
-    let mut states = stored.clone();
-    let mut queued = Vec::new();
-    let mut new_tasks = Vec::new();
-    for plan in plans {
-        let key = (plan.receiver.clone(), plan.group_key.clone());
-        let (notice, next) = decide(
-            plan.intent,
-            states.get(&key).copied(),
-            plan.repeat_interval,
-            inbound.received_at,
-        );
-        states.insert(key, next);
-        if let Some(notice) = notice {
-            new_tasks.push(NewTask {
-                r: &plan.receiver,
-                n: notice.as_str(),
-                s: &plan.spec,
-            });
-            queued.push((plan.receiver.clone(), notice));
-        }
-    }
-
-    // Only states that changed are written: a success for a group that never failed leaves no
-    // row behind.
-    let blank = GroupState {
-        firing: false,
-        last_notified: None,
-    };
-    let changed: Vec<GroupRow<'_>> = states
-        .iter()
-        .filter(|(key, state)| stored.get(*key).copied().unwrap_or(blank) != **state)
-        .map(|((receiver, group), state)| GroupRow {
-            r: receiver,
-            g: group,
-            f: state.firing,
-            n: state.last_notified.map(millis),
-        })
-        .collect();
-    if !changed.is_empty() {
-        // `WHERE true` keeps SQLite from reading ON CONFLICT as a join constraint.
-        sqlx::query(
-            "INSERT INTO alert_groups (receiver, group_key, firing, last_notified) \
-             SELECT value->>'r', value->>'g', value->>'f', value->>'n' FROM json_each(?) WHERE true \
-             ON CONFLICT (receiver, group_key) DO UPDATE SET \
-                firing = excluded.firing, last_notified = excluded.last_notified",
-        )
-        .bind(to_json(&changed)?)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_error)?;
-    }
-    if !new_tasks.is_empty() {
-        // In plan order, so task ids follow it.
-        sqlx::query(
-            "INSERT INTO inbox_tasks (inbox_id, receiver, notice, spec, state, attempts, next_attempt_at, created_at) \
-             SELECT ?1, value->>'r', value->>'n', value->>'s', 'pending', 0, ?2, ?2 \
-             FROM json_each(?3) ORDER BY key",
-        )
-        .bind(&inbound.id)
-        .bind(millis(inbound.received_at))
-        .bind(to_json(&new_tasks)?)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_error)?;
-    }
-    Ok(queued)
 }
 
 /// The newest events with their tasks, read in one snapshot.

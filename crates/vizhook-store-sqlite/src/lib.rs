@@ -49,6 +49,8 @@ pub enum OpenError {
 pub struct SqliteStore {
     reader: SqlitePool,
     writer: Writer,
+    /// Inbound events, batched in front of the writer.
+    receives: inbox::ReceiveQueue,
 }
 
 impl SqliteStore {
@@ -91,9 +93,11 @@ impl SqliteStore {
             .connect_with(options.read_only(true).pragma("cache_size", "-2000"))
             .await
             .map_err(OpenError::Connect)?;
+        let writer = Writer::spawn(write_conn);
         Ok(Self {
             reader,
-            writer: Writer::spawn(write_conn),
+            receives: inbox::ReceiveQueue::spawn(writer.clone()),
+            writer,
         })
     }
 
@@ -422,10 +426,7 @@ impl Store for SqliteStore {
     // The receiver's inbox.
 
     async fn receive(&self, inbound: &Inbound) -> StoreResult<Received> {
-        let inbound = inbound.clone();
-        self.writer
-            .run(move |conn| Box::pin(inbox::receive(conn, inbound)))
-            .await
+        self.receives.receive(inbound.clone()).await
     }
 
     async fn exchange_tasks(

@@ -12,7 +12,8 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
-    init_tracing();
+    // Flushes the log when main returns.
+    let _log = init_tracing();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -32,15 +33,21 @@ fn main() -> ExitCode {
     }
 }
 
-/// Logs go to stderr; `VIZHOOK_LOG` (or `RUST_LOG`) sets the filter, `info` by default.
-fn init_tracing() {
+/// Logs go to stderr through a background thread, so that writing a line never holds up a
+/// request (nothing is dropped: a full buffer makes the writer wait); `VIZHOOK_LOG` (or
+/// `RUST_LOG`) sets the filter, `info` by default.
+fn init_tracing() -> tracing_appender::non_blocking::WorkerGuard {
     let filter = tracing_subscriber::EnvFilter::try_from_env("VIZHOOK_LOG")
         .or_else(|_| tracing_subscriber::EnvFilter::try_from_default_env())
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .finish(std::io::stderr());
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(ansi)
-        .with_writer(std::io::stderr)
+        .with_writer(writer)
         .init();
+    guard
 }

@@ -1,0 +1,264 @@
+//! Storing many inbound events in one writer job: one lookup of every de-duplication key, the
+//! repeats within the batch settled in Rust in arrival order, then one statement per table for
+//! the events, their keys, their alert groups and their tasks, whatever the batch's size. A
+//! batch of one is the single-event `receive`.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+use sqlx::{Row, SqliteConnection};
+use vizhook_core::notify::{GroupState, Notice, decide};
+use vizhook_store::{Inbound, Received, StoreResult};
+
+use super::{GroupKey, GroupRow, to_json};
+use crate::convert::{db_error, from_millis, millis};
+
+#[derive(Serialize)]
+struct KeyRow<'a> {
+    k: &'a str,
+    i: &'a str,
+    u: i64,
+}
+
+#[derive(Serialize)]
+struct EventRow<'a> {
+    i: &'a str,
+    s: &'a str,
+    k: &'a str,
+    /// The body, hex-encoded: JSON cannot carry bytes.
+    b: String,
+    t: i64,
+}
+
+#[derive(Serialize)]
+struct TaskRow<'a> {
+    i: &'a str,
+    r: &'a str,
+    n: &'static str,
+    s: &'a str,
+    t: i64,
+}
+
+fn keys(inbound: &Inbound) -> impl Iterator<Item = &String> {
+    std::iter::once(&inbound.dedup_key).chain(&inbound.extra_dedup_keys)
+}
+
+/// Stores `inbounds` in order; each gets its own outcome, as if received one after another.
+pub(crate) async fn receive_batch(
+    conn: &mut SqliteConnection,
+    inbounds: &[Inbound],
+) -> StoreResult<Vec<Received>> {
+    let all_keys: Vec<&String> = inbounds.iter().flat_map(keys).collect();
+    let rows = sqlx::query(
+        "SELECT key, inbox_id, until FROM inbox_dedup WHERE key IN (SELECT value FROM json_each(?))",
+    )
+    .bind(to_json(&all_keys)?)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db_error)?;
+    let mut held: HashMap<String, (String, i64)> = HashMap::with_capacity(rows.len());
+    for row in &rows {
+        let key: String = row.try_get(0).map_err(db_error)?;
+        held.insert(
+            key,
+            (
+                row.try_get(1).map_err(db_error)?,
+                row.try_get(2).map_err(db_error)?,
+            ),
+        );
+    }
+
+    // Repeats, in arrival order: an event takes its keys, so a later one in the batch sees them.
+    let mut outcomes: Vec<Option<Received>> = Vec::with_capacity(inbounds.len());
+    let mut accepted: Vec<&Inbound> = Vec::new();
+    for inbound in inbounds {
+        let at = millis(inbound.received_at);
+        let holder = keys(inbound).find_map(|key| {
+            held.get(key)
+                .filter(|(_, until)| *until > at)
+                .map(|(id, _)| id.clone())
+        });
+        if let Some(original) = holder {
+            outcomes.push(Some(Received::Duplicate { original }));
+            continue;
+        }
+        for key in keys(inbound) {
+            held.insert(
+                key.clone(),
+                (inbound.id.clone(), millis(inbound.dedup_until)),
+            );
+        }
+        accepted.push(inbound);
+        outcomes.push(None);
+    }
+    if accepted.is_empty() {
+        return Ok(outcomes.into_iter().flatten().collect());
+    }
+
+    let key_rows: Vec<KeyRow<'_>> = accepted
+        .iter()
+        .flat_map(|inbound| {
+            keys(inbound).map(|key| KeyRow {
+                k: key,
+                i: &inbound.id,
+                u: millis(inbound.dedup_until),
+            })
+        })
+        .collect();
+    // In order, so that within the batch the last taker of a key holds it.
+    sqlx::query(
+        "INSERT INTO inbox_dedup (key, inbox_id, until) \
+         SELECT value->>'k', value->>'i', value->>'u' FROM json_each(?) WHERE true ORDER BY key \
+         ON CONFLICT (key) DO UPDATE SET inbox_id = excluded.inbox_id, until = excluded.until",
+    )
+    .bind(to_json(&key_rows)?)
+    .execute(&mut *conn)
+    .await
+    .map_err(db_error)?;
+    let event_rows: Vec<EventRow<'_>> = accepted
+        .iter()
+        .map(|inbound| EventRow {
+            i: &inbound.id,
+            s: &inbound.source,
+            k: &inbound.dedup_key,
+            b: hex::encode(&inbound.body),
+            t: millis(inbound.received_at),
+        })
+        .collect();
+    sqlx::query(
+        "INSERT INTO inbox (id, source, dedup_key, body, received_at) \
+         SELECT value->>'i', value->>'s', value->>'k', unhex(value->>'b'), value->>'t' \
+         FROM json_each(?) ORDER BY key",
+    )
+    .bind(to_json(&event_rows)?)
+    .execute(&mut *conn)
+    .await
+    .map_err(db_error)?;
+
+    let queued = notify(conn, &accepted).await?;
+    let mut queued = queued.into_iter();
+    Ok(outcomes
+        .into_iter()
+        .map(|outcome| {
+            outcome.unwrap_or_else(|| Received::Stored {
+                tasks: queued.next().unwrap_or_default(),
+            })
+        })
+        .collect())
+}
+
+/// Decides every planned notification of the accepted events against its group's stored
+/// state, event after event and plan after plan (later plans see earlier decisions), saves the
+/// states that changed and queues the notices. Returns each event's queued tasks.
+async fn notify(
+    conn: &mut SqliteConnection,
+    accepted: &[&Inbound],
+) -> StoreResult<Vec<Vec<(String, Notice)>>> {
+    let plans = accepted.iter().flat_map(|inbound| &inbound.notifications);
+    let wanted: Vec<GroupRow<'_>> = plans
+        .map(|p| GroupRow {
+            r: &p.receiver,
+            g: &p.group_key,
+            f: false,
+            n: None,
+        })
+        .collect();
+    if wanted.is_empty() {
+        return Ok(vec![Vec::new(); accepted.len()]);
+    }
+    let rows = sqlx::query(
+        "SELECT receiver, group_key, firing, last_notified FROM alert_groups \
+         WHERE (receiver, group_key) IN (SELECT value->>'r', value->>'g' FROM json_each(?))",
+    )
+    .bind(to_json(&wanted)?)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db_error)?;
+    let mut stored: HashMap<GroupKey, GroupState> = HashMap::with_capacity(rows.len());
+    for row in &rows {
+        let state = GroupState {
+            firing: row.try_get(2).map_err(db_error)?,
+            last_notified: row
+                .try_get::<Option<i64>, _>(3)
+                .map_err(db_error)?
+                .map(from_millis)
+                .transpose()?,
+        };
+        let key = (
+            row.try_get(0).map_err(db_error)?,
+            row.try_get(1).map_err(db_error)?,
+        );
+        stored.insert(key, state);
+    }
+
+    let mut states = stored.clone();
+    let mut queued = Vec::with_capacity(accepted.len());
+    let mut tasks = Vec::new();
+    for inbound in accepted {
+        let mut mine = Vec::new();
+        for plan in &inbound.notifications {
+            let key = (plan.receiver.clone(), plan.group_key.clone());
+            let (notice, next) = decide(
+                plan.intent,
+                states.get(&key).copied(),
+                plan.repeat_interval,
+                inbound.received_at,
+            );
+            states.insert(key, next);
+            if let Some(notice) = notice {
+                tasks.push(TaskRow {
+                    i: &inbound.id,
+                    r: &plan.receiver,
+                    n: notice.as_str(),
+                    s: &plan.spec,
+                    t: millis(inbound.received_at),
+                });
+                mine.push((plan.receiver.clone(), notice));
+            }
+        }
+        queued.push(mine);
+    }
+
+    // Only states that changed are written: a success for a group that never failed leaves no
+    // row behind.
+    let blank = GroupState {
+        firing: false,
+        last_notified: None,
+    };
+    let changed: Vec<GroupRow<'_>> = states
+        .iter()
+        .filter(|(key, state)| stored.get(*key).copied().unwrap_or(blank) != **state)
+        .map(|((receiver, group), state)| GroupRow {
+            r: receiver,
+            g: group,
+            f: state.firing,
+            n: state.last_notified.map(millis),
+        })
+        .collect();
+    if !changed.is_empty() {
+        // `WHERE true` keeps SQLite from reading ON CONFLICT as a join constraint.
+        sqlx::query(
+            "INSERT INTO alert_groups (receiver, group_key, firing, last_notified) \
+             SELECT value->>'r', value->>'g', value->>'f', value->>'n' FROM json_each(?) WHERE true \
+             ON CONFLICT (receiver, group_key) DO UPDATE SET \
+                firing = excluded.firing, last_notified = excluded.last_notified",
+        )
+        .bind(to_json(&changed)?)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_error)?;
+    }
+    if !tasks.is_empty() {
+        // In plan order, so task ids follow it.
+        sqlx::query(
+            "INSERT INTO inbox_tasks (inbox_id, receiver, notice, spec, state, attempts, next_attempt_at, created_at) \
+             SELECT value->>'i', value->>'r', value->>'n', value->>'s', 'pending', 0, value->>'t', value->>'t' \
+             FROM json_each(?) ORDER BY key",
+        )
+        .bind(to_json(&tasks)?)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_error)?;
+    }
+    Ok(queued)
+}
