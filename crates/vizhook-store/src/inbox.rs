@@ -30,7 +30,9 @@ pub struct Inbound {
 #[derive(Debug, Clone)]
 pub struct PlannedNotification {
     pub receiver: String,
-    /// The alert group (per receiver) whose repeat interval and recovery state apply.
+    /// The alert group (per receiver) whose repeat interval and recovery state apply. Empty:
+    /// not grouped, so a `Fire` always notifies, a `Resolve` never does, and no state is kept
+    /// (for routes with neither a repeat interval nor recovery messages).
     pub group_key: String,
     pub intent: Intent,
     pub repeat_interval: Duration,

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 use sqlx::{Row, SqliteConnection};
-use vizhook_core::notify::{GroupState, Notice, decide};
+use vizhook_core::notify::{GroupState, Intent, Notice, decide};
 use vizhook_store::{Inbound, Received, StoreResult};
 
 use super::{GroupKey, GroupRow, to_json};
@@ -155,7 +155,9 @@ async fn notify(
     accepted: &[&Inbound],
 ) -> StoreResult<Vec<Vec<(String, Notice)>>> {
     let plans = accepted.iter().flat_map(|inbound| &inbound.notifications);
+    let grouped = plans.clone().any(|p| !p.group_key.is_empty());
     let wanted: Vec<GroupRow<'_>> = plans
+        .filter(|p| !p.group_key.is_empty())
         .map(|p| GroupRow {
             r: &p.receiver,
             g: &p.group_key,
@@ -163,17 +165,18 @@ async fn notify(
             n: None,
         })
         .collect();
-    if wanted.is_empty() {
-        return Ok(vec![Vec::new(); accepted.len()]);
-    }
-    let rows = sqlx::query(
-        "SELECT receiver, group_key, firing, last_notified FROM alert_groups \
+    let rows = if !grouped {
+        Vec::new()
+    } else {
+        sqlx::query(
+            "SELECT receiver, group_key, firing, last_notified FROM alert_groups \
          WHERE (receiver, group_key) IN (SELECT value->>'r', value->>'g' FROM json_each(?))",
-    )
-    .bind(to_json(&wanted)?)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(db_error)?;
+        )
+        .bind(to_json(&wanted)?)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_error)?
+    };
     let mut stored: HashMap<GroupKey, GroupState> = HashMap::with_capacity(rows.len());
     for row in &rows {
         let state = GroupState {
@@ -197,14 +200,20 @@ async fn notify(
     for inbound in accepted {
         let mut mine = Vec::new();
         for plan in &inbound.notifications {
-            let key = (plan.receiver.clone(), plan.group_key.clone());
-            let (notice, next) = decide(
-                plan.intent,
-                states.get(&key).copied(),
-                plan.repeat_interval,
-                inbound.received_at,
-            );
-            states.insert(key, next);
+            let notice = if plan.group_key.is_empty() {
+                // Not grouped: an ordinary match always notifies and nothing is remembered.
+                (plan.intent == Intent::Fire).then_some(Notice::Firing)
+            } else {
+                let key = (plan.receiver.clone(), plan.group_key.clone());
+                let (notice, next) = decide(
+                    plan.intent,
+                    states.get(&key).copied(),
+                    plan.repeat_interval,
+                    inbound.received_at,
+                );
+                states.insert(key, next);
+                notice
+            };
             if let Some(notice) = notice {
                 tasks.push(TaskRow {
                     i: &inbound.id,

@@ -259,6 +259,15 @@ pub async fn inbox_groups_repeat_and_resolve(store: &impl Store) {
     );
     assert!(tasks.windows(2).all(|w| w[0].id < w[1].id));
     assert_eq!(store.next_task_due().await.unwrap(), Some(T0));
+    // Not grouped (an empty key): every ordinary match notifies, a recovery never does.
+    for (key, intent, expected) in [
+        ("u1", Fire, vec![("log", Firing)]),
+        ("u2", Fire, vec![("log", Firing)]),
+        ("u3", Resolve, vec![]),
+    ] {
+        let ungrouped = inbound(key, minutes(200), vec![plan("log", "", intent, HOUR)]);
+        assert_eq!(store.receive(&ungrouped).await.unwrap(), stored(&expected));
+    }
 }
 
 /// A receive that fails (its id is taken) is rolled back alone, key included.

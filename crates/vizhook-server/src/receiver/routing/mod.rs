@@ -58,6 +58,7 @@ pub struct RouteTree {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Routed {
     pub receiver: String,
+    /// Empty when the route has neither a repeat interval nor recovery messages.
     pub group_key: String,
     pub intent: Intent,
     pub repeat_interval: Duration,
@@ -177,9 +178,17 @@ impl Node {
     }
 
     fn routed(&self, labels: Labels<'_>, intent: Intent) -> Routed {
+        // A group matters only for a repeat interval or a recovery message: without either,
+        // the notification is not grouped and the store keeps no state for it.
+        let grouped =
+            intent == Intent::Resolve || self.send_resolved || !self.repeat_interval.is_zero();
         Routed {
             receiver: self.receiver.clone(),
-            group_key: self.group_key(labels),
+            group_key: if grouped {
+                self.group_key(labels)
+            } else {
+                String::new()
+            },
             intent,
             repeat_interval: self.repeat_interval,
         }

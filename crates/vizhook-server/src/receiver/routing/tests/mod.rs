@@ -151,21 +151,26 @@ send_resolved = true
 
 #[test]
 fn group_keys() {
-    let all = tree("[route]\nreceiver = \"default\"");
+    // Without a repeat interval or recovery messages nothing is grouped.
+    let plain = tree("[route]\nreceiver = \"default\"");
+    let failed = event("DatasourceRefreshFailed", "99");
+    assert_eq!(plain.route(&failed, None)[0].group_key, "");
+    let all = tree("[route]\nreceiver = \"default\"\nrepeat_interval = \"1h\"");
     let mut quoted = event("DatasourceRefreshFailed", "99");
     quoted.resource_name = "Sales \"Q1\"\\".into();
     assert_eq!(
         all.route(&quoted, Some("Finance"))[0].group_key,
         r#"0:{event_type="DatasourceRefreshFailed",resource="EXTRACTS",resource_name="Sales \"Q1\"\\",site_luid="s1",resource_luid="99"}"#
     );
-    let explicit =
-        tree("[route]\nreceiver = \"default\"\ngroup_by = [\"resource_luid\", \"event_type\"]");
+    let explicit = tree(
+        "[route]\nreceiver = \"default\"\nsend_resolved = true\ngroup_by = [\"resource_luid\", \"event_type\"]",
+    );
     assert_eq!(
         explicit.route(&quoted, None)[0].group_key,
         r#"0:{event_type="DatasourceRefreshFailed",resource_luid="99"}"#,
         "labels in canonical order, whatever the configured order"
     );
-    let none = tree("[route]\nreceiver = \"default\"\ngroup_by = []");
+    let none = tree("[route]\nreceiver = \"default\"\nrepeat_interval = \"1h\"\ngroup_by = []");
     assert_eq!(none.route(&quoted, None)[0].group_key, "0:{}");
 }
 
@@ -197,8 +202,8 @@ group_by = ["event_type", "resource_luid"]
         [
             Routed {
                 receiver: "ops".into(),
-                group_key: r#"0.1:{event_type="DatasourceRefreshSucceeded",resource_luid="99"}"#
-                    .into(),
+                // "ops" has neither a repeat interval nor recovery messages: not grouped.
+                group_key: String::new().into(),
                 intent: Intent::Fire,
                 repeat_interval: Duration::ZERO,
             },
