@@ -203,7 +203,7 @@ group_by = ["event_type", "resource_luid"]
             Routed {
                 receiver: "ops".into(),
                 // "ops" has neither a repeat interval nor recovery messages: not grouped.
-                group_key: String::new().into(),
+                group_key: String::new(),
                 intent: Intent::Fire,
                 repeat_interval: Duration::ZERO,
             },
