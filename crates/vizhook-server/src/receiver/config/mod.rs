@@ -150,7 +150,7 @@ impl Default for ActionDelivery {
             max_in_flight: 64,
             max_in_flight_per_action: 8,
             claim_batch: 32,
-            lease: secs(300),
+            lease: secs(600),
             poll_interval: secs(1),
         }
     }
@@ -424,20 +424,38 @@ fn check_durations(config: &ReceiveConfig) -> Vec<(String, String)> {
         .collect()
 }
 
-/// A command must be able to finish within the attempt that runs it.
+/// A command must be able to finish within the attempt that runs it, and its claimed tasks,
+/// which wait for one of its `max_concurrent` slots, within their lease.
 fn check_command_timeouts(config: &ReceiveConfig) -> Vec<(String, String)> {
-    let limit = config.delivery.attempt_timeout;
+    let delivery = &config.delivery;
     let mut problems = Vec::new();
     for (r, receiver) in config.receiver.iter().enumerate() {
         for (a, action) in receiver.action.iter().enumerate() {
-            if let ActionConfig::Command(command) = action
-                && command.timeout >= limit
-            {
+            let ActionConfig::Command(command) = action else {
+                continue;
+            };
+            let path = format!("receiver[{r}].action[{a}]");
+            if command.timeout >= delivery.attempt_timeout {
                 problems.push((
-                    format!("receiver[{r}].action[{a}].timeout"),
+                    format!("{path}.timeout"),
                     format!(
                         "must be shorter than delivery.attempt_timeout ({})",
-                        humantime::format_duration(limit)
+                        humantime::format_duration(delivery.attempt_timeout)
+                    ),
+                ));
+            }
+            let share = command.max_concurrent.max(1);
+            let rounds = (delivery.claim_batch + share).div_ceil(share) + 1;
+            let needed = command
+                .timeout
+                .saturating_mul(u32::try_from(rounds).unwrap_or(u32::MAX));
+            if delivery.lease < needed {
+                problems.push((
+                    format!("{path}.max_concurrent"),
+                    format!(
+                        "with this timeout and delivery.claim_batch, a claimed run may wait {} for a slot, longer than delivery.lease ({}): raise max_concurrent or the lease, or lower claim_batch",
+                        humantime::format_duration(needed),
+                        humantime::format_duration(delivery.lease)
                     ),
                 ));
             }

@@ -117,3 +117,18 @@ fn database_paths_are_relative_to_the_configuration() {
     );
     assert!(database_url("postgres://db/vizhook", base).is_err());
 }
+
+#[test]
+fn queued_command_runs_must_fit_in_their_lease() {
+    let text = format!(
+        "[delivery]\nlease = \"4m\"\n{SOURCE}{MINIMAL_ROUTE}  [[receiver.action]]\n  type = \"command\"\n  argv = [\"true\"]\n  timeout = \"9s\"\n"
+    );
+    let found = problems(&text);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].contains("receiver[0].action[0].max_concurrent: with this timeout and delivery.claim_batch, a claimed run may wait 5m 6s for a slot, longer than delivery.lease (4m)"),
+        "{found:?}"
+    );
+    let roomy = text.replace("timeout = \"9s\"", "timeout = \"9s\"\n  max_concurrent = 8");
+    assert_eq!(problems(&roomy), Vec::<String>::new());
+}
