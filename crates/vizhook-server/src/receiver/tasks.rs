@@ -10,7 +10,7 @@ use vizhook_core::RetrySchedule;
 use vizhook_store::{ClaimedTask, Store, TaskClaimRequest, TaskNext, TaskRecord};
 
 use super::{
-    actions::{Actions, Runtime},
+    actions::{ActionError, Actions, Runtime},
     ingest::TaskSpec,
 };
 use crate::{
@@ -69,6 +69,7 @@ impl Work for ActionTasks {
     }
 
     async fn perform(self: Arc<Self>, task: ClaimedTask) -> TaskRecord {
+        let mut gone = false;
         let outcome = match serde_json::from_str::<TaskSpec>(&task.spec) {
             Ok(spec) => {
                 let context = spec.into_context(task.notice);
@@ -77,6 +78,12 @@ impl Work for ActionTasks {
                     .execute(&self.actions, &task.receiver, &context);
                 match tokio::time::timeout(self.attempt_timeout, run).await {
                     Ok(Ok(())) => Ok(()),
+                    Ok(Err(err @ ActionError::UnknownTarget(_))) => {
+                        // The configuration changed since the task was queued: retrying
+                        // cannot help.
+                        gone = true;
+                        Err(err.to_string())
+                    }
                     Ok(Err(err)) => Err(err.to_string()),
                     Err(_) => Err(format!(
                         "the action did not finish within {}",
@@ -89,6 +96,7 @@ impl Work for ActionTasks {
         let finished_at = OffsetDateTime::now_utc();
         let next = match &outcome {
             Ok(()) => TaskNext::Done,
+            Err(_) if gone => TaskNext::Failed,
             Err(_) => match self.schedule.delay_after(task.attempt) {
                 Some(delay) => TaskNext::RetryAt(finished_at + delay),
                 None => TaskNext::Failed,

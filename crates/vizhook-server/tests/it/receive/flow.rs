@@ -175,3 +175,61 @@ lease = "60s"
         );
     }
 }
+
+#[tokio::test]
+async fn tasks_of_an_action_removed_from_the_configuration_fail_at_once() {
+    let down = TestReceiver::spawn().await;
+    down.answer_with(503, "down");
+    let with = |extra: &str| {
+        format!(
+            r#"
+[[source]]
+name = "tableau"
+path = "/tableau"
+token = "{TOKEN}"
+
+[route]
+receiver = "team"
+
+[[receiver]]
+name = "team"
+  [[receiver.action]]
+  type = "file"
+  path = "actions.jsonl"
+{extra}
+[delivery]
+retry_schedule = ["300ms", "300ms", "300ms"]
+attempt_timeout = "3s"
+poll_interval = "50ms"
+lease = "60s"
+"#
+        )
+    };
+    let second = format!(
+        "  [[receiver.action]]\n  type = \"http\"\n  url = \"{}\"\n",
+        down.url("/hook")
+    );
+    let rx = Receive::start(&with(&second)).await;
+    let body = event("WorkbookCreated", "w1", "Book");
+    assert_eq!(rx.post(&rx.hook("/tableau"), &body).await.0, 202);
+    eventually(
+        Duration::from_secs(10),
+        "the first failed attempt",
+        || async { (!down.received().is_empty()).then_some(()) },
+    )
+    .await;
+    // The http action is removed while its task waits for a retry.
+    let rx = rx.restart_with(&with("")).await;
+    let task = eventually(Duration::from_secs(10), "the task to end", || async {
+        let inbox = rx.inbox().await;
+        let task = inbox.first()?.tasks.get(1)?.clone();
+        (task.state != TaskState::Pending).then_some(task)
+    })
+    .await;
+    assert_eq!(task.state, TaskState::Failed);
+    assert_eq!(
+        task.attempts, 2,
+        "no retries for an action that is gone: {task:?}"
+    );
+    assert!(task.last_error.unwrap().contains("team/1"));
+}

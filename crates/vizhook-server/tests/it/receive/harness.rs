@@ -75,10 +75,16 @@ impl Receive {
     /// Stops the receiver (letting work in flight finish) and starts it again on the same
     /// folder and database.
     pub async fn restart(self) -> Self {
+        let text = self.text.clone();
+        self.restart_with(&text).await
+    }
+
+    /// Restarts on the same folder and database with another configuration.
+    pub async fn restart_with(self, text: &str) -> Self {
         self.shutdown.cancel();
         self.task.await.expect("receiver stopped");
         drop(self.store);
-        Self::start_in(self.dir, &self.text).await
+        Self::start_in(self.dir, text).await
     }
 
     /// The event URL of a source path.
