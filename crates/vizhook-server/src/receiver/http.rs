@@ -189,11 +189,19 @@ fn webhook_id(headers: &HeaderMap) -> Option<String> {
 /// Ready when the store takes writes: a prune of nothing (before 1970) goes through the writer
 /// and commits, so a stopped writer makes the receiver unready.
 async fn ready(State(shared): State<Arc<Shared>>) -> Response {
-    match shared.ingest.store.prune_inbox(OffsetDateTime::UNIX_EPOCH).await {
+    match shared
+        .ingest
+        .store
+        .prune_inbox(OffsetDateTime::UNIX_EPOCH)
+        .await
+    {
         Ok(_) => (StatusCode::OK, "ready\n").into_response(),
         Err(err) => {
             tracing::warn!(error = %crate::api::error::ErrorChain(&err), "not ready: the store does not take writes");
-            error(StatusCode::SERVICE_UNAVAILABLE, "the store does not take writes")
+            error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the store does not take writes",
+            )
         }
     }
 }
