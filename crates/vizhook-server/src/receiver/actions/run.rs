@@ -56,7 +56,7 @@ impl Runtime {
         result.map_err(|err| actions.scrub(err))
     }
 
-    /// Sends one email per address, in order; the first failure stops the rest.
+    /// Sends one email to every address of the action.
     async fn email(
         &self,
         actions: &Actions,
