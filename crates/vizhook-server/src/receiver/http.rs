@@ -8,7 +8,6 @@ use std::{net::SocketAddr, sync::Arc};
 
 use axum::{
     Json, Router,
-    body::Body,
     extract::{ConnectInfo, Request, State},
     http::{HeaderMap, HeaderValue, Method, StatusCode, header},
     response::{IntoResponse, Response},
@@ -120,7 +119,7 @@ async fn receive(
     if declared.is_some_and(|length| length > source.max_body_bytes) {
         return reject(name, &too_large);
     }
-    let Ok(body) = axum::body::to_bytes(Body::new(body), source.max_body_bytes).await else {
+    let Ok(body) = axum::body::to_bytes(body, source.max_body_bytes).await else {
         return reject(name, &too_large);
     };
     if let Err(rejection) = source.verify(&parts.headers, &body, OffsetDateTime::now_utc()) {

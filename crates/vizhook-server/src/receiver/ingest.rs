@@ -169,9 +169,10 @@ impl Ingest {
     ) -> Vec<PlannedNotification> {
         let received_at = received_at.format(&Rfc3339).unwrap_or_default();
         let mut planned = Vec::new();
+        let json = event.to_json();
         for routed in self.tree.route(event, enrichment.site_name.as_deref()) {
             let spec = TaskSpec {
-                event: event.to_json(),
+                event: json.clone(),
                 site_name: enrichment.site_name.clone(),
                 project_name: enrichment.project_name.clone(),
                 owner_name: enrichment.owner_name.clone(),

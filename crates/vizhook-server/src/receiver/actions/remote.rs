@@ -102,28 +102,23 @@ fn json_body(value: &serde_json::Value) -> Vec<u8> {
     serde_json::to_vec(value).unwrap_or_default()
 }
 
-pub(super) async fn slack(
+/// A Slack or Teams message: the channel's layout (`build`) around the default or custom text.
+pub(super) async fn chat(
     outbound: &Outbound,
     actions: &Actions,
     url: &Url,
     text: Option<&Tpl>,
     ctx: &Context,
+    build: fn(&Context, Option<String>) -> serde_json::Value,
 ) -> Result<(), ActionError> {
     let custom = text.map(|tpl| actions.render(tpl, ctx)).transpose()?;
-    let message = messages::slack(ctx, custom);
-    post(outbound, url, json_headers(), json_body(&message)).await
-}
-
-pub(super) async fn teams(
-    outbound: &Outbound,
-    actions: &Actions,
-    url: &Url,
-    text: Option<&Tpl>,
-    ctx: &Context,
-) -> Result<(), ActionError> {
-    let custom = text.map(|tpl| actions.render(tpl, ctx)).transpose()?;
-    let message = messages::teams(ctx, custom);
-    post(outbound, url, json_headers(), json_body(&message)).await
+    post(
+        outbound,
+        url,
+        json_headers(),
+        json_body(&build(ctx, custom)),
+    )
+    .await
 }
 
 pub(super) async fn http(

@@ -4,7 +4,7 @@
 use super::{
     ActionError, Actions, Context,
     build::Action,
-    remote,
+    messages, remote,
     templates::{self, Tpl},
 };
 use crate::delivery::{
@@ -40,10 +40,10 @@ impl Runtime {
         let outbound = &self.outbound;
         let result = match action {
             Action::Slack { url, text } => {
-                remote::slack(outbound, actions, url, text.as_ref(), ctx).await
+                remote::chat(outbound, actions, url, text.as_ref(), ctx, messages::slack).await
             }
             Action::Teams { url, text } => {
-                remote::teams(outbound, actions, url, text.as_ref(), ctx).await
+                remote::chat(outbound, actions, url, text.as_ref(), ctx, messages::teams).await
             }
             Action::Email { to, subject, body } => {
                 self.email(actions, to, subject, body, ctx).await
