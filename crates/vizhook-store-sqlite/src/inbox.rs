@@ -1,7 +1,7 @@
-//! The receiver's inbox in SQLite: storing accepted events once (de-duplication keys), alert
-//! group decisions taken in the storing transaction, and the action tasks leased, retried and
-//! finished by the delivery engine (`tasks`). As in the outbox, batches travel as one JSON
-//! parameter read with `json_each`.
+//! The receiver's inbox in SQLite: storing accepted events once (de-duplication keys, looked up
+//! in memory: `keys`), alert group decisions taken in the storing transaction, and the action
+//! tasks leased, retried and finished by the delivery engine (`tasks`). As in the outbox,
+//! batches travel as one JSON parameter read with `json_each`.
 
 use std::collections::HashMap;
 
@@ -14,9 +14,10 @@ use vizhook_store::{InboxEntry, StoreError, StoreResult, TaskRow, TaskState};
 use crate::convert::{db_error, from_millis, millis};
 
 mod batch;
+mod keys;
 mod queue;
 mod tasks;
-pub(crate) use batch::receive_batch;
+pub(crate) use keys::Keys;
 pub(crate) use queue::ReceiveQueue;
 pub(crate) use tasks::{exchange, next_due};
 
@@ -125,7 +126,7 @@ pub(crate) async fn prune(conn: &mut SqliteConnection, before: OffsetDateTime) -
     .await
     .map_err(db_error)?
     .rows_affected();
-    sqlx::query("DELETE FROM inbox_dedup WHERE until < ?")
+    sqlx::query("DELETE FROM inbox_keys WHERE until < ?")
         .bind(before)
         .execute(&mut *conn)
         .await

@@ -42,6 +42,8 @@ pub enum OpenError {
     Connect(#[source] sqlx::Error),
     #[error("could not apply the database migrations")]
     Migrate(#[source] sqlx::migrate::MigrateError),
+    #[error("could not read the inbox's de-duplication keys")]
+    Keys(#[source] StoreError),
 }
 
 /// The SQLite store.
@@ -93,10 +95,13 @@ impl SqliteStore {
             .connect_with(options.read_only(true).pragma("cache_size", "-2000"))
             .await
             .map_err(OpenError::Connect)?;
+        let keys = inbox::Keys::load(&mut write_conn)
+            .await
+            .map_err(OpenError::Keys)?;
         let writer = Writer::spawn(write_conn);
         Ok(Self {
             reader,
-            receives: inbox::ReceiveQueue::spawn(writer.clone()),
+            receives: inbox::ReceiveQueue::spawn(writer.clone(), keys),
             writer,
         })
     }

@@ -1,14 +1,13 @@
-//! Storing many inbound events in one writer job: one lookup of every de-duplication key, the
-//! repeats within the batch settled in Rust in arrival order, then one statement per table for
-//! the events, their keys, their alert groups and their tasks, whatever the batch's size. A
-//! batch of one is the single-event `receive`.
+//! Storing a batch of accepted inbound events in one writer job: one statement per table for
+//! their de-duplication keys (appended to the log, see `keys.rs`), the events, their alert
+//! groups and their tasks, whatever the batch's size. Repeats were settled before, in memory.
 
 use std::collections::HashMap;
 
 use serde::Serialize;
 use sqlx::{Row, SqliteConnection};
 use vizhook_core::notify::{GroupState, Intent, Notice, decide};
-use vizhook_store::{Inbound, Received, StoreResult};
+use vizhook_store::{Inbound, StoreResult};
 
 use super::{GroupKey, GroupRow, to_json};
 use crate::convert::{db_error, from_millis, millis};
@@ -39,62 +38,16 @@ struct TaskRow<'a> {
     t: i64,
 }
 
-fn keys(inbound: &Inbound) -> impl Iterator<Item = &String> {
+/// Every de-duplication key of `inbound`: its own, then the extra ones.
+pub(crate) fn keys(inbound: &Inbound) -> impl Iterator<Item = &String> {
     std::iter::once(&inbound.dedup_key).chain(&inbound.extra_dedup_keys)
 }
 
-/// Stores `inbounds` in order; each gets its own outcome, as if received one after another.
-pub(crate) async fn receive_batch(
+/// Stores `accepted` (none a repeat) in order. Returns each event's queued tasks.
+pub(crate) async fn store_accepted(
     conn: &mut SqliteConnection,
-    inbounds: &[Inbound],
-) -> StoreResult<Vec<Received>> {
-    let all_keys: Vec<&String> = inbounds.iter().flat_map(keys).collect();
-    let rows = sqlx::query(
-        "SELECT key, inbox_id, until FROM inbox_dedup WHERE key IN (SELECT value FROM json_each(?))",
-    )
-    .bind(to_json(&all_keys)?)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(db_error)?;
-    let mut held: HashMap<String, (String, i64)> = HashMap::with_capacity(rows.len());
-    for row in &rows {
-        let key: String = row.try_get(0).map_err(db_error)?;
-        held.insert(
-            key,
-            (
-                row.try_get(1).map_err(db_error)?,
-                row.try_get(2).map_err(db_error)?,
-            ),
-        );
-    }
-
-    // Repeats, in arrival order: an event takes its keys, so a later one in the batch sees them.
-    let mut outcomes: Vec<Option<Received>> = Vec::with_capacity(inbounds.len());
-    let mut accepted: Vec<&Inbound> = Vec::new();
-    for inbound in inbounds {
-        let at = millis(inbound.received_at);
-        let holder = keys(inbound).find_map(|key| {
-            held.get(key)
-                .filter(|(_, until)| *until > at)
-                .map(|(id, _)| id.clone())
-        });
-        if let Some(original) = holder {
-            outcomes.push(Some(Received::Duplicate { original }));
-            continue;
-        }
-        for key in keys(inbound) {
-            held.insert(
-                key.clone(),
-                (inbound.id.clone(), millis(inbound.dedup_until)),
-            );
-        }
-        accepted.push(inbound);
-        outcomes.push(None);
-    }
-    if accepted.is_empty() {
-        return Ok(outcomes.into_iter().flatten().collect());
-    }
-
+    accepted: &[&Inbound],
+) -> StoreResult<Vec<Vec<(String, Notice)>>> {
     let key_rows: Vec<KeyRow<'_>> = accepted
         .iter()
         .flat_map(|inbound| {
@@ -105,11 +58,10 @@ pub(crate) async fn receive_batch(
             })
         })
         .collect();
-    // In order, so that within the batch the last taker of a key holds it.
+    // In order, so that a later row for the same key replaces an earlier one when loaded.
     sqlx::query(
-        "INSERT INTO inbox_dedup (key, inbox_id, until) \
-         SELECT value->>'k', value->>'i', value->>'u' FROM json_each(?) WHERE true ORDER BY key \
-         ON CONFLICT (key) DO UPDATE SET inbox_id = excluded.inbox_id, until = excluded.until",
+        "INSERT INTO inbox_keys (key, inbox_id, until) \
+         SELECT value->>'k', value->>'i', value->>'u' FROM json_each(?) ORDER BY key",
     )
     .bind(to_json(&key_rows)?)
     .execute(&mut *conn)
@@ -134,17 +86,7 @@ pub(crate) async fn receive_batch(
     .execute(&mut *conn)
     .await
     .map_err(db_error)?;
-
-    let queued = notify(conn, &accepted).await?;
-    let mut queued = queued.into_iter();
-    Ok(outcomes
-        .into_iter()
-        .map(|outcome| {
-            outcome.unwrap_or_else(|| Received::Stored {
-                tasks: queued.next().unwrap_or_default(),
-            })
-        })
-        .collect())
+    notify(conn, accepted).await
 }
 
 /// Decides every planned notification of the accepted events against its group's stored

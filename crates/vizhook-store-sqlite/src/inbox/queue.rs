@@ -1,22 +1,27 @@
 //! The queue in front of the writer for inbound events: while one batch of events is being
 //! committed, the next ones gather, and then go to the writer together as one job
-//! (`receive_batch`). Under load a batch holds everything that arrived during the previous
-//! commit; alone, an event goes at once. If a batch fails, its events are stored one by one so
+//! (`store_accepted`). Under load a batch holds everything that arrived during the previous
+//! commit; alone, an event goes at once. The queue's task owns the de-duplication keys
+//! (`keys.rs`): it settles repeats in memory, in arrival order, before the job, and records the
+//! new keys once the job has committed. If a batch fails, its events are stored one by one so
 //! that only the failing event fails.
 
-use std::sync::Arc;
+use std::{collections::HashMap, ops::Range, sync::Arc};
 
-use futures_util::future::join_all;
 use tokio::sync::{mpsc, oneshot};
 use vizhook_store::{Inbound, Received, StoreError, StoreResult};
 
-use super::receive_batch;
-use crate::writer::Writer;
+use super::{
+    batch::{keys as keys_of, store_accepted},
+    keys::Keys,
+};
+use crate::{convert::millis, writer::Writer};
 
 /// Events taken into one batch at most.
 const MAX_BATCH: usize = 512;
 
-type Pending = (Inbound, oneshot::Sender<StoreResult<Received>>);
+type Reply = oneshot::Sender<StoreResult<Received>>;
+type Pending = (Inbound, Reply);
 
 #[derive(Debug, Clone)]
 pub(crate) struct ReceiveQueue {
@@ -28,10 +33,10 @@ pub(crate) struct ReceiveQueue {
 struct Stopped;
 
 impl ReceiveQueue {
-    /// Starts the queue's task; it stops when every handle is dropped.
-    pub(crate) fn spawn(writer: Writer) -> Self {
+    /// Starts the queue's task with the stored `keys`; it stops when every handle is dropped.
+    pub(crate) fn spawn(writer: Writer, keys: Keys) -> Self {
         let (pending, incoming) = mpsc::channel(4 * MAX_BATCH);
-        tokio::spawn(run(writer, incoming));
+        tokio::spawn(run(writer, keys, incoming));
         Self { pending }
     }
 
@@ -47,60 +52,101 @@ impl ReceiveQueue {
     }
 }
 
-async fn run(writer: Writer, mut incoming: mpsc::Receiver<Pending>) {
+async fn run(writer: Writer, mut keys: Keys, mut incoming: mpsc::Receiver<Pending>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while incoming.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let (inbounds, replies): (Vec<Inbound>, Vec<_>) = batch.drain(..).unzip();
+        let (inbounds, replies): (Vec<Inbound>, Vec<Reply>) = batch.drain(..).unzip();
         let inbounds = Arc::new(inbounds);
-        let shared = inbounds.clone();
-        let stored = writer
-            .run(move |conn| Box::pin(async move { receive_batch(conn, &shared).await }))
-            .await;
-        match stored {
-            Ok(outcomes) if outcomes.len() == replies.len() => {
+        match store(&writer, &mut keys, &inbounds, 0..inbounds.len()).await {
+            Ok(outcomes) => {
                 for (reply, outcome) in replies.into_iter().zip(outcomes) {
                     let _ = reply.send(Ok(outcome));
                 }
             }
-            Ok(_) => {
+            Err(error) if replies.len() == 1 => {
                 for reply in replies {
-                    let _ = reply.send(Err(StoreError::Corrupt(
-                        "a batch gave a different number of outcomes".into(),
-                    )));
+                    let _ = reply.send(Err(error.clone()));
                 }
             }
-            Err(err) if replies.len() == 1 => {
-                for reply in replies {
-                    let _ = reply.send(Err(err.clone()));
+            Err(_) => {
+                // Nothing of the batch was stored: each event again, alone, in order.
+                for (index, reply) in replies.into_iter().enumerate() {
+                    let outcome = store(&writer, &mut keys, &inbounds, index..index + 1)
+                        .await
+                        .and_then(|mut outcomes| {
+                            outcomes.pop().ok_or_else(|| {
+                                StoreError::Corrupt("a batch of one gave no outcome".into())
+                            })
+                        });
+                    let _ = reply.send(outcome);
                 }
             }
-            Err(_) => alone(&writer, &inbounds, replies).await,
         }
     }
 }
 
-/// Stores each event of a failed batch as its own job (the writer still group-commits them).
-async fn alone(
+/// Stores `inbounds[range]` as if received one after another: an event whose key is held is a
+/// repeat (of an earlier event in the range, too); the rest are stored in one writer job, and
+/// their keys are recorded once it has committed. One outcome per event, in order.
+async fn store(
     writer: &Writer,
+    keys: &mut Keys,
     inbounds: &Arc<Vec<Inbound>>,
-    replies: Vec<oneshot::Sender<StoreResult<Received>>>,
-) {
-    let jobs = replies.into_iter().enumerate().map(|(index, reply)| {
-        let (writer, inbounds) = (writer.clone(), inbounds.clone());
-        async move {
-            let outcome = writer
-                .run(move |conn| {
-                    Box::pin(async move {
-                        let mut outcomes =
-                            receive_batch(conn, std::slice::from_ref(&inbounds[index])).await?;
-                        outcomes.pop().ok_or_else(|| {
-                            StoreError::Corrupt("a batch of one gave no outcome".into())
-                        })
-                    })
-                })
-                .await;
-            let _ = reply.send(outcome);
+    range: Range<usize>,
+) -> StoreResult<Vec<Received>> {
+    let mut outcomes: Vec<Option<Received>> = Vec::with_capacity(range.len());
+    let mut accepted = Vec::with_capacity(range.len());
+    {
+        // Keys taken earlier in this range, before they are committed.
+        let mut taken: HashMap<&str, (&str, i64)> = HashMap::new();
+        for index in range {
+            let inbound = &inbounds[index];
+            let at = millis(inbound.received_at);
+            let holder = keys_of(inbound).find_map(|key| match taken.get(key.as_str()) {
+                Some((id, until)) => (*until > at).then(|| Arc::from(*id)),
+                None => keys.holder(key, at),
+            });
+            if let Some(original) = holder {
+                outcomes.push(Some(Received::Duplicate {
+                    original: original.to_string(),
+                }));
+                continue;
+            }
+            for key in keys_of(inbound) {
+                taken.insert(key, (&inbound.id, millis(inbound.dedup_until)));
+            }
+            accepted.push(index);
+            outcomes.push(None);
         }
-    });
-    join_all(jobs).await;
+    }
+    if !accepted.is_empty() {
+        let (shared, chosen) = (inbounds.clone(), accepted.clone());
+        let queued = writer
+            .run(move |conn| {
+                Box::pin(async move {
+                    let accepted: Vec<&Inbound> = chosen.iter().map(|&i| &shared[i]).collect();
+                    store_accepted(conn, &accepted).await
+                })
+            })
+            .await?;
+        if queued.len() != accepted.len() {
+            return Err(StoreError::Corrupt(
+                "a batch gave a different number of outcomes".into(),
+            ));
+        }
+        let mut queued = queued.into_iter();
+        for &index in &accepted {
+            let inbound = &inbounds[index];
+            for key in keys_of(inbound) {
+                keys.take(key, &inbound.id, millis(inbound.dedup_until));
+            }
+            keys.advance(millis(inbound.received_at));
+        }
+        for outcome in outcomes.iter_mut().filter(|outcome| outcome.is_none()) {
+            *outcome = Some(Received::Stored {
+                tasks: queued.next().unwrap_or_default(),
+            });
+        }
+    }
+    Ok(outcomes.into_iter().flatten().collect())
 }
