@@ -67,7 +67,7 @@ async fn main() {
         caller.await.unwrap();
     }
     let elapsed = started.elapsed();
-    println!(
+    eprintln!(
         "{events} events, {plans} plans each: {:.2} s = {:.0}/s",
         elapsed.as_secs_f64(),
         events as f64 / elapsed.as_secs_f64()
