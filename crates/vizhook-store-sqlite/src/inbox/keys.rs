@@ -9,7 +9,7 @@
 //! receive of this store goes through that one task, and it changes the map only after the
 //! rows are committed, so the map is always what the table says.
 //!
-//! Memory: one entry per key still inside its window (about 200 bytes each). Entries leave the
+//! Memory: one entry per key still inside its window (roughly 300 bytes each). Entries leave the
 //! map once the newest event's time is `EVICT_AFTER` past their expiry; an expired entry that
 //! is still here is never a holder.
 
