@@ -129,12 +129,7 @@ async fn store(
                 })
             })
             .await?;
-        if queued.len() != accepted.len() {
-            return Err(StoreError::Corrupt(
-                "a batch gave a different number of outcomes".into(),
-            ));
-        }
-        let mut queued = queued.into_iter();
+        // Committed: the map learns the keys before anything else can fail.
         for &index in &accepted {
             let inbound = &inbounds[index];
             for key in keys_of(inbound) {
@@ -142,6 +137,12 @@ async fn store(
             }
             keys.advance(millis(inbound.received_at));
         }
+        if queued.len() != accepted.len() {
+            return Err(StoreError::Corrupt(
+                "a batch gave a different number of outcomes".into(),
+            ));
+        }
+        let mut queued = queued.into_iter();
         for outcome in outcomes.iter_mut().filter(|outcome| outcome.is_none()) {
             *outcome = Some(Received::Stored {
                 tasks: queued.next().unwrap_or_default(),
