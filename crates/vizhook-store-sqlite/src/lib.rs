@@ -1,9 +1,11 @@
 //! The embedded SQLite backend of the vizhook store: one file, WAL journal, `synchronous=FULL`
 //! for durability, migrations embedded in the binary. Reads use a pool of read-only
-//! connections; all writes go through one writer task that group-commits them.
+//! connections; all writes go through one writer task that group-commits them, and a
+//! connection of its own checkpoints the log in the background.
 
 #![forbid(unsafe_code)]
 
+mod checkpoint;
 mod content;
 mod convert;
 mod identity;
@@ -74,8 +76,8 @@ impl SqliteStore {
             .pragma("cache_size", "-65536")
             .pragma("mmap_size", "268435456")
             .pragma("temp_store", "memory")
-            // Checkpoint every 16 MiB of WAL rather than every 4 MiB, so large group commits do
-            // not each trigger one.
+            // The writer checkpoints itself every 16 MiB of WAL, which lets the log start again
+            // from its beginning; `checkpoint.rs` has copied most of it by then.
             .pragma("wal_autocheckpoint", "4096")
             .log_statements(tracing::log::LevelFilter::Trace);
 
@@ -92,13 +94,23 @@ impl SqliteStore {
         let reader = SqlitePoolOptions::new()
             .max_connections(8)
             .min_connections(1)
-            .connect_with(options.read_only(true).pragma("cache_size", "-2000"))
+            .connect_with(
+                options
+                    .clone()
+                    .read_only(true)
+                    .pragma("cache_size", "-2000"),
+            )
             .await
             .map_err(OpenError::Connect)?;
         let keys = inbox::Keys::load(&mut write_conn)
             .await
             .map_err(OpenError::Keys)?;
-        let writer = Writer::spawn(write_conn);
+        let checkpoints = checkpoint::Checkpoints::spawn(
+            SqliteConnection::connect_with(&options.pragma("cache_size", "-2000"))
+                .await
+                .map_err(OpenError::Connect)?,
+        );
+        let writer = Writer::spawn(write_conn, checkpoints);
         Ok(Self {
             reader,
             receives: inbox::ReceiveQueue::spawn(writer.clone(), keys),

@@ -10,6 +10,8 @@ use sqlx::{Acquire, Connection, SqliteConnection};
 use tokio::sync::{mpsc, oneshot};
 use vizhook_store::{StoreError, StoreResult};
 
+use crate::checkpoint::Checkpoints;
+
 /// Writes taken into one transaction at most. Large enough to amortise the fsync, small enough
 /// to keep the write lock short for readers' checkpoints.
 const MAX_BATCH: usize = 256;
@@ -26,10 +28,11 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer task on `conn`. It stops when every handle is dropped.
-    pub(crate) fn spawn(conn: SqliteConnection) -> Self {
+    /// Starts the writer task on `conn`. It stops when every handle is dropped. After each
+    /// commit it wakes the checkpointer.
+    pub(crate) fn spawn(conn: SqliteConnection, checkpoints: Checkpoints) -> Self {
         let (jobs, receiver) = mpsc::channel(4 * MAX_BATCH);
-        tokio::spawn(run(conn, receiver));
+        tokio::spawn(run(conn, receiver, checkpoints));
         Self { jobs }
     }
 
@@ -65,7 +68,11 @@ fn stopped() -> StoreError {
     StoreError::unavailable(std::io::Error::other("the SQLite writer has stopped"))
 }
 
-async fn run(mut conn: SqliteConnection, mut receiver: mpsc::Receiver<Job>) {
+async fn run(
+    mut conn: SqliteConnection,
+    mut receiver: mpsc::Receiver<Job>,
+    checkpoints: Checkpoints,
+) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let jobs = std::mem::take(&mut batch);
@@ -82,6 +89,7 @@ async fn run(mut conn: SqliteConnection, mut receiver: mpsc::Receiver<Job>) {
         for (completion, error) in completions {
             completion(error);
         }
+        checkpoints.committed();
     }
 }
 
