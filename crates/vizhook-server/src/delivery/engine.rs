@@ -261,9 +261,16 @@ impl<W: Work> Engine<W> {
     /// One round trip: record what finished and, when there is worthwhile room, lease more.
     async fn cycle(&self, run: &mut Running<W>) -> Cycle {
         let limits = &self.limits;
-        // Unrecorded outcomes count against the room, so records never pile up.
-        let held = run.slots.held + run.records.len();
-        let room = limits.max_in_flight.saturating_sub(held);
+        // Outcomes not yet recorded do not take room: they are recorded by the same round trip
+        // that leases more, so a saturated engine needs one round trip per batch, not one to
+        // record and another to lease. Past an engine's worth of them it records before it
+        // leases more, so they cannot pile up.
+        let held = run.slots.held;
+        let room = if run.records.len() >= limits.max_in_flight {
+            0
+        } else {
+            limits.max_in_flight.saturating_sub(held)
+        };
         let worthwhile = limits.claim_batch.min(limits.max_in_flight / 4).max(1);
         let full = run.slots.full(&self.work);
         let blocked = room == 0 || (held > 0 && room < worthwhile);
@@ -344,5 +351,103 @@ impl<W: Work> Engine<W> {
             }
             None => poll,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+
+    /// `total` items of one key, each finishing at once; every exchange is logged as (records,
+    /// claim limit).
+    struct Counter {
+        total: usize,
+        claimed: Mutex<usize>,
+        exchanges: Mutex<Vec<(usize, Option<u32>)>>,
+    }
+
+    #[async_trait]
+    impl Work for Counter {
+        type Item = usize;
+        type Record = usize;
+        type Key = u8;
+
+        fn item_key(_: &usize) -> u8 {
+            0
+        }
+        fn record_key(_: &usize) -> u8 {
+            0
+        }
+        async fn exchange(
+            &self,
+            records: Vec<usize>,
+            claim: Option<Claim<u8>>,
+        ) -> Option<Vec<usize>> {
+            // As a store would: a round trip takes a while, and work finishes meanwhile.
+            tokio::time::sleep(Duration::from_millis(2)).await;
+            self.exchanges
+                .lock()
+                .ok()?
+                .push((records.len(), claim.as_ref().map(|c| c.limit)));
+            let mut claimed = self.claimed.lock().ok()?;
+            let limit = claim
+                .filter(|c| c.exclude.is_empty())
+                .map_or(0, |c| c.limit as usize);
+            let start = *claimed;
+            *claimed = (start + limit).min(self.total);
+            Some((start..*claimed).collect())
+        }
+        async fn perform(self: Arc<Self>, item: usize) -> usize {
+            tokio::task::yield_now().await;
+            item
+        }
+        async fn next_due(&self) -> Option<OffsetDateTime> {
+            None
+        }
+    }
+
+    #[tokio::test]
+    async fn a_saturated_engine_records_and_leases_in_the_same_round_trip() {
+        let work = Arc::new(Counter {
+            total: 2_000,
+            claimed: Mutex::new(0),
+            exchanges: Mutex::new(Vec::new()),
+        });
+        let engine = Engine {
+            work: work.clone(),
+            limits: Limits {
+                max_in_flight: 64,
+                max_in_flight_per_key: 32,
+                claim_batch: 32,
+                lease: Duration::from_secs(60),
+                poll_interval: Duration::from_millis(5),
+            },
+            wake: Arc::new(Notify::new()),
+        };
+        let shutdown = CancellationToken::new();
+        let running = tokio::spawn(engine.run(shutdown.clone()));
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while work.claimed.lock().map(|c| *c).unwrap_or(0) < 2_000 {
+            assert!(tokio::time::Instant::now() < deadline, "the engine stalled");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        shutdown.cancel();
+        running.await.expect("engine");
+        let exchanges = work.exchanges.lock().expect("log").clone();
+        let recorded: usize = exchanges.iter().map(|(records, _)| records).sum();
+        assert_eq!(recorded, 2_000, "every outcome is recorded");
+        let claims = exchanges
+            .iter()
+            .filter(|(_, claim)| claim.is_some())
+            .count();
+        // Until everything is leased, a round trip that records also leases.
+        let record_only = exchanges
+            .iter()
+            .take(claims)
+            .filter(|(records, claim)| *records > 0 && claim.is_none())
+            .count();
+        assert_eq!(record_only, 0, "round trips: {exchanges:?}");
     }
 }
