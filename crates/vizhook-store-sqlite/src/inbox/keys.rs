@@ -9,12 +9,15 @@
 //! receive of this store goes through that one task, and it changes the map only after the
 //! rows are committed, so the map is always what the table says.
 //!
-//! Memory: one entry per key still inside its window (roughly 300 bytes each). Entries leave the
-//! map once the newest event's time is `EVICT_AFTER` past their expiry; an expired entry that
-//! is still here is never a holder.
+//! Memory: one entry per key still inside its window, 150 to 200 bytes: the map holds a 128-bit
+//! digest of the key (SipHash under two random keys chosen when the store opens; a false
+//! match needs about 2^64 keys) and the holder's id, shared by that event's keys. Entries leave
+//! the map once the newest event's time is `EVICT_AFTER` past their expiry; an expired entry
+//! that is still here is never a holder.
 
 use std::{
     collections::{HashMap, VecDeque},
+    hash::{BuildHasher, RandomState},
     sync::Arc,
 };
 
@@ -36,14 +39,20 @@ struct Holder {
 
 #[derive(Debug, Default)]
 pub(crate) struct Keys {
-    held: HashMap<Arc<str>, Holder>,
+    /// Two independent SipHash keys: a key's digest is both hashes side by side.
+    digest: (RandomState, RandomState),
+    held: HashMap<u128, Holder>,
     /// Keys in the order they were taken, with the expiry they were taken with.
-    taken: VecDeque<(i64, Arc<str>)>,
+    taken: VecDeque<(i64, u128)>,
     /// The latest event time seen.
     newest: i64,
 }
 
 impl Keys {
+    fn digest(&self, key: &str) -> u128 {
+        (u128::from(self.digest.0.hash_one(key)) << 64) | u128::from(self.digest.1.hash_one(key))
+    }
+
     /// Reads every stored key; later rows replace earlier ones.
     pub(crate) async fn load(conn: &mut SqliteConnection) -> StoreResult<Self> {
         let rows = sqlx::query("SELECT key, inbox_id, until FROM inbox_keys ORDER BY seq")
@@ -54,7 +63,7 @@ impl Keys {
         for row in &rows {
             let key: &str = row.try_get(0).map_err(db_error)?;
             let inbox_id: &str = row.try_get(1).map_err(db_error)?;
-            keys.take(key, inbox_id, row.try_get(2).map_err(db_error)?);
+            keys.take(key, &Arc::from(inbox_id), row.try_get(2).map_err(db_error)?);
         }
         Ok(keys)
     }
@@ -62,19 +71,19 @@ impl Keys {
     /// The event that holds `key` at `at` (milliseconds), if any.
     pub(crate) fn holder(&self, key: &str, at: i64) -> Option<Arc<str>> {
         self.held
-            .get(key)
+            .get(&self.digest(key))
             .filter(|holder| holder.until > at)
             .map(|holder| holder.inbox_id.clone())
     }
 
     /// Records that `inbox_id` holds `key` until `until`; call only once the row is committed.
-    pub(crate) fn take(&mut self, key: &str, inbox_id: &str, until: i64) {
-        let key: Arc<str> = Arc::from(key);
-        self.taken.push_back((until, key.clone()));
+    pub(crate) fn take(&mut self, key: &str, inbox_id: &Arc<str>, until: i64) {
+        let key = self.digest(key);
+        self.taken.push_back((until, key));
         self.held.insert(
             key,
             Holder {
-                inbox_id: Arc::from(inbox_id),
+                inbox_id: inbox_id.clone(),
                 until,
             },
         );
@@ -114,7 +123,7 @@ mod tests {
     #[test]
     fn a_key_is_held_until_its_expiry() {
         let mut keys = Keys::default();
-        keys.take("k", "e1", 1_000);
+        keys.take("k", &Arc::from("e1"), 1_000);
         assert_eq!(keys.holder("k", 999).as_deref(), Some("e1"));
         assert_eq!(keys.holder("k", 1_000), None);
         assert_eq!(keys.holder("other", 0), None);
@@ -123,9 +132,9 @@ mod tests {
     #[test]
     fn expired_keys_leave_memory_but_a_retaken_key_stays() {
         let mut keys = Keys::default();
-        keys.take("old", "e1", 1_000);
-        keys.take("again", "e2", 1_000);
-        keys.take("again", "e3", 1_000 + EVICT_AFTER + 5_000);
+        keys.take("old", &Arc::from("e1"), 1_000);
+        keys.take("again", &Arc::from("e2"), 1_000);
+        keys.take("again", &Arc::from("e3"), 1_000 + EVICT_AFTER + 5_000);
         keys.advance(1_000 + EVICT_AFTER - 1);
         assert_eq!(
             keys.len(),
@@ -143,7 +152,7 @@ mod tests {
     #[test]
     fn time_going_backwards_evicts_nothing_more() {
         let mut keys = Keys::default();
-        keys.take("k", "e1", 1_000);
+        keys.take("k", &Arc::from("e1"), 1_000);
         keys.advance(1_000 + EVICT_AFTER - 1);
         keys.advance(0);
         assert_eq!(keys.len(), 1);

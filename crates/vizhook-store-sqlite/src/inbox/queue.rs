@@ -132,8 +132,9 @@ async fn store(
         // Committed: the map learns the keys before anything else can fail.
         for &index in &accepted {
             let inbound = &inbounds[index];
+            let id: Arc<str> = Arc::from(inbound.id.as_str());
             for key in keys_of(inbound) {
-                keys.take(key, &inbound.id, millis(inbound.dedup_until));
+                keys.take(key, &id, millis(inbound.dedup_until));
             }
             keys.advance(millis(inbound.received_at));
         }
