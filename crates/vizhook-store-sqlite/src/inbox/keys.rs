@@ -2,8 +2,8 @@
 //!
 //! A key is a hash, so an index on it puts every new key on a random page: with a B-tree on the
 //! key, each stored event rewrote a page of its own at every commit, and that was most of the
-//! receiver's write cost (measured with `examples/inbox_profile.rs`: 12k events/s with the
-//! index, 20k/s without). Here the table `inbox_keys` is only appended to (in the order of its
+//! receiver's write cost (measured with `examples/inbox_profile.rs`: 11k to 12k events/s with
+//! the index, 19k/s with this log). Here the table `inbox_keys` is only appended to (in the order of its
 //! rowid, with an index on the expiry time, which grows with it), and lookups go to this map,
 //! loaded from the table when the store opens. The receive queue (`queue.rs`) owns it: every
 //! receive of this store goes through that one task, and it changes the map only after the
