@@ -137,27 +137,35 @@ impl EventKind {
         };
         Self::ALL
             .into_iter()
-            .find(|kind| normalize(kind.api_name()) == key || source_suffix(*kind) == key)
+            .find(|kind| {
+                normalized(kind.api_name()).eq(key.chars())
+                    || normalized(source_suffix(*kind)).eq(key.chars())
+            })
             .ok_or_else(|| DomainError::UnknownEvent(raw.to_owned()))
     }
 }
 
-/// The source name without its prefix, normalized: `userpromotedadmin`, `datasourcecreated`.
-fn source_suffix(kind: EventKind) -> String {
+/// The source name without its prefix: `UserPromotedAdmin`, `datasource-created`.
+fn source_suffix(kind: EventKind) -> &'static str {
     let source = kind.source_name();
-    let suffix = source
+    source
         .strip_prefix("webhook-source-event-")
         .or_else(|| source.strip_prefix("webhook-event-"))
-        .unwrap_or(source);
-    normalize(suffix)
+        .unwrap_or(source)
 }
 
-fn normalize(raw: &str) -> String {
+/// `raw` without surrounding spaces, dashes and underscores, in lower case. An iterator, so
+/// that comparing against the 22 names allocates nothing (events are parsed on every
+/// injection).
+fn normalized(raw: &str) -> impl Iterator<Item = char> + '_ {
     raw.trim()
         .chars()
         .filter(|c| *c != '-' && *c != '_')
         .map(|c| c.to_ascii_lowercase())
-        .collect()
+}
+
+fn normalize(raw: &str) -> String {
+    normalized(raw).collect()
 }
 
 impl fmt::Display for EventKind {

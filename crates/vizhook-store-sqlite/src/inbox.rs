@@ -1,7 +1,7 @@
 //! The receiver's inbox in SQLite: storing accepted events once (de-duplication keys, looked up
 //! in memory: `keys`), alert group decisions taken in the storing transaction, and the action
 //! tasks leased, retried and finished by the delivery engine (`tasks`). As in the outbox,
-//! batches travel as one JSON parameter read with `json_each`.
+//! batches of rows travel as multi-row statements (`rows.rs`).
 
 use std::collections::HashMap;
 
@@ -25,7 +25,6 @@ pub(crate) use tasks::{exchange, next_due};
 pub(super) type GroupKey = (String, String);
 
 /// A group's new state, as a batch row.
-#[derive(Serialize)]
 pub(super) struct GroupRow<'a> {
     r: &'a str,
     g: &'a str,

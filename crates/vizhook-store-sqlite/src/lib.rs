@@ -11,6 +11,7 @@ mod convert;
 mod identity;
 mod inbox;
 mod outbox;
+mod rows;
 mod sites;
 mod webhooks;
 mod writer;
@@ -79,6 +80,9 @@ impl SqliteStore {
             // The writer checkpoints itself every 16 MiB of WAL, which lets the log start again
             // from its beginning; `checkpoint.rs` has copied most of it by then.
             .pragma("wal_autocheckpoint", "4096")
+            // A claim returns hundreds of rows; with sqlx's default of 50 the connection's
+            // thread stops every 50 rows until the task reading them catches up.
+            .row_buffer_size(1024)
             .log_statements(tracing::log::LevelFilter::Trace);
 
         let mut write_conn = SqliteConnection::connect_with(&options)

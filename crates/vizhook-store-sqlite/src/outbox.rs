@@ -1,11 +1,10 @@
 //! The outbox in SQLite: publishing events with their deliveries, leasing due deliveries,
-//! recording attempts with Tableau's failure accounting, and the delivery log. Batches travel
-//! as one JSON parameter read with `json_each`, so a batch costs a few statements, not a few
+//! recording attempts with Tableau's failure accounting, and the delivery log. Batches of rows
+//! travel as multi-row statements (`rows.rs`), so a batch costs a few statements, not a few
 //! per row.
 
 use std::collections::HashMap;
 
-use serde::Serialize;
 use serde_json::{Value, json};
 use sqlx::{Row, SqliteConnection, SqlitePool, sqlite::SqliteRow};
 use time::OffsetDateTime;
@@ -13,7 +12,10 @@ use uuid::Uuid;
 use vizhook_core::{DeliveryId, NoticeId, SiteId, WebhookId};
 use vizhook_store::*;
 
-use crate::convert::{db_error, from_millis, millis, parse};
+use crate::{
+    convert::{db_error, from_millis, millis, parse},
+    rows::run_chunked,
+};
 
 /// Writes events and their deliveries; used by `publish_events` and by every content change
 /// that fires events, inside that change's transaction.
@@ -40,23 +42,46 @@ pub(crate) async fn publish(
             }
         })
         .collect();
-    let batch = serde_json::to_string(&rows).map_err(|err| StoreError::Corrupt(err.to_string()))?;
-    sqlx::query(
-        "INSERT INTO events (id, site_id, event_type, resource, resource_name, resource_luid, created_at, payload) \
-         SELECT value->>'id', value->>'site', value->>'type', value->>'resource', value->>'name', \
-                value->>'luid', value->>'at', value->>'payload' FROM json_each(?)",
+    run_chunked(
+        conn,
+        &rows,
+        "(?, ?, ?, ?, ?, ?, ?, ?)",
+        |values| {
+            format!(
+                "INSERT INTO events (id, site_id, event_type, resource, resource_name, \
+                 resource_luid, created_at, payload) VALUES {values}"
+            )
+        },
+        |query, row| {
+            query
+                .bind(row.id.clone())
+                .bind(row.site.clone())
+                .bind(row.kind)
+                .bind(row.resource)
+                .bind(row.name.to_owned())
+                .bind(row.luid.to_owned())
+                .bind(row.at)
+                .bind(row.payload.to_owned())
+        },
     )
-    .bind(&batch)
-    .execute(&mut *conn)
     .await
     .map_err(db_error)?;
 
-    let found = sqlx::query(
-        "SELECT w.id, w.site_id, w.event FROM webhooks w WHERE w.enabled = 1 AND (w.site_id, w.event) IN \
-         (SELECT value->>'site', value->>'type' FROM json_each(?))",
+    let mut kinds: Vec<(&str, &str)> = rows.iter().map(|r| (r.site.as_str(), r.kind)).collect();
+    kinds.sort_unstable();
+    kinds.dedup();
+    let found = run_chunked(
+        conn,
+        &kinds,
+        "(?, ?)",
+        |values| {
+            format!(
+                "SELECT w.id, w.site_id, w.event FROM webhooks w WHERE w.enabled = 1 \
+                 AND (w.site_id, w.event) IN (VALUES {values})"
+            )
+        },
+        |query, (site, kind)| query.bind(site.to_string()).bind(*kind),
     )
-    .bind(&batch)
-    .fetch_all(&mut *conn)
     .await
     .map_err(db_error)?;
     let mut subscribers: HashMap<(String, String), Vec<String>> = HashMap::new();
@@ -91,26 +116,35 @@ pub(crate) async fn publish(
             deliveries: u32::try_from(webhooks.len()).unwrap_or(u32::MAX),
         });
     }
-    if !deliveries.is_empty() {
-        sqlx::query(
-            "INSERT INTO deliveries (id, event_id, webhook_id, site_id, state, next_attempt_at, created_at) \
-             SELECT value->>'id', value->>'event', value->>'webhook', value->>'site', 'pending', \
-                    value->>'at', value->>'at' FROM json_each(?)",
-        )
-        .bind(serde_json::to_string(&deliveries).map_err(|err| StoreError::Corrupt(err.to_string()))?)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_error)?;
-    }
+    run_chunked(
+        conn,
+        &deliveries,
+        "(?, ?, ?, ?, 'pending', ?, ?)",
+        |values| {
+            format!(
+                "INSERT INTO deliveries (id, event_id, webhook_id, site_id, state, \
+                 next_attempt_at, created_at) VALUES {values}"
+            )
+        },
+        |query, d| {
+            query
+                .bind(d.id.clone())
+                .bind(d.event.to_owned())
+                .bind(d.webhook.to_owned())
+                .bind(d.site.to_owned())
+                .bind(d.at)
+                .bind(d.at)
+        },
+    )
+    .await
+    .map_err(db_error)?;
     Ok(published)
 }
 
-/// An event as a batch row (read back with `json_each`).
-#[derive(Serialize)]
+/// An event as a batch row.
 struct EventRow<'a> {
     id: String,
     site: String,
-    #[serde(rename = "type")]
     kind: &'static str,
     resource: &'static str,
     name: &'a str,
@@ -119,7 +153,6 @@ struct EventRow<'a> {
     payload: &'a str,
 }
 
-#[derive(Serialize)]
 struct DeliveryRow<'a> {
     id: String,
     event: &'a str,
@@ -129,7 +162,6 @@ struct DeliveryRow<'a> {
 }
 
 /// An attempt as a batch row.
-#[derive(Serialize)]
 struct AttemptBatchRow<'a> {
     d: String,
     n: u32,
@@ -141,7 +173,6 @@ struct AttemptBatchRow<'a> {
 }
 
 /// A delivery's move after an attempt, as a batch row.
-#[derive(Serialize)]
 struct MoveRow {
     d: String,
     state: &'static str,
@@ -178,14 +209,20 @@ pub(crate) async fn claim(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let rows = sqlx::query(
-        "SELECT d.id, d.event_id, d.webhook_id, d.site_id, d.attempts, d.round_attempts, \
-                w.url, w.signing_secret, e.payload \
-         FROM json_each(?) j JOIN deliveries d ON d.id = j.value \
-         JOIN webhooks w ON w.id = d.webhook_id JOIN events e ON e.id = d.event_id",
+    let rows = run_chunked(
+        conn,
+        &ids,
+        "(?)",
+        |values| {
+            format!(
+                "SELECT d.id, d.event_id, d.webhook_id, d.site_id, d.attempts, d.round_attempts, \
+                        w.url, w.signing_secret, e.payload \
+                 FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id \
+                 JOIN events e ON e.id = d.event_id WHERE d.id IN (VALUES {values})"
+            )
+        },
+        |query, id| query.bind(id.clone()),
     )
-    .bind(serde_json::to_string(&ids).unwrap_or_default())
-    .fetch_all(&mut *conn)
     .await
     .map_err(db_error)?;
     rows.iter().map(claimed_from_row).collect()
@@ -258,28 +295,55 @@ pub(crate) async fn record(
             AttemptNext::RetryAt(_) => {}
         }
     }
-    sqlx::query(
-        "INSERT OR REPLACE INTO attempts (delivery_id, number, started_at, latency_ms, status, error, response_excerpt) \
-         SELECT value->>'d', value->>'n', value->>'at', value->>'ms', value->>'s', value->>'e', value->>'r' \
-         FROM json_each(?)",
+    run_chunked(
+        conn,
+        &attempts,
+        "(?, ?, ?, ?, ?, ?, ?)",
+        |values| {
+            format!(
+                "INSERT OR REPLACE INTO attempts (delivery_id, number, started_at, latency_ms, \
+                 status, error, response_excerpt) VALUES {values}"
+            )
+        },
+        |query, a| {
+            query
+                .bind(a.d.clone())
+                .bind(a.n)
+                .bind(a.at)
+                .bind(a.ms)
+                .bind(a.s)
+                .bind(a.e.map(str::to_owned))
+                .bind(a.r.map(str::to_owned))
+        },
     )
-    .bind(serde_json::to_string(&attempts).map_err(|err| StoreError::Corrupt(err.to_string()))?)
-    .execute(&mut *conn)
     .await
     .map_err(db_error)?;
     // A delivery whose webhook was disabled while it was in flight stays paused if it is to be
-    // retried.
-    sqlx::query(
-        "UPDATE deliveries SET \
-            state = CASE WHEN deliveries.state = 'paused' AND j.value->>'state' = 'pending' THEN 'paused' \
-                         ELSE j.value->>'state' END, \
-            next_attempt_at = coalesce(j.value->>'next', deliveries.next_attempt_at), \
-            attempts = deliveries.attempts + 1, round_attempts = deliveries.round_attempts + 1, \
-            completed_at = j.value->>'done' \
-         FROM json_each(?) j WHERE deliveries.id = j.value->>'d'",
+    // retried. The VALUES columns are d, state, next, done.
+    run_chunked(
+        conn,
+        &moves,
+        "(?, ?, ?, ?)",
+        |values| {
+            format!(
+                "UPDATE deliveries SET \
+                    state = CASE WHEN deliveries.state = 'paused' AND j.column2 = 'pending' \
+                                 THEN 'paused' ELSE j.column2 END, \
+                    next_attempt_at = coalesce(j.column3, deliveries.next_attempt_at), \
+                    attempts = deliveries.attempts + 1, \
+                    round_attempts = deliveries.round_attempts + 1, \
+                    completed_at = j.column4 \
+                 FROM (VALUES {values}) j WHERE deliveries.id = j.column1"
+            )
+        },
+        |query, m| {
+            query
+                .bind(m.d.clone())
+                .bind(m.state)
+                .bind(m.next)
+                .bind(m.done)
+        },
     )
-    .bind(serde_json::to_string(&moves).map_err(|err| StoreError::Corrupt(err.to_string()))?)
-    .execute(&mut *conn)
     .await
     .map_err(db_error)?;
 

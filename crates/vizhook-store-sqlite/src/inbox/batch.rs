@@ -1,35 +1,25 @@
-//! Storing a batch of accepted inbound events in one writer job: one statement per table for
-//! their de-duplication keys (appended to the log, see `keys.rs`), the events, their alert
-//! groups and their tasks, whatever the batch's size. Repeats were settled before, in memory.
+//! Storing a batch of accepted inbound events in one writer job: a few multi-row statements
+//! per table (`rows.rs`) for their de-duplication keys (appended to the log, see `keys.rs`),
+//! the events, their alert groups and their tasks. Repeats were settled before, in memory.
 
 use std::collections::HashMap;
 
-use serde::Serialize;
 use sqlx::{Row, SqliteConnection};
 use vizhook_core::notify::{GroupState, Intent, Notice, decide};
 use vizhook_store::{Inbound, StoreResult};
 
-use super::{GroupKey, GroupRow, to_json};
-use crate::convert::{db_error, from_millis, millis};
+use super::{GroupKey, GroupRow};
+use crate::{
+    convert::{db_error, from_millis, millis},
+    rows::run_chunked,
+};
 
-#[derive(Serialize)]
 struct KeyRow<'a> {
     k: &'a str,
     i: &'a str,
     u: i64,
 }
 
-#[derive(Serialize)]
-struct EventRow<'a> {
-    i: &'a str,
-    s: &'a str,
-    k: &'a str,
-    /// The body, hex-encoded: JSON cannot carry bytes.
-    b: String,
-    t: i64,
-}
-
-#[derive(Serialize)]
 struct TaskRow<'a> {
     i: &'a str,
     r: &'a str,
@@ -59,31 +49,36 @@ pub(crate) async fn store_accepted(
         })
         .collect();
     // In order, so that a later row for the same key replaces an earlier one when loaded.
-    sqlx::query(
-        "INSERT INTO inbox_keys (key, inbox_id, until) \
-         SELECT value->>'k', value->>'i', value->>'u' FROM json_each(?) ORDER BY key",
+    run_chunked(
+        conn,
+        &key_rows,
+        "(?, ?, ?)",
+        |values| format!("INSERT INTO inbox_keys (key, inbox_id, until) VALUES {values}"),
+        |query, row| {
+            query
+                .bind(row.k.to_owned())
+                .bind(row.i.to_owned())
+                .bind(row.u)
+        },
     )
-    .bind(to_json(&key_rows)?)
-    .execute(&mut *conn)
     .await
     .map_err(db_error)?;
-    let event_rows: Vec<EventRow<'_>> = accepted
-        .iter()
-        .map(|inbound| EventRow {
-            i: &inbound.id,
-            s: &inbound.source,
-            k: &inbound.dedup_key,
-            b: hex::encode(&inbound.body),
-            t: millis(inbound.received_at),
-        })
-        .collect();
-    sqlx::query(
-        "INSERT INTO inbox (id, source, dedup_key, body, received_at) \
-         SELECT value->>'i', value->>'s', value->>'k', unhex(value->>'b'), value->>'t' \
-         FROM json_each(?) ORDER BY key",
+    run_chunked(
+        conn,
+        accepted,
+        "(?, ?, ?, ?, ?)",
+        |values| {
+            format!("INSERT INTO inbox (id, source, dedup_key, body, received_at) VALUES {values}")
+        },
+        |query, inbound| {
+            query
+                .bind(inbound.id.clone())
+                .bind(inbound.source.clone())
+                .bind(inbound.dedup_key.clone())
+                .bind(inbound.body.clone())
+                .bind(millis(inbound.received_at))
+        },
     )
-    .bind(to_json(&event_rows)?)
-    .execute(&mut *conn)
     .await
     .map_err(db_error)?;
     notify(conn, accepted).await
@@ -110,12 +105,18 @@ async fn notify(
     let rows = if !grouped {
         Vec::new()
     } else {
-        sqlx::query(
-            "SELECT receiver, group_key, firing, last_notified FROM alert_groups \
-         WHERE (receiver, group_key) IN (SELECT value->>'r', value->>'g' FROM json_each(?))",
+        run_chunked(
+            conn,
+            &wanted,
+            "(?, ?)",
+            |values| {
+                format!(
+                    "SELECT receiver, group_key, firing, last_notified FROM alert_groups \
+                     WHERE (receiver, group_key) IN (VALUES {values})"
+                )
+            },
+            |query, row| query.bind(row.r.to_owned()).bind(row.g.to_owned()),
         )
-        .bind(to_json(&wanted)?)
-        .fetch_all(&mut *conn)
         .await
         .map_err(db_error)?
     };
@@ -187,27 +188,50 @@ async fn notify(
         })
         .collect();
     if !changed.is_empty() {
-        // `WHERE true` keeps SQLite from reading ON CONFLICT as a join constraint.
-        sqlx::query(
-            "INSERT INTO alert_groups (receiver, group_key, firing, last_notified) \
-             SELECT value->>'r', value->>'g', value->>'f', value->>'n' FROM json_each(?) WHERE true \
-             ON CONFLICT (receiver, group_key) DO UPDATE SET \
-                firing = excluded.firing, last_notified = excluded.last_notified",
+        run_chunked(
+            conn,
+            &changed,
+            "(?, ?, ?, ?)",
+            |values| {
+                format!(
+                    "INSERT INTO alert_groups (receiver, group_key, firing, last_notified) \
+                     VALUES {values} ON CONFLICT (receiver, group_key) DO UPDATE SET \
+                        firing = excluded.firing, last_notified = excluded.last_notified"
+                )
+            },
+            |query, row| {
+                query
+                    .bind(row.r.to_owned())
+                    .bind(row.g.to_owned())
+                    .bind(row.f)
+                    .bind(row.n)
+            },
         )
-        .bind(to_json(&changed)?)
-        .execute(&mut *conn)
         .await
         .map_err(db_error)?;
     }
     if !tasks.is_empty() {
         // In plan order, so task ids follow it.
-        sqlx::query(
-            "INSERT INTO inbox_tasks (inbox_id, receiver, notice, spec, state, attempts, next_attempt_at, created_at) \
-             SELECT value->>'i', value->>'r', value->>'n', value->>'s', 'pending', 0, value->>'t', value->>'t' \
-             FROM json_each(?) ORDER BY key",
+        run_chunked(
+            conn,
+            &tasks,
+            "(?, ?, ?, ?, 'pending', 0, ?, ?)",
+            |values| {
+                format!(
+                    "INSERT INTO inbox_tasks (inbox_id, receiver, notice, spec, state, attempts, \
+                     next_attempt_at, created_at) VALUES {values}"
+                )
+            },
+            |query, t| {
+                query
+                    .bind(t.i.to_owned())
+                    .bind(t.r.to_owned())
+                    .bind(t.n)
+                    .bind(t.s.to_owned())
+                    .bind(t.t)
+                    .bind(t.t)
+            },
         )
-        .bind(to_json(&tasks)?)
-        .execute(&mut *conn)
         .await
         .map_err(db_error)?;
     }

@@ -4,16 +4,17 @@
 
 use std::collections::{HashMap, HashSet};
 
-use serde::Serialize;
 use sqlx::{Row, SqliteConnection, SqlitePool, sqlite::SqliteRow};
 use time::OffsetDateTime;
 use vizhook_store::{ClaimedTask, StoreResult, TaskClaimRequest, TaskNext, TaskRecord, TaskState};
 
 use super::{count, notice, to_json};
-use crate::convert::{db_error, from_millis, millis};
+use crate::{
+    convert::{db_error, from_millis, millis},
+    rows::run_chunked,
+};
 
 /// A task's move after an attempt, as a batch row.
-#[derive(Serialize)]
 struct MoveRow<'a> {
     id: i64,
     state: &'static str,
@@ -59,13 +60,27 @@ async fn record(conn: &mut SqliteConnection, records: &[TaskRecord]) -> StoreRes
     if moves.is_empty() {
         return Ok(());
     }
-    sqlx::query(
-        "UPDATE inbox_tasks SET state = j.value->>'state', next_attempt_at = j.value->>'next', \
-            last_error = j.value->>'e' \
-         FROM json_each(?) j WHERE inbox_tasks.id = j.value->>'id' AND inbox_tasks.state = 'pending'",
+    // The VALUES columns are id, state, next, e.
+    run_chunked(
+        conn,
+        &moves,
+        "(?, ?, ?, ?)",
+        |values| {
+            format!(
+                "UPDATE inbox_tasks SET state = j.column2, next_attempt_at = j.column3, \
+                    last_error = j.column4 \
+                 FROM (VALUES {values}) j \
+                 WHERE inbox_tasks.id = j.column1 AND inbox_tasks.state = 'pending'"
+            )
+        },
+        |query, m| {
+            query
+                .bind(m.id)
+                .bind(m.state)
+                .bind(m.next)
+                .bind(m.e.map(str::to_owned))
+        },
     )
-    .bind(to_json(&moves)?)
-    .execute(&mut *conn)
     .await
     .map_err(db_error)?;
     Ok(())
