@@ -1,6 +1,6 @@
 //! The local actions: a command run without a shell (event in `VIZHOOK_*` variables and the
-//! context as JSON on stdin, a timeout that kills it, a cap on concurrent runs), and a file
-//! that gets one JSON line per notification.
+//! context as JSON on stdin, a timeout that kills it and every process it started, a cap on
+//! concurrent runs), and a file that gets one JSON line per notification.
 
 use std::{
     io::Write,
@@ -105,9 +105,13 @@ impl CommandAction {
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
+            // Its own process group, so that a timeout also stops what it started (a script's
+            // `curl`, a background job) and not only the process itself.
+            .process_group(0)
             .kill_on_drop(true)
             .spawn()
             .map_err(|err| self.error(format!("cannot start: {err}")))?;
+        let group = Group(child.id());
         let mut input = serde_json::to_vec(ctx).unwrap_or_default();
         input.push(b'\n');
         let stdin = child.stdin.take();
@@ -127,6 +131,7 @@ impl CommandAction {
             Ok(Ok(status)) => status,
             Ok(Err(err)) => return Err(self.error(format!("cannot wait for it: {err}"))),
             Err(_) => {
+                drop(group);
                 let _ = child.kill().await;
                 if let Some(task) = stderr {
                     task.abort();
@@ -134,6 +139,8 @@ impl CommandAction {
                 return Err(self.error(format!("killed after the {:?} timeout", self.timeout)));
             }
         };
+        // It exited by itself: what it left running in the background is its own business.
+        group.disarm();
         if status.success() {
             return Ok(());
         }
@@ -151,6 +158,29 @@ impl CommandAction {
             reason.push_str(&format!(", stderr: {stderr}"));
         }
         Err(self.error(reason))
+    }
+}
+
+/// A command's process group, killed when dropped (a timeout, or the task running the command
+/// was dropped) unless disarmed.
+struct Group(Option<u32>);
+
+impl Group {
+    fn disarm(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        let pid = self
+            .0
+            .and_then(|id| i32::try_from(id).ok())
+            .and_then(rustix::process::Pid::from_raw);
+        if let Some(pid) = pid {
+            // The group may be gone already; there is nothing to do about a failure.
+            let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+        }
     }
 }
 

@@ -98,6 +98,53 @@ async fn a_command_that_times_out_is_killed() {
 }
 
 #[tokio::test]
+async fn a_timeout_also_kills_what_the_command_started() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("finished");
+    // The script starts a background job that outlives it by a second, then waits past the
+    // timeout itself.
+    let actions = command(
+        dir.path(),
+        "(sleep 1; touch \"$1\") &\nsleep 5\n",
+        &[marker.to_str().unwrap()],
+        "timeout = \"200ms\"",
+    );
+    let err = runtime(None)
+        .execute(&actions, "local/0", &firing("Sales"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, ActionError::Command { reason, .. } if reason == "killed after the 200ms timeout"),
+        "{err:?}"
+    );
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(!marker.exists(), "the background job was killed too");
+}
+
+#[tokio::test]
+async fn a_command_that_exits_may_leave_a_background_job() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("finished");
+    let actions = command(
+        dir.path(),
+        "(sleep 0.3; touch \"$1\") >/dev/null 2>&1 &\n",
+        &[marker.to_str().unwrap()],
+        "timeout = \"5s\"",
+    );
+    runtime(None)
+        .execute(&actions, "local/0", &firing("Sales"))
+        .await
+        .unwrap();
+    for _ in 0..50 {
+        if marker.exists() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the background job of a command that exited was killed");
+}
+
+#[tokio::test]
 async fn a_non_zero_exit_is_an_error_with_stderr() {
     let dir = tempfile::tempdir().unwrap();
     let actions = command(
