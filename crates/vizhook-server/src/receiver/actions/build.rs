@@ -18,7 +18,8 @@ use crate::receiver::secret::{Secret, resolve};
 /// The compiled actions of every receiver: secrets resolved, templates parsed and checked.
 pub struct Actions {
     pub(super) env: Environment<'static>,
-    pub(super) receivers: Vec<(String, Vec<Action>)>,
+    /// Each receiver's actions with their keys: the action's `name`, or its position.
+    pub(super) receivers: Vec<(String, Vec<(String, Action)>)>,
     pub(super) secrets: BTreeMap<String, Secret>,
     /// Every secret value, longest first, for scrubbing error messages.
     pub(super) redact: Vec<String>,
@@ -46,7 +47,7 @@ pub(super) enum Action {
 }
 
 impl Action {
-    fn kind(&self) -> &'static str {
+    pub(super) fn kind(&self) -> &'static str {
         match self {
             Self::Slack { .. } => "slack",
             Self::Teams { .. } => "teams",
@@ -64,7 +65,7 @@ impl fmt::Debug for Actions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut map = f.debug_map();
         for (name, actions) in &self.receivers {
-            let kinds: Vec<&str> = actions.iter().map(Action::kind).collect();
+            let kinds: Vec<&str> = actions.iter().map(|(_, action)| action.kind()).collect();
             map.entry(name, &kinds);
         }
         map.finish()
@@ -101,16 +102,26 @@ impl Actions {
                 builder.problem(format!("{path}.name"), "another receiver has this name");
             }
             builder.receiver.clone_from(&receiver.name);
-            let actions: Vec<Option<Action>> = receiver
-                .action
-                .iter()
-                .enumerate()
-                .map(|(a, action)| builder.action(&format!("{path}.action[{a}]"), action))
-                .collect();
-            compiled.push((
-                receiver.name.clone(),
-                actions.into_iter().flatten().collect(),
-            ));
+            let mut actions = Vec::with_capacity(receiver.action.len());
+            for (a, action) in receiver.action.iter().enumerate() {
+                let path = format!("{path}.action[{a}]");
+                let key = match action.name() {
+                    None => a.to_string(),
+                    Some(name) => {
+                        let taken = receiver.action[..a]
+                            .iter()
+                            .any(|other| other.name() == Some(name));
+                        if let Err(message) = check_action_name(name, taken) {
+                            builder.problem(format!("{path}.name"), message);
+                        }
+                        name.to_owned()
+                    }
+                };
+                if let Some(compiled) = builder.action(&path, action) {
+                    actions.push((key, compiled));
+                }
+            }
+            compiled.push((receiver.name.clone(), actions));
         }
         if !builder.problems.is_empty() {
             return Err(builder.problems);
@@ -126,11 +137,16 @@ impl Actions {
         })
     }
 
-    /// The action targets of a receiver, `"name/0"`, `"name/1"`, ...; `None` if there is no
-    /// receiver of that name.
+    /// The action targets of a receiver, `"receiver/0"`, `"receiver/1"`, ..., or
+    /// `"receiver/NAME"` for a named action; `None` if there is no receiver of that name.
     pub fn targets(&self, receiver: &str) -> Option<Vec<String>> {
         let (name, actions) = self.receivers.iter().find(|(name, _)| name == receiver)?;
-        Some((0..actions.len()).map(|i| format!("{name}/{i}")).collect())
+        Some(
+            actions
+                .iter()
+                .map(|(key, _)| format!("{name}/{key}"))
+                .collect(),
+        )
     }
 
     /// Whether any action sends email, so `[smtp]` must be configured.
@@ -138,7 +154,7 @@ impl Actions {
         self.receivers
             .iter()
             .flat_map(|(_, actions)| actions)
-            .any(|action| matches!(action, Action::Email { .. }))
+            .any(|(_, action)| matches!(action, Action::Email { .. }))
     }
 
     /// How many runs of an action may be in flight at once, when the action itself limits it
@@ -151,10 +167,28 @@ impl Actions {
     }
 
     pub(super) fn find(&self, target: &str) -> Option<&Action> {
-        let (name, index) = target.rsplit_once('/')?;
-        let index: usize = index.parse().ok()?;
+        let (name, key) = target.rsplit_once('/')?;
         let (_, actions) = self.receivers.iter().find(|(n, _)| n == name)?;
-        actions.get(index)
+        actions
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, action)| action)
+    }
+}
+
+/// Why an action's `name` cannot be used: it names the action in stored task ids
+/// (`receiver/NAME`), where a position (`receiver/0`) must not be mistaken for it.
+fn check_action_name(name: &str, taken: bool) -> Result<(), &'static str> {
+    if name.trim().is_empty() {
+        Err("must not be empty")
+    } else if name.contains('/') {
+        Err("must not contain '/'")
+    } else if name.bytes().all(|b| b.is_ascii_digit()) {
+        Err("must not be a number: numbers are the positions of unnamed actions")
+    } else if taken {
+        Err("another action of this receiver has this name")
+    } else {
+        Ok(())
     }
 }
 

@@ -44,10 +44,29 @@ pub enum ActionConfig {
     File(FileConfig),
 }
 
+impl ActionConfig {
+    /// The `name` the action was given, if any.
+    pub fn name(&self) -> Option<&str> {
+        match self {
+            Self::Slack(c) => c.name.as_deref(),
+            Self::Teams(c) => c.name.as_deref(),
+            Self::Email(c) => c.name.as_deref(),
+            Self::Http(c) => c.name.as_deref(),
+            Self::X(c) => c.name.as_deref(),
+            Self::Command(c) => c.name.as_deref(),
+            Self::File(c) => c.name.as_deref(),
+        }
+    }
+}
+
 /// `type = "slack"`: a Slack incoming webhook.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SlackConfig {
+    /// The action's name, unique in its receiver. Its tasks are stored under it, so a named
+    /// action keeps its pending tasks when actions are reordered. Defaults to its position.
+    #[serde(default)]
+    pub name: Option<String>,
     /// A secret reference (`env:`, `file:`) or the literal URL.
     pub webhook_url: String,
     /// Template replacing the default headline; values are escaped for Slack, literal text
@@ -60,6 +79,10 @@ pub struct SlackConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TeamsConfig {
+    /// The action's name, unique in its receiver. Its tasks are stored under it, so a named
+    /// action keeps its pending tasks when actions are reordered. Defaults to its position.
+    #[serde(default)]
+    pub name: Option<String>,
     /// A secret reference (`env:`, `file:`) or the literal URL.
     pub webhook_url: String,
     /// Template replacing the card's default headline.
@@ -71,6 +94,10 @@ pub struct TeamsConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EmailConfig {
+    /// The action's name, unique in its receiver. Its tasks are stored under it, so a named
+    /// action keeps its pending tasks when actions are reordered. Defaults to its position.
+    #[serde(default)]
+    pub name: Option<String>,
     pub to: Vec<String>,
     #[serde(default)]
     pub subject: Option<String>,
@@ -82,6 +109,10 @@ pub struct EmailConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HttpConfig {
+    /// The action's name, unique in its receiver. Its tasks are stored under it, so a named
+    /// action keeps its pending tasks when actions are reordered. Defaults to its position.
+    #[serde(default)]
+    pub name: Option<String>,
     #[serde(default = "default_method")]
     pub method: String,
     /// A template, or a secret reference (`env:`, `file:`) holding the literal URL.
@@ -98,6 +129,10 @@ pub struct HttpConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct XConfig {
+    /// The action's name, unique in its receiver. Its tasks are stored under it, so a named
+    /// action keeps its pending tasks when actions are reordered. Defaults to its position.
+    #[serde(default)]
+    pub name: Option<String>,
     #[serde(default = "default_x_api")]
     pub api_url: String,
     pub consumer_key: String,
@@ -112,6 +147,10 @@ pub struct XConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CommandConfig {
+    /// The action's name, unique in its receiver. Its tasks are stored under it, so a named
+    /// action keeps its pending tasks when actions are reordered. Defaults to its position.
+    #[serde(default)]
+    pub name: Option<String>,
     pub argv: Vec<String>,
     #[serde(default = "default_timeout", with = "humantime_serde")]
     pub timeout: Duration,
@@ -123,6 +162,10 @@ pub struct CommandConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
+    /// The action's name, unique in its receiver. Its tasks are stored under it, so a named
+    /// action keeps its pending tasks when actions are reordered. Defaults to its position.
+    #[serde(default)]
+    pub name: Option<String>,
     /// Relative paths are against the configuration file's folder.
     pub path: PathBuf,
 }

@@ -233,3 +233,65 @@ lease = "60s"
     );
     assert!(task.last_error.unwrap().contains("team/1"));
 }
+
+#[tokio::test]
+async fn a_named_action_keeps_its_tasks_when_actions_are_reordered() {
+    let target = TestReceiver::spawn().await;
+    target.answer_with(503, "down");
+    let http = format!(
+        "  [[receiver.action]]\n  type = \"http\"\n  name = \"alerts\"\n  url = \"{}\"\n",
+        target.url("/hook")
+    );
+    let file = "  [[receiver.action]]\n  type = \"file\"\n  path = \"actions.jsonl\"\n";
+    let with = |actions: &str| {
+        format!(
+            r#"
+[[source]]
+name = "tableau"
+path = "/tableau"
+token = "{TOKEN}"
+
+[route]
+receiver = "team"
+
+[[receiver]]
+name = "team"
+{actions}
+[delivery]
+retry_schedule = ["300ms", "300ms", "300ms"]
+attempt_timeout = "3s"
+poll_interval = "50ms"
+lease = "60s"
+"#
+        )
+    };
+    let rx = Receive::start(&with(&format!("{file}{http}"))).await;
+    let body = event("WorkbookCreated", "w1", "Book");
+    assert_eq!(rx.post(&rx.hook("/tableau"), &body).await.0, 202);
+    eventually(
+        Duration::from_secs(10),
+        "the first failed attempt",
+        || async { (!target.received().is_empty()).then_some(()) },
+    )
+    .await;
+    // The named action moves to the front while its task waits for a retry.
+    target.answer_with(200, "ok");
+    let rx = rx.restart_with(&with(&format!("{http}{file}"))).await;
+    let task = eventually(Duration::from_secs(10), "the task to end", || async {
+        let inbox = rx.inbox().await;
+        let task = inbox
+            .first()?
+            .tasks
+            .iter()
+            .find(|t| t.receiver == "team/alerts")?
+            .clone();
+        (task.state != TaskState::Pending).then_some(task)
+    })
+    .await;
+    assert_eq!(task.state, TaskState::Done, "{task:?}");
+    assert_eq!(
+        target.received().len(),
+        2,
+        "the retry went to the named action, not to whatever took its place"
+    );
+}

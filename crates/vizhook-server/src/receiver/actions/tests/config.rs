@@ -168,6 +168,72 @@ url = "file:slack-url"
 }
 
 #[test]
+fn named_actions_keep_their_target_when_reordered() {
+    let file = |name: &str, path: &str| {
+        format!("[[receiver.action]]\ntype = \"file\"\nname = \"{name}\"\npath = \"{path}\"\n")
+    };
+    let command =
+        "[[receiver.action]]\ntype = \"command\"\nargv = [\"true\"]\nmax_concurrent = 3\n";
+    let before = build(
+        &format!(
+            "[[receiver]]\nname = \"a\"\n{}{command}",
+            file("audit", "x.jsonl")
+        ),
+        &[],
+    );
+    let after = build(
+        &format!(
+            "[[receiver]]\nname = \"a\"\n{command}{}",
+            file("audit", "x.jsonl")
+        ),
+        &[],
+    );
+    assert_eq!(
+        before.targets("a"),
+        Some(vec!["a/audit".to_owned(), "a/1".to_owned()])
+    );
+    assert_eq!(
+        after.targets("a"),
+        Some(vec!["a/0".to_owned(), "a/audit".to_owned()])
+    );
+    // A task stored as `a/audit` still finds the file action, wherever it now stands.
+    assert_eq!(before.find("a/audit").map(|a| a.kind()), Some("file"));
+    assert_eq!(after.find("a/audit").map(|a| a.kind()), Some("file"));
+    assert_eq!(after.concurrency("a/0"), Some(3));
+    assert!(after.find("a/1").is_none());
+}
+
+#[test]
+fn action_names_that_could_be_mistaken_are_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let toml = [
+        r#""""#,
+        r#""ops/slack""#,
+        r#""2""#,
+        r#""twice""#,
+        r#""twice""#,
+    ]
+    .iter()
+    .map(|name| {
+        format!("[[receiver.action]]\ntype = \"file\"\nname = {name}\npath = \"x.jsonl\"\n")
+    })
+    .collect::<String>();
+    expect![[r#"
+        [
+            "receiver[0].action[0].name: must not be empty",
+            "receiver[0].action[1].name: must not contain '/'",
+            "receiver[0].action[2].name: must not be a number: numbers are the positions of unnamed actions",
+            "receiver[0].action[4].name: another action of this receiver has this name",
+        ]
+    "#]]
+    .assert_debug_eq(&problems(
+        &format!("[[receiver]]\nname = \"a\"\n{toml}"),
+        &[],
+        dir.path(),
+    ));
+}
+
+#[test]
 fn targets_and_smtp() {
     let actions = build(
         "[[receiver]]\nname = \"a\"\n[[receiver.action]]\ntype = \"file\"\npath = \"x.jsonl\"\n[[receiver.action]]\ntype = \"file\"\npath = \"y.jsonl\"\n[[receiver]]\nname = \"empty\"\n",
