@@ -276,3 +276,45 @@ name = "nobody"
     );
     assert!(rx.stop().success());
 }
+
+#[tokio::test]
+async fn a_second_receiver_on_the_same_inbox_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("receive.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"[storage]
+database = "sqlite://inbox.db"
+[[source]]
+name = "tableau"
+path = "/tableau"
+token = "{TOKEN}"
+[route]
+receiver = "nobody"
+[[receiver]]
+name = "nobody"
+"#
+        ),
+    )
+    .unwrap();
+    let config = config.display().to_string();
+    let args = ["--config", config.as_str(), "--listen", "127.0.0.1:0"];
+    let first = Server::spawn(receive(&args, &[]));
+    let (status, _, stderr) = run_to_end(receive(&args, &[]));
+    assert!(!status.success());
+    assert!(
+        stderr.contains("another `vizhook receive` is using the inbox")
+            && stderr.contains("inbox.db"),
+        "{stderr}"
+    );
+    // The first one is unharmed.
+    let health = reqwest::get(format!("http://127.0.0.1:{}/healthz", first.addr.port()))
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    assert!(first.stop().success());
+    // Once it has stopped, the inbox is free again.
+    let again = Server::spawn(receive(&args, &[]));
+    assert!(again.stop().success());
+}

@@ -1,6 +1,7 @@
 //! One module per command, and what commands share: opening the store and stopping on a
 //! signal.
 
+mod inbox_lock;
 mod receive;
 mod serve;
 

@@ -4,7 +4,7 @@
 use anyhow::Context;
 use vizhook_server::receiver::{config, service};
 
-use super::{open_store, stop_on_signal};
+use super::{inbox_lock, open_store, stop_on_signal};
 use crate::cli::ReceiveArgs;
 
 pub(super) async fn run(args: ReceiveArgs) -> anyhow::Result<()> {
@@ -32,6 +32,8 @@ pub(super) async fn run(args: ReceiveArgs) -> anyhow::Result<()> {
     if args.dev {
         tracing::warn!("development mode: actions may reach loopback and private addresses");
     }
+    // Held until the receiver stops.
+    let _inbox = inbox_lock::lock(&loaded.database)?;
     let store = open_store(&loaded.database).await?;
     let listen = loaded.config.server.listen;
     let listener = std::net::TcpListener::bind(listen)
