@@ -11,7 +11,7 @@ use super::{
     ActionConfig, ConfigProblem, ReceiverConfig,
     local::{CommandAction, FileAction},
     remote::{HttpAction, XAction},
-    templates::{self, JSON_SUFFIX, Tpl},
+    templates::{self, Escape, JSON_SUFFIX, Tpl},
 };
 use crate::receiver::secret::{Secret, resolve};
 
@@ -220,7 +220,7 @@ impl Builder<'_> {
             }
             ActionConfig::Teams(teams) => {
                 let url = self.webhook_url(&format!("{path}.webhook_url"), &teams.webhook_url);
-                let text = self.optional(path, "text", teams.text.as_deref(), Mode::Text);
+                let text = self.optional(path, "text", teams.text.as_deref(), Mode::Teams);
                 Action::Teams { url: url?, text }
             }
             ActionConfig::Email(email) => self.email(path, email)?,
@@ -282,11 +282,15 @@ impl Builder<'_> {
     ) -> Option<(Tpl, Vec<String>)> {
         let name = match mode {
             Mode::Json => format!("{path}{JSON_SUFFIX}"),
-            Mode::Text | Mode::Slack => path.clone(),
+            Mode::Text | Mode::Slack | Mode::Teams => path.clone(),
         };
         let tpl = Tpl {
             name: name.clone(),
-            slack: mode == Mode::Slack,
+            escape: match mode {
+                Mode::Slack => Escape::Slack,
+                Mode::Teams => Escape::Teams,
+                Mode::Text | Mode::Json => Escape::None,
+            },
         };
         if let Err(err) = self.env.add_template_owned(name, source.to_owned()) {
             self.problem(path, templates::describe(&err));
@@ -345,7 +349,7 @@ impl Builder<'_> {
         let (tpl, _) = self.template(path.clone(), source, Mode::Text).unzip();
         tpl.unwrap_or(Tpl {
             name: path,
-            slack: false,
+            escape: Escape::None,
         })
     }
 }
@@ -355,4 +359,5 @@ pub(super) enum Mode {
     Text,
     Json,
     Slack,
+    Teams,
 }

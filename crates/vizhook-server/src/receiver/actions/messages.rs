@@ -4,7 +4,10 @@
 use serde_json::{Value, json};
 use vizhook_core::notify::Notice;
 
-use super::{Context, templates::slack_escape};
+use super::{
+    Context,
+    templates::{slack_escape, teams_escape},
+};
 
 /// Slack refuses a section text longer than this.
 const SLACK_SECTION_MAX: usize = 3000;
@@ -117,17 +120,18 @@ pub(super) fn slack(ctx: &Context, custom: Option<String>) -> Value {
     json!({ "text": headline, "blocks": blocks })
 }
 
-/// A Teams Workflows message: one Adaptive Card with the headline and a fact set.
+/// A Teams Workflows message: one Adaptive Card with the headline and a fact set. Event values
+/// are escaped for the card's markdown; a custom headline was escaped when rendered.
 pub(super) fn teams(ctx: &Context, custom: Option<String>) -> Value {
     let (emoji, color) = match (is_test(ctx), ctx.notice) {
         (true, _) => ("ℹ️", "Accent"),
         (false, Notice::Firing) => ("🔴", "Attention"),
         (false, Notice::Resolved) => ("✅", "Good"),
     };
-    let headline = custom.unwrap_or_else(|| format!("{emoji} {}", headline(ctx)));
+    let headline = custom.unwrap_or_else(|| format!("{emoji} {}", teams_escape(&headline(ctx))));
     let facts: Vec<Value> = facts(ctx)
         .into_iter()
-        .map(|(title, value)| json!({ "title": title, "value": value }))
+        .map(|(title, value)| json!({ "title": title, "value": teams_escape(&value) }))
         .collect();
     json!({
         "type": "message",

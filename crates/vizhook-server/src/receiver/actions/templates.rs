@@ -44,11 +44,21 @@ pub(super) const X_TEXT: &str = "Tableau: {% if event.is_test %}test event\
 {{ event.resource_name }}{% if site_name %} on site {{ site_name }}{% endif %}{% endif %}";
 
 /// A compiled template: its name in the environment (the configuration path, plus
-/// [`JSON_SUFFIX`] for JSON ones), and whether values are escaped for Slack.
+/// [`JSON_SUFFIX`] for JSON ones), and how values are escaped before rendering.
 #[derive(Debug, Clone)]
 pub(super) struct Tpl {
     pub(super) name: String,
-    pub(super) slack: bool,
+    pub(super) escape: Escape,
+}
+
+/// How a template's values (not its own text) are escaped for where the text is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Escape {
+    None,
+    /// Slack's `mrkdwn`: [`slack_escape`].
+    Slack,
+    /// Teams' Adaptive Card markdown: [`teams_escape`].
+    Teams,
 }
 
 impl Tpl {
@@ -86,8 +96,8 @@ fn urlencode(value: String) -> String {
     out
 }
 
-/// Renders `tpl` with `ctx` and `secrets`. For Slack, every string value (not the template's own
-/// text) has `&`, `<` and `>` escaped first.
+/// Renders `tpl` with `ctx` and `secrets`. For Slack and Teams, every string value (not the
+/// template's own text) is escaped first, so a name shows as written and cannot add markup.
 pub(super) fn render(
     env: &Environment<'static>,
     tpl: &Tpl,
@@ -103,8 +113,10 @@ pub(super) fn render(
     if let Value::Object(map) = &mut value {
         map.insert("secrets".to_owned(), Value::Object(exposed));
     }
-    if tpl.slack {
-        slack_escape_strings(&mut value);
+    match tpl.escape {
+        Escape::None => {}
+        Escape::Slack => escape_strings(&mut value, slack_escape),
+        Escape::Teams => escape_strings(&mut value, teams_escape),
     }
     env.get_template(&tpl.name)?
         .render(minijinja::Value::from(Serde(value)))
@@ -117,11 +129,39 @@ pub(super) fn slack_escape(text: &str) -> String {
         .replace('>', "&gt;")
 }
 
-fn slack_escape_strings(value: &mut Value) {
+/// Escapes text for the markdown of Teams' Adaptive Cards (a CommonMark subset: bold, italic,
+/// lists, links): a backslash before every character that could open markup anywhere, and
+/// before list and heading markers at the start of a line, so a resource called
+/// `[Click](https://evil.example)` or `**URGENT**` shows as written. `{` is escaped too, so a
+/// name cannot call the cards' `{{DATE(...)}}` functions.
+pub(super) fn teams_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    for line in text.split_inclusive('\n') {
+        let body = line.trim_start_matches([' ', '\t']);
+        out.push_str(&line[..line.len() - body.len()]);
+        let digits = body.bytes().take_while(u8::is_ascii_digit).count();
+        for (i, c) in body.char_indices() {
+            let marker = (i == 0 && matches!(c, '-' | '+' | '#' | '>'))
+                || (i == digits && digits > 0 && matches!(c, '.' | ')'));
+            if marker
+                || matches!(
+                    c,
+                    '\\' | '*' | '_' | '[' | ']' | '`' | '~' | '<' | '>' | '{' | '}' | '|'
+                )
+            {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn escape_strings(value: &mut Value, escape: fn(&str) -> String) {
     match value {
-        Value::String(text) => *text = slack_escape(text),
-        Value::Array(items) => items.iter_mut().for_each(slack_escape_strings),
-        Value::Object(map) => map.values_mut().for_each(slack_escape_strings),
+        Value::String(text) => *text = escape(text),
+        Value::Array(items) => items.iter_mut().for_each(|v| escape_strings(v, escape)),
+        Value::Object(map) => map.values_mut().for_each(|v| escape_strings(v, escape)),
         _ => {}
     }
 }
@@ -226,4 +266,32 @@ pub(super) fn sample_secrets(secrets: &BTreeMap<String, Secret>) -> BTreeMap<Str
         .keys()
         .map(|name| (name.clone(), Secret::new("sample-secret")))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::teams_escape;
+
+    #[test]
+    fn teams_escape_covers_markup_and_line_markers_only() {
+        let cases = [
+            ("Sales Q4.hyper", "Sales Q4.hyper"),
+            ("9f8e7d6c-aaaa-4bbb", "9f8e7d6c-aaaa-4bbb"),
+            (
+                "**bold** _it_ `code` ~x~",
+                r"\*\*bold\*\* \_it\_ \`code\` \~x\~",
+            ),
+            ("[a](http://b) <http://c>", r"\[a\](http://b) \<http://c\>"),
+            ("- one\n  + two\n# three", "\\- one\n  \\+ two\n\\# three"),
+            (
+                "1. first\n2) second\n3 items",
+                "1\\. first\n2\\) second\n3 items",
+            ),
+            (r"back\slash {{x}} a|b", r"back\\slash \{\{x\}\} a\|b"),
+            ("🚀 & 'x' \"y\"", "🚀 & 'x' \"y\""),
+        ];
+        for (raw, escaped) in cases {
+            assert_eq!(teams_escape(raw), escaped, "{raw:?}");
+        }
+    }
 }

@@ -92,13 +92,46 @@ async fn teams_gets_an_adaptive_card() {
     );
     let card = received[0].json();
     assert_eq!(
-        card["attachments"][0]["content"]["body"][1]["facts"][1]["value"], HOSTILE,
-        "the name arrives intact"
+        card["attachments"][0]["content"]["body"][1]["facts"][1]["value"],
+        "Sales \"Q4\" \\<script\\>alert(1)\\</script\\>\nline2 & 🚀 'x'",
+        "the name arrives whole, escaped for the card's markdown"
     );
-    expect![[r#"{"type":"message","attachments":[{"contentType":"application/vnd.microsoft.card.adaptive","contentUrl":null,"content":{"$schema":"http://adaptivecards.io/schemas/adaptive-card.json","type":"AdaptiveCard","version":"1.4","body":[{"type":"TextBlock","text":"🔴 DatasourceRefreshFailed: Sales \"Q4\" <script>alert(1)</script>\nline2 & 🚀 'x' (site Finance)","weight":"Bolder","size":"Medium","color":"Attention","wrap":true},{"type":"FactSet","facts":[{"title":"Event","value":"DatasourceRefreshFailed"},{"title":"Resource","value":"Sales \"Q4\" <script>alert(1)</script>\nline2 & 🚀 'x'"},{"title":"Type","value":"DATASOURCE 9f8e7d6c-aaaa-4bbb-8ccc-dddd00001111"},{"title":"Site","value":"Finance (0b2c4d6e-1111-4222-8333-444455556666)"},{"title":"Project","value":"Sales & Ops"},{"title":"Owner","value":"Ana <ana@example.com>"},{"title":"Created at","value":"2026-03-01T08:00:00Z"},{"title":"Receiver","value":"data-team"}]}]}}]}"#]]
+    expect![[r#"{"type":"message","attachments":[{"contentType":"application/vnd.microsoft.card.adaptive","contentUrl":null,"content":{"$schema":"http://adaptivecards.io/schemas/adaptive-card.json","type":"AdaptiveCard","version":"1.4","body":[{"type":"TextBlock","text":"🔴 DatasourceRefreshFailed: Sales \"Q4\" \\<script\\>alert(1)\\</script\\>\nline2 & 🚀 'x' (site Finance)","weight":"Bolder","size":"Medium","color":"Attention","wrap":true},{"type":"FactSet","facts":[{"title":"Event","value":"DatasourceRefreshFailed"},{"title":"Resource","value":"Sales \"Q4\" \\<script\\>alert(1)\\</script\\>\nline2 & 🚀 'x'"},{"title":"Type","value":"DATASOURCE 9f8e7d6c-aaaa-4bbb-8ccc-dddd00001111"},{"title":"Site","value":"Finance (0b2c4d6e-1111-4222-8333-444455556666)"},{"title":"Project","value":"Sales & Ops"},{"title":"Owner","value":"Ana \\<ana@example.com\\>"},{"title":"Created at","value":"2026-03-01T08:00:00Z"},{"title":"Receiver","value":"data-team"}]}]}}]}"#]]
     .assert_eq(&received[0].body);
     expect![[r#"{"type":"message","attachments":[{"contentType":"application/vnd.microsoft.card.adaptive","contentUrl":null,"content":{"$schema":"http://adaptivecards.io/schemas/adaptive-card.json","type":"AdaptiveCard","version":"1.4","body":[{"type":"TextBlock","text":"✅ Recovered: DatasourceRefreshSucceeded: Sales (site 0b2c4d6e-1111-4222-8333-444455556666)","weight":"Bolder","size":"Medium","color":"Good","wrap":true},{"type":"FactSet","facts":[{"title":"Event","value":"DatasourceRefreshSucceeded"},{"title":"Resource","value":"Sales"},{"title":"Type","value":"DATASOURCE 9f8e7d6c-aaaa-4bbb-8ccc-dddd00001111"},{"title":"Site","value":"0b2c4d6e-1111-4222-8333-444455556666"},{"title":"Created at","value":"2026-03-01T08:00:00Z"},{"title":"Receiver","value":"data-team"}]}]}}]}"#]]
     .assert_eq(&received[1].body);
+}
+
+#[tokio::test]
+async fn teams_markdown_in_a_name_shows_as_written() {
+    let teams = Fake::start(202, "").await;
+    let toml = format!(
+        "[[receiver]]\nname = \"data-team\"\n[[receiver.action]]\ntype = \"teams\"\nwebhook_url = \"{}\"\n[[receiver.action]]\ntype = \"teams\"\nwebhook_url = \"{}\"\ntext = \"**{{{{ event.resource_name }}}}** failed\"\n",
+        teams.url("/default"),
+        teams.url("/custom")
+    );
+    let actions = build(&toml, &[]);
+    let name = "[Fix it](https://evil.example) **now** {{DATE(2026-01-01T00:00:00Z)}}";
+    for target in ["data-team/0", "data-team/1"] {
+        runtime(None)
+            .execute(&actions, target, &firing(name))
+            .await
+            .unwrap();
+    }
+    let received = teams.received();
+    let escaped =
+        r"\[Fix it\](https://evil.example) \*\*now\*\* \{\{DATE(2026-01-01T00:00:00Z)\}\}";
+    let card = received[0].json();
+    assert_eq!(
+        card["attachments"][0]["content"]["body"][1]["facts"][1]["value"],
+        escaped
+    );
+    // A custom headline keeps its own markdown; only the values are escaped.
+    let card = received[1].json();
+    assert_eq!(
+        card["attachments"][0]["content"]["body"][0]["text"],
+        format!("**{escaped}** failed")
+    );
 }
 
 #[tokio::test]
