@@ -96,6 +96,9 @@ pub enum TaskState {
     Pending,
     Done,
     Failed,
+    /// A firing notice not yet sent when its group recovered: the recovery replaces it, so a
+    /// "failed" message never arrives after the "recovered" one.
+    Superseded,
 }
 
 impl TaskState {
@@ -104,11 +107,12 @@ impl TaskState {
             Self::Pending => "pending",
             Self::Done => "done",
             Self::Failed => "failed",
+            Self::Superseded => "superseded",
         }
     }
 
     pub fn parse(raw: &str) -> Option<Self> {
-        [Self::Pending, Self::Done, Self::Failed]
+        [Self::Pending, Self::Done, Self::Failed, Self::Superseded]
             .into_iter()
             .find(|s| s.as_str() == raw)
     }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use sqlx::{Row, SqliteConnection};
 use vizhook_core::notify::{GroupState, Intent, Notice, decide};
-use vizhook_store::{Inbound, StoreResult};
+use vizhook_store::{Inbound, StoreResult, TaskState};
 
 use super::{GroupKey, GroupRow};
 use crate::{
@@ -23,10 +23,15 @@ struct KeyRow<'a> {
 struct TaskRow<'a> {
     i: &'a str,
     r: &'a str,
+    g: &'a str,
     n: &'static str,
     s: &'a str,
     t: i64,
+    state: &'static str,
 }
+
+/// Why a superseded task was not sent.
+const SUPERSEDED: &str = "superseded: its group recovered before it was sent";
 
 /// Every de-duplication key of `inbound`: its own, then the extra ones.
 pub(crate) fn keys(inbound: &Inbound) -> impl Iterator<Item = &String> {
@@ -140,6 +145,8 @@ async fn notify(
     let mut states = stored.clone();
     let mut queued = Vec::with_capacity(accepted.len());
     let mut tasks = Vec::new();
+    // Groups that recovered in this batch: (receiver, group key).
+    let mut recovered: Vec<(&str, &str)> = Vec::new();
     for inbound in accepted {
         let mut mine = Vec::new();
         for plan in &inbound.notifications {
@@ -158,12 +165,25 @@ async fn notify(
                 notice
             };
             if let Some(notice) = notice {
+                if notice == Notice::Resolved {
+                    // Earlier firing tasks of this batch for the group are not sent.
+                    for earlier in tasks.iter_mut().filter(|t: &&mut TaskRow<'_>| {
+                        t.r == plan.receiver
+                            && t.g == plan.group_key
+                            && t.n == Notice::Firing.as_str()
+                    }) {
+                        earlier.state = TaskState::Superseded.as_str();
+                    }
+                    recovered.push((plan.receiver.as_str(), plan.group_key.as_str()));
+                }
                 tasks.push(TaskRow {
                     i: &inbound.id,
                     r: &plan.receiver,
+                    g: &plan.group_key,
                     n: notice.as_str(),
                     s: &plan.spec,
                     t: millis(inbound.received_at),
+                    state: TaskState::Pending.as_str(),
                 });
                 mine.push((plan.receiver.clone(), notice));
             }
@@ -210,26 +230,52 @@ async fn notify(
         .await
         .map_err(db_error)?;
     }
+    if !recovered.is_empty() {
+        // Firing tasks of earlier batches still waiting to be sent (or to be retried): the
+        // recovery replaces them. The new tasks are written after this, so none is touched.
+        recovered.sort_unstable();
+        recovered.dedup();
+        run_chunked(
+            conn,
+            &recovered,
+            "(?, ?)",
+            |values| {
+                format!(
+                    "UPDATE inbox_tasks SET state = 'superseded', next_attempt_at = NULL, \
+                        last_error = '{SUPERSEDED}' \
+                     WHERE state = 'pending' AND notice = 'firing' AND group_key <> '' \
+                       AND (receiver, group_key) IN (VALUES {values})"
+                )
+            },
+            |query, (receiver, group)| query.bind((*receiver).to_owned()).bind((*group).to_owned()),
+        )
+        .await
+        .map_err(db_error)?;
+    }
     if !tasks.is_empty() {
         // In plan order, so task ids follow it.
         run_chunked(
             conn,
             &tasks,
-            "(?, ?, ?, ?, 'pending', 0, ?, ?)",
+            "(?, ?, ?, ?, ?, ?, 0, ?, ?, ?)",
             |values| {
                 format!(
-                    "INSERT INTO inbox_tasks (inbox_id, receiver, notice, spec, state, attempts, \
-                     next_attempt_at, created_at) VALUES {values}"
+                    "INSERT INTO inbox_tasks (inbox_id, receiver, group_key, notice, spec, state, \
+                     attempts, next_attempt_at, created_at, last_error) VALUES {values}"
                 )
             },
             |query, t| {
+                let pending = t.state == TaskState::Pending.as_str();
                 query
                     .bind(t.i.to_owned())
                     .bind(t.r.to_owned())
+                    .bind(t.g.to_owned())
                     .bind(t.n)
                     .bind(t.s.to_owned())
+                    .bind(t.state)
+                    .bind(pending.then_some(t.t))
                     .bind(t.t)
-                    .bind(t.t)
+                    .bind((!pending).then_some(SUPERSEDED))
             },
         )
         .await

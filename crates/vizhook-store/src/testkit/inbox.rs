@@ -254,11 +254,19 @@ pub async fn inbox_groups_repeat_and_resolve(store: &impl Store) {
     let pending = |r| (r, Firing, TaskState::Pending, 0, Some(minutes(5)));
     assert_eq!(
         seen,
-        [pending("chat"), pending("pager"), pending("pager")],
-        "tasks in plan order, due at once"
+        [
+            ("chat", Firing, TaskState::Superseded, 0, None),
+            pending("pager"),
+            pending("pager")
+        ],
+        "tasks in plan order, due at once; chat/g1's was never sent, and its group recovered"
     );
     assert!(tasks.windows(2).all(|w| w[0].id < w[1].id));
-    assert_eq!(store.next_task_due().await.unwrap(), Some(T0));
+    assert_eq!(
+        store.next_task_due().await.unwrap(),
+        Some(minutes(5)),
+        "pager/g1's tasks from T0 and 61 were superseded by its recovery"
+    );
     // Not grouped (an empty key): every ordinary match notifies, a recovery never does.
     for (key, intent, expected) in [
         ("u1", Fire, vec![("log", Firing)]),
@@ -268,6 +276,101 @@ pub async fn inbox_groups_repeat_and_resolve(store: &impl Store) {
         let ungrouped = inbound(key, minutes(200), vec![plan("log", "", intent, HOUR)]);
         assert_eq!(store.receive(&ungrouped).await.unwrap(), stored(&expected));
     }
+}
+
+/// A recovery supersedes its group's firing tasks not yet sent, whether they wait for their
+/// first attempt or for a retry, in earlier batches or in its own; other groups and receivers
+/// keep theirs.
+pub async fn recovery_supersedes_unsent_failures(store: &impl Store) {
+    use Intent::{Fire, Resolve};
+    use Notice::{Firing, Resolved};
+    let one = |key, at, receiver, group, intent| {
+        inbound(
+            key,
+            at,
+            vec![plan(receiver, group, intent, StdDuration::ZERO)],
+        )
+    };
+    let retried = one("e0", T0, "pager", "g1", Fire);
+    store.receive(&retried).await.unwrap();
+    let claimed = store
+        .exchange_tasks(&[], Some(&claim(T0, 10, &[])))
+        .await
+        .unwrap();
+    assert_eq!(receivers(&claimed), ["pager"]);
+    store
+        .exchange_tasks(
+            &[finish(
+                &claimed[0],
+                Some("503"),
+                TaskNext::RetryAt(minutes(1)),
+            )],
+            None,
+        )
+        .await
+        .unwrap();
+    let waiting = one("e1", T0, "pager", "g1", Fire);
+    let other_group = one("e2", T0, "pager", "g2", Fire);
+    let other_receiver = one("e3", T0, "chat", "g1", Fire);
+    for event in [&waiting, &other_group, &other_receiver] {
+        store.receive(event).await.unwrap();
+    }
+    assert_eq!(
+        store
+            .receive(&one("e4", minutes(2), "pager", "g1", Resolve))
+            .await
+            .unwrap(),
+        stored(&[("pager", Resolved)])
+    );
+    // In one batch (concurrent receives are stored together, in arrival order).
+    let fire = one("e5", minutes(3), "pager", "g3", Fire);
+    let resolve = one("e6", minutes(3), "pager", "g3", Resolve);
+    let both = join_all([store.receive(&fire), store.receive(&resolve)]).await;
+    assert_eq!(both[0].as_ref().unwrap(), &stored(&[("pager", Firing)]));
+    assert_eq!(both[1].as_ref().unwrap(), &stored(&[("pager", Resolved)]));
+
+    let state = |entries: &[crate::InboxEntry], id: &str| {
+        let task = &entries.iter().find(|e| e.id == id).unwrap().tasks[0];
+        (task.state, task.last_error.is_some())
+    };
+    let entries = store.inbox(20).await.unwrap();
+    assert_eq!(state(&entries, &retried.id), (TaskState::Superseded, true));
+    assert_eq!(state(&entries, &waiting.id), (TaskState::Superseded, true));
+    assert_eq!(state(&entries, &fire.id), (TaskState::Superseded, true));
+    assert_eq!(
+        state(&entries, &other_group.id),
+        (TaskState::Pending, false)
+    );
+    assert_eq!(
+        state(&entries, &other_receiver.id),
+        (TaskState::Pending, false)
+    );
+    // What is left to send: the two other firings and the two recoveries, none superseded.
+    let due = store
+        .exchange_tasks(&[], Some(&claim(minutes(10), 10, &[])))
+        .await
+        .unwrap();
+    let mut notices: Vec<(&str, Notice)> = due
+        .iter()
+        .map(|t| (t.receiver.as_str(), t.notice))
+        .collect();
+    notices.sort_by_key(|(r, n)| (*r, n.as_str()));
+    assert_eq!(
+        notices,
+        [
+            ("chat", Firing),
+            ("pager", Firing),
+            ("pager", Resolved),
+            ("pager", Resolved)
+        ]
+    );
+    // A late record of a superseded task's attempt changes nothing.
+    store
+        .exchange_tasks(&[finish(&claimed[0], None, TaskNext::Done)], None)
+        .await
+        .unwrap();
+    let entries = store.inbox(20).await.unwrap();
+    assert_eq!(state(&entries, &retried.id), (TaskState::Superseded, true));
 }
 
 /// A receive that fails (its id is taken) is rolled back alone, key included.

@@ -42,6 +42,7 @@ macro_rules! conformance_tests {
             jobs_finish_and_site_and_user_changes_fire_events,
             inbox_dedups_within_window,
             inbox_groups_repeat_and_resolve,
+            recovery_supersedes_unsent_failures,
             tasks_lease_retry_and_finish,
             concurrent_task_claims_never_share,
             failed_receive_does_not_spoil_its_batch,

@@ -295,3 +295,44 @@ lease = "60s"
         "the retry went to the named action, not to whatever took its place"
     );
 }
+
+#[tokio::test]
+async fn a_failure_waiting_for_its_retry_is_not_sent_after_the_recovery() {
+    let slack = TestReceiver::spawn().await;
+    slack.answer_with(503, "down");
+    let config = config(&slack.url("/hook"), "send_resolved = true")
+        .replace(r#"["100ms", "200ms", "300ms"]"#, r#"["2s", "2s", "2s"]"#);
+    let rx = Receive::start(&config).await;
+    let failed = event("DatasourceRefreshFailed", "r1", "Sales");
+    assert_eq!(rx.post(&rx.hook("/tableau"), &failed).await.0, 202);
+    eventually(
+        Duration::from_secs(10),
+        "the failed first attempt",
+        || async { (!slack.received().is_empty()).then_some(()) },
+    )
+    .await;
+    // Slack is back, and the refresh succeeds before the failure's retry is due.
+    slack.answer_with(200, "ok");
+    let succeeded = event("DatasourceRefreshSucceeded", "r1", "Sales");
+    assert_eq!(rx.post(&rx.hook("/tableau"), &succeeded).await.0, 202);
+    eventually(Duration::from_secs(10), "the recovery", || async {
+        (slack.received().len() >= 2).then_some(())
+    })
+    .await;
+    // Past the failure's retry time: nothing more arrives.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let texts: Vec<String> = slack
+        .received()
+        .iter()
+        .map(|post| post.json()["text"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(texts.len(), 2, "{texts:#?}");
+    assert!(texts[1].contains("Recovered"), "{texts:#?}");
+    let inbox = rx.inbox().await;
+    let superseded = inbox
+        .iter()
+        .flat_map(|entry| &entry.tasks)
+        .filter(|task| task.state == TaskState::Superseded)
+        .count();
+    assert_eq!(superseded, 1, "{inbox:#?}");
+}
