@@ -83,6 +83,8 @@ impl SqliteStore {
             // A claim returns hundreds of rows; with sqlx's default of 50 the connection's
             // thread stops every 50 rows until the task reading them catches up.
             .row_buffer_size(1024)
+            // Multi-row statements have up to eight shapes each (`rows.rs`): room for all.
+            .statement_cache_capacity(512)
             .log_statements(tracing::log::LevelFilter::Trace);
 
         let mut write_conn = SqliteConnection::connect_with(&options)

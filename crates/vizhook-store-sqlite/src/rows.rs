@@ -10,7 +10,7 @@ use sqlx::{
 };
 
 /// The largest chunk. Chunk sizes are powers of two up to this, so a statement has at most
-/// eight prepared shapes, and a chunk of the widest row (8 columns) binds 1,024 parameters,
+/// eight prepared shapes, and a chunk of the widest row (9 parameters, a task) binds 1,152,
 /// far below SQLite's limit of 32,766.
 pub(crate) const MAX_CHUNK: usize = 128;
 

@@ -60,17 +60,24 @@ async fn record(conn: &mut SqliteConnection, records: &[TaskRecord]) -> StoreRes
     if moves.is_empty() {
         return Ok(());
     }
-    // The VALUES columns are id, state, next, e.
+    // The VALUES columns are id, state, next, e. A task superseded by its group's recovery
+    // while its attempt was under way becomes 'done' if that attempt sent it after all, and
+    // otherwise stays superseded (it is not retried).
     run_chunked(
         conn,
         &moves,
         "(?, ?, ?, ?)",
         |values| {
             format!(
-                "UPDATE inbox_tasks SET state = j.column2, next_attempt_at = j.column3, \
-                    last_error = j.column4 \
+                "UPDATE inbox_tasks SET \
+                    state = CASE WHEN inbox_tasks.state = 'pending' OR j.column2 = 'done' \
+                                 THEN j.column2 ELSE inbox_tasks.state END, \
+                    next_attempt_at = CASE WHEN inbox_tasks.state = 'pending' THEN j.column3 END, \
+                    last_error = CASE WHEN inbox_tasks.state = 'pending' OR j.column2 = 'done' \
+                                      THEN j.column4 ELSE inbox_tasks.last_error END \
                  FROM (VALUES {values}) j \
-                 WHERE inbox_tasks.id = j.column1 AND inbox_tasks.state = 'pending'"
+                 WHERE inbox_tasks.id = j.column1 \
+                   AND inbox_tasks.state IN ('pending', 'superseded')"
             )
         },
         |query, m| {

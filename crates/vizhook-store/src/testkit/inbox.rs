@@ -364,13 +364,39 @@ pub async fn recovery_supersedes_unsent_failures(store: &impl Store) {
             ("pager", Resolved)
         ]
     );
-    // A late record of a superseded task's attempt changes nothing.
-    store
-        .exchange_tasks(&[finish(&claimed[0], None, TaskNext::Done)], None)
-        .await
-        .unwrap();
-    let entries = store.inbox(20).await.unwrap();
-    assert_eq!(state(&entries, &retried.id), (TaskState::Superseded, true));
+    // An attempt under way when its task is superseded: a failure leaves it superseded (no
+    // retry), a success shows that it was sent after all.
+    let cases = [
+        (
+            "mail",
+            "mail-ok",
+            Some("503"),
+            TaskNext::RetryAt(minutes(30)),
+            TaskState::Superseded,
+        ),
+        ("sms", "sms-ok", None, TaskNext::Done, TaskState::Done),
+    ];
+    for (receiver, recovery_key, error, next, expected) in cases {
+        let fire = one(receiver, minutes(20), receiver, "g9", Fire);
+        store.receive(&fire).await.unwrap();
+        let others = ["pager", "chat", "mail"].map(|r| if r == receiver { "-" } else { r });
+        let running = store
+            .exchange_tasks(&[], Some(&claim(minutes(20), 10, &others)))
+            .await
+            .unwrap();
+        assert_eq!(receivers(&running), [receiver]);
+        let recovery = one(recovery_key, minutes(21), receiver, "g9", Resolve);
+        store.receive(&recovery).await.unwrap();
+        store
+            .exchange_tasks(&[finish(&running[0], error, next)], None)
+            .await
+            .unwrap();
+        let entries = store.inbox(30).await.unwrap();
+        assert_eq!(
+            state(&entries, &fire.id),
+            (expected, expected == TaskState::Superseded)
+        );
+    }
 }
 
 /// A receive that fails (its id is taken) is rolled back alone, key included.

@@ -130,25 +130,25 @@ pub(super) fn slack_escape(text: &str) -> String {
 }
 
 /// Escapes text for the markdown of Teams' Adaptive Cards (a CommonMark subset: bold, italic,
-/// lists, links): a backslash before every character that could open markup anywhere, and
-/// before list and heading markers at the start of a line, so a resource called
-/// `[Click](https://evil.example)` or `**URGENT**` shows as written. `{` is escaped too, so a
-/// name cannot call the cards' `{{DATE(...)}}` functions.
+/// lists, links), so a resource called `[Click](https://evil.example)` or `**URGENT**` shows
+/// as written. Only what could open markup gets a backslash, because some Teams clients have
+/// shown escapes literally: `*`, `[`, `]`, `\`, `{` and `}` (a name cannot call the cards'
+/// `{{DATE(...)}}` functions), a `_` at either end of a word (inside one, as in `sales_q4`,
+/// it cannot open emphasis), and list and heading markers at the start of a line.
 pub(super) fn teams_escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 8);
-    for line in text.split_inclusive('\n') {
+    for line in text.split_inclusive(['\n', '\r']) {
         let body = line.trim_start_matches([' ', '\t']);
         out.push_str(&line[..line.len() - body.len()]);
         let digits = body.bytes().take_while(u8::is_ascii_digit).count();
-        for (i, c) in body.char_indices() {
+        let chars: Vec<char> = body.chars().collect();
+        for (i, &c) in chars.iter().enumerate() {
             let marker = (i == 0 && matches!(c, '-' | '+' | '#' | '>'))
                 || (i == digits && digits > 0 && matches!(c, '.' | ')'));
-            if marker
-                || matches!(
-                    c,
-                    '\\' | '*' | '_' | '[' | ']' | '`' | '~' | '<' | '>' | '{' | '}' | '|'
-                )
-            {
+            let word = |at: Option<&char>| at.is_some_and(|c| c.is_alphanumeric());
+            let edge_underscore = c == '_'
+                && !(word(i.checked_sub(1).and_then(|p| chars.get(p))) && word(chars.get(i + 1)));
+            if marker || edge_underscore || matches!(c, '\\' | '*' | '[' | ']' | '{' | '}') {
                 out.push('\\');
             }
             out.push(c);
@@ -278,16 +278,17 @@ mod tests {
             ("Sales Q4.hyper", "Sales Q4.hyper"),
             ("9f8e7d6c-aaaa-4bbb", "9f8e7d6c-aaaa-4bbb"),
             (
-                "**bold** _it_ `code` ~x~",
-                r"\*\*bold\*\* \_it\_ \`code\` \~x\~",
+                "sales_q4_extract <x> a|b ~c~ `d`",
+                "sales_q4_extract <x> a|b ~c~ `d`",
             ),
-            ("[a](http://b) <http://c>", r"\[a\](http://b) \<http://c\>"),
+            ("**bold** _it_ __x", r"\*\*bold\*\* \_it\_ \_\_x"),
+            ("[a](http://b)", r"\[a\](http://b)"),
             ("- one\n  + two\n# three", "\\- one\n  \\+ two\n\\# three"),
             (
-                "1. first\n2) second\n3 items",
-                "1\\. first\n2\\) second\n3 items",
+                "1. first\r2) second\n3 items",
+                "1\\. first\r2\\) second\n3 items",
             ),
-            (r"back\slash {{x}} a|b", r"back\\slash \{\{x\}\} a\|b"),
+            (r"back\slash {{x}}", r"back\\slash \{\{x\}\}"),
             ("🚀 & 'x' \"y\"", "🚀 & 'x' \"y\""),
         ];
         for (raw, escaped) in cases {
