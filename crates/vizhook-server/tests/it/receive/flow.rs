@@ -176,13 +176,13 @@ lease = "60s"
     }
 }
 
-#[tokio::test]
-async fn tasks_of_an_action_removed_from_the_configuration_fail_at_once() {
-    let down = TestReceiver::spawn().await;
-    down.answer_with(503, "down");
-    let with = |extra: &str| {
-        format!(
-            r#"
+/// A file action, as a `[[receiver.action]]` table.
+const FILE_ACTION: &str = "  [[receiver.action]]\n  type = \"file\"\n  path = \"actions.jsonl\"\n";
+
+/// Every event to one receiver, `team`, whose actions are `actions`; retries 300 ms apart.
+fn team_config(actions: &str) -> String {
+    format!(
+        r#"
 [[source]]
 name = "tableau"
 path = "/tableau"
@@ -193,18 +193,21 @@ receiver = "team"
 
 [[receiver]]
 name = "team"
-  [[receiver.action]]
-  type = "file"
-  path = "actions.jsonl"
-{extra}
+{actions}
 [delivery]
 retry_schedule = ["300ms", "300ms", "300ms"]
 attempt_timeout = "3s"
 poll_interval = "50ms"
 lease = "60s"
 "#
-        )
-    };
+    )
+}
+
+#[tokio::test]
+async fn tasks_of_an_action_removed_from_the_configuration_fail_at_once() {
+    let down = TestReceiver::spawn().await;
+    down.answer_with(503, "down");
+    let with = |extra: &str| team_config(&format!("{FILE_ACTION}{extra}"));
     let second = format!(
         "  [[receiver.action]]\n  type = \"http\"\n  url = \"{}\"\n",
         down.url("/hook")
@@ -242,30 +245,7 @@ async fn a_named_action_keeps_its_tasks_when_actions_are_reordered() {
         "  [[receiver.action]]\n  type = \"http\"\n  name = \"alerts\"\n  url = \"{}\"\n",
         target.url("/hook")
     );
-    let file = "  [[receiver.action]]\n  type = \"file\"\n  path = \"actions.jsonl\"\n";
-    let with = |actions: &str| {
-        format!(
-            r#"
-[[source]]
-name = "tableau"
-path = "/tableau"
-token = "{TOKEN}"
-
-[route]
-receiver = "team"
-
-[[receiver]]
-name = "team"
-{actions}
-[delivery]
-retry_schedule = ["300ms", "300ms", "300ms"]
-attempt_timeout = "3s"
-poll_interval = "50ms"
-lease = "60s"
-"#
-        )
-    };
-    let rx = Receive::start(&with(&format!("{file}{http}"))).await;
+    let rx = Receive::start(&team_config(&format!("{FILE_ACTION}{http}"))).await;
     let body = event("WorkbookCreated", "w1", "Book");
     assert_eq!(rx.post(&rx.hook("/tableau"), &body).await.0, 202);
     eventually(
@@ -276,7 +256,9 @@ lease = "60s"
     .await;
     // The named action moves to the front while its task waits for a retry.
     target.answer_with(200, "ok");
-    let rx = rx.restart_with(&with(&format!("{http}{file}"))).await;
+    let rx = rx
+        .restart_with(&team_config(&format!("{http}{FILE_ACTION}")))
+        .await;
     let task = eventually(Duration::from_secs(10), "the task to end", || async {
         let inbox = rx.inbox().await;
         let task = inbox
