@@ -51,6 +51,7 @@ pub(super) fn tree(
     let mut builder = Builder {
         is_receiver,
         problems,
+        names: std::collections::HashSet::new(),
     };
     let root = builder.node(config, path, "0".to_owned(), &defaults);
     if builder.problems.is_empty() {
@@ -70,6 +71,22 @@ fn problem(problems: &mut Vec<RouteProblem>, path: String, message: impl Into<St
 struct Builder<'a> {
     is_receiver: &'a dyn Fn(&str) -> bool,
     problems: Vec<RouteProblem>,
+    /// Route names seen so far.
+    names: std::collections::HashSet<String>,
+}
+
+/// Why a route's `name` cannot be used: it starts its groups' stored keys
+/// (`NAME:{labels}`), where a position (`0.2`) must not be mistaken for it.
+fn check_route_name(name: &str) -> Result<(), &'static str> {
+    if name.trim().is_empty() {
+        Err("must not be empty")
+    } else if name.starts_with(|c: char| c.is_ascii_digit()) {
+        Err("must not start with a digit: positions of unnamed routes do")
+    } else if name.contains(['.', ':', '{', '}']) {
+        Err("must not contain '.', ':', '{' or '}'")
+    } else {
+        Ok(())
+    }
 }
 
 impl Builder<'_> {
@@ -103,6 +120,17 @@ impl Builder<'_> {
                 Err(message) => self.problem(format!("{path}.matchers[{index}]"), message),
             }
         }
+        let position = match &config.name {
+            None => position,
+            Some(name) => {
+                if let Err(message) = check_route_name(name) {
+                    self.problem(format!("{path}.name"), message);
+                } else if !self.names.insert(name.clone()) {
+                    self.problem(format!("{path}.name"), "another route has this name");
+                }
+                name.clone()
+            }
+        };
         let inherited = Inherited {
             receiver,
             group_by,

@@ -27,6 +27,11 @@ const ALL_GROUP_LABELS: [&str; 5] = [
 #[derive(Debug, Clone, Default, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RouteConfig {
+    /// The route's name, unique in the tree. Its alert groups are stored under it (and its
+    /// unnamed children's under `NAME.0`, `NAME.1`, …), so they survive reordering routes.
+    /// Defaults to the route's position (`0.2`).
+    #[serde(default)]
+    pub name: Option<String>,
     /// Required at the root.
     #[serde(default)]
     pub receiver: Option<String>,

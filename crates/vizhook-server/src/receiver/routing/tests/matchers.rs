@@ -168,6 +168,28 @@ group_by = ["event_type", "project", "event_type"]
                 ),
             ],
         ),
+        (
+            r#"
+[route]
+receiver = "default"
+  [[route.routes]]
+  name = "2fast"
+  [[route.routes]]
+  name = "a.b"
+  [[route.routes]]
+  name = "refresh"
+    [[route.routes.routes]]
+    name = "refresh"
+"#,
+            &[
+                ("route.routes[0].name", "must not start with a digit"),
+                ("route.routes[1].name", "must not contain"),
+                (
+                    "route.routes[2].routes[0].name",
+                    "another route has this name",
+                ),
+            ],
+        ),
     ];
     for (text, expected) in cases {
         let problems =

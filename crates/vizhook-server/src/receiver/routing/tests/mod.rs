@@ -175,6 +175,35 @@ fn group_keys() {
 }
 
 #[test]
+fn a_named_route_keeps_its_group_keys_when_routes_are_reordered() {
+    let routes = |first: &str, second: &str| {
+        tree(&format!(
+            "[route]\nreceiver = \"default\"\nrepeat_interval = \"1h\"\ngroup_by = [\"resource_luid\"]\n{first}{second}"
+        ))
+    };
+    let named = "  [[route.routes]]\n  name = \"refresh\"\n  matchers = ['event_type =~ \".*Refresh.*\"']\n  receiver = \"ops\"\n    [[route.routes.routes]]\n    matchers = ['resource_luid = \"99\"']\n";
+    let other = "  [[route.routes]]\n  matchers = ['event_type = \"WorkbookCreated\"']\n";
+    let failed = event("DatasourceRefreshFailed", "99");
+    let elsewhere = event("DatasourceRefreshFailed", "1");
+    for tree in [routes(named, other), routes(other, named)] {
+        assert_eq!(
+            tree.route(&failed, None)[0].group_key,
+            r#"refresh.0:{resource_luid="99"}"#
+        );
+        assert_eq!(
+            tree.route(&elsewhere, None)[0].group_key,
+            r#"refresh:{resource_luid="1"}"#
+        );
+    }
+    // Unnamed, the same route's key follows its position.
+    assert_eq!(
+        routes(other, &named.replace("  name = \"refresh\"\n", "")).route(&elsewhere, None)[0]
+            .group_key,
+        r#"0.1:{resource_luid="1"}"#
+    );
+}
+
+#[test]
 fn recovery() {
     let routes = tree(
         r#"
