@@ -16,7 +16,7 @@ mod sites;
 mod webhooks;
 mod writer;
 
-use std::{str::FromStr, time::Duration};
+use std::{path::PathBuf, str::FromStr, time::Duration};
 
 use async_trait::async_trait;
 use sqlx::{
@@ -128,6 +128,18 @@ impl SqliteStore {
     pub async fn close(&self) {
         self.reader.close().await;
     }
+}
+
+/// The file a `sqlite:` URL opens, read as [`SqliteStore::open`] reads it (percent-decoded,
+/// without its `?options`); `None` for an in-memory database or a URL that does not parse.
+pub fn database_file(url: &str) -> Option<PathBuf> {
+    let options = SqliteConnectOptions::from_str(url).ok()?;
+    let file = options.get_filename();
+    let in_memory = file.to_string_lossy().starts_with("file:sqlx-in-memory-")
+        || url
+            .split_once('?')
+            .is_some_and(|(_, query)| query.split('&').any(|pair| pair == "mode=memory"));
+    (!in_memory).then(|| file.to_path_buf())
 }
 
 /// Checks that a database is reachable with a cheap query; used at start-up.

@@ -19,7 +19,10 @@ pub(crate) struct InboxLock {
 /// Takes the lock of the SQLite inbox at `database` (a `sqlite:` URL); `None` for other
 /// databases and for in-memory SQLite.
 pub(crate) fn lock(database: &str) -> anyhow::Result<Option<InboxLock>> {
-    let Some(path) = sqlite_file(database) else {
+    if !database.starts_with("sqlite:") {
+        return Ok(None);
+    }
+    let Some(path) = vizhook_store_sqlite::database_file(database) else {
         return Ok(None);
     };
     let mut name = path.clone().into_os_string();
@@ -43,31 +46,25 @@ pub(crate) fn lock(database: &str) -> anyhow::Result<Option<InboxLock>> {
     }
 }
 
-/// The file of a `sqlite://PATH` or `sqlite:PATH` URL, without its `?options`.
-fn sqlite_file(url: &str) -> Option<PathBuf> {
-    let rest = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))?;
-    let path = rest.split('?').next().unwrap_or_default();
-    (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn sqlite_urls_name_their_file() {
+    fn sqlite_urls_name_the_file_sqlite_opens() {
+        let file = |url| vizhook_store_sqlite::database_file(url);
         assert_eq!(
-            sqlite_file("sqlite:///var/lib/vizhook/inbox.db?mode=rwc"),
+            file("sqlite:///var/lib/vizhook/inbox.db?mode=rwc"),
             Some(PathBuf::from("/var/lib/vizhook/inbox.db"))
         );
+        assert_eq!(file("sqlite:inbox.db"), Some(PathBuf::from("inbox.db")));
         assert_eq!(
-            sqlite_file("sqlite:inbox.db"),
-            Some(PathBuf::from("inbox.db"))
+            file("sqlite:///srv/my%20inbox.db"),
+            Some(PathBuf::from("/srv/my inbox.db"))
         );
-        assert_eq!(sqlite_file("sqlite::memory:"), None);
-        assert_eq!(sqlite_file("postgres://localhost/test"), None);
+        assert_eq!(file("sqlite::memory:"), None);
+        assert_eq!(file("sqlite://inbox.db?mode=memory"), None);
+        assert!(lock("postgres://localhost/test").unwrap().is_none());
     }
 
     #[test]
