@@ -177,6 +177,30 @@ async fn the_slack_example_pages_a_failure_once_and_then_recovers() {
     assert!(rx.stop().success());
 }
 
+/// Writes `receive.toml` into `dir`: `server` (TOML tables or nothing), an inbox beside it,
+/// one source and a receiver without actions. Returns its path.
+fn quiet_config(dir: &Path, server: &str) -> String {
+    let config = dir.join("receive.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"{server}[storage]
+database = "sqlite://inbox.db"
+[[source]]
+name = "tableau"
+path = "/tableau"
+token = "{TOKEN}"
+[route]
+receiver = "nobody"
+[[receiver]]
+name = "nobody"
+"#
+        ),
+    )
+    .unwrap();
+    config.display().to_string()
+}
+
 fn certificate(dir: &Path, name: &str) -> (String, std::path::PathBuf, std::path::PathBuf) {
     let generated = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
     let cert = dir.join(format!("{name}.pem"));
@@ -200,28 +224,10 @@ async fn https_reloads_its_certificate_on_sighup_without_dropping_connections() 
     let (live_cert, live_key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
     std::fs::copy(&old_cert, &live_cert).unwrap();
     std::fs::copy(&old_key, &live_key).unwrap();
-    let config = dir.path().join("tls.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"[server]
-tls_cert = "cert.pem"
-tls_key = "key.pem"
-[storage]
-database = "sqlite://inbox.db"
-[[source]]
-name = "tableau"
-path = "/tableau"
-token = "{TOKEN}"
-[route]
-receiver = "nobody"
-[[receiver]]
-name = "nobody"
-"#
-        ),
-    )
-    .unwrap();
-    let config = config.display().to_string();
+    let config = quiet_config(
+        dir.path(),
+        "[server]\ntls_cert = \"cert.pem\"\ntls_key = \"key.pem\"\n",
+    );
     let rx = Server::spawn(receive(
         &["--config", &config, "--listen", "127.0.0.1:0"],
         &[],
@@ -280,25 +286,7 @@ name = "nobody"
 #[tokio::test]
 async fn a_second_receiver_on_the_same_inbox_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("receive.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"[storage]
-database = "sqlite://inbox.db"
-[[source]]
-name = "tableau"
-path = "/tableau"
-token = "{TOKEN}"
-[route]
-receiver = "nobody"
-[[receiver]]
-name = "nobody"
-"#
-        ),
-    )
-    .unwrap();
-    let config = config.display().to_string();
+    let config = quiet_config(dir.path(), "");
     let args = ["--config", config.as_str(), "--listen", "127.0.0.1:0"];
     let first = Server::spawn(receive(&args, &[]));
     let (status, _, stderr) = run_to_end(receive(&args, &[]));
