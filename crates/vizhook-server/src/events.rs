@@ -4,7 +4,7 @@
 use time::OffsetDateTime;
 use uuid::Uuid;
 use vizhook_core::{Event, EventId, EventKind, Resource, SiteId};
-use vizhook_store::{PublishEvent, Published};
+use vizhook_store::{ClaimRequest, Publication, PublishEvent, Published};
 
 use crate::{api::error::ApiResult, delivery::payload::tableau_payload, state::AppState};
 
@@ -50,10 +50,32 @@ pub fn event_at(
 }
 
 impl AppState {
-    /// Writes events with their deliveries and wakes the dispatcher.
+    /// Writes events with their deliveries. As many deliveries as the dispatcher has room for
+    /// are leased to it by the same transaction and handed over once it commits; it is woken for
+    /// the rest.
     pub async fn publish(&self, events: &[PublishEvent]) -> ApiResult<Vec<Published>> {
-        let published = self.store.publish_events(events).await?;
-        self.after_publish(&published);
+        let Some(reservation) = self.delivery.hand_off.reserve(events.len()) else {
+            let published = self.store.publish_events(events).await?;
+            self.after_publish(&published);
+            return Ok(published);
+        };
+        let now = OffsetDateTime::now_utc();
+        let lease = ClaimRequest {
+            now,
+            lease_until: now + self.config.delivery.lease,
+            limit: u32::try_from(reservation.limit()).unwrap_or(u32::MAX),
+            exclude_webhooks: reservation.exclude().to_vec(),
+        };
+        let Publication { published, leased } = self.store.publish_leasing(events, &lease).await?;
+        let handed = leased.len();
+        reservation.hand(leased);
+        for p in &published {
+            tracing::debug!(event = %p.event_id, deliveries = p.deliveries, "event published");
+        }
+        let written: usize = published.iter().map(|p| p.deliveries as usize).sum();
+        if written > handed {
+            self.delivery.wake();
+        }
         Ok(published)
     }
 

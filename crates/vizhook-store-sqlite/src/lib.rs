@@ -388,6 +388,19 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn publish_leasing(
+        &self,
+        events: &[PublishEvent],
+        lease: &ClaimRequest,
+    ) -> StoreResult<Publication> {
+        let (events, lease) = (events.to_vec(), lease.clone());
+        self.writer
+            .run(move |conn| {
+                Box::pin(async move { outbox::publish_leasing(conn, &events, Some(&lease)).await })
+            })
+            .await
+    }
+
     async fn exchange(
         &self,
         records: &[AttemptRecord],

@@ -23,8 +23,19 @@ pub(crate) async fn publish(
     conn: &mut SqliteConnection,
     events: &[PublishEvent],
 ) -> StoreResult<Vec<Published>> {
+    Ok(publish_leasing(conn, events, None).await?.published)
+}
+
+/// Writes events and their deliveries, leasing up to `lease.limit` of the deliveries to the
+/// caller: those are written with the lease as their next attempt time, exactly as a claim
+/// leaves a delivery, and returned ready to send.
+pub(crate) async fn publish_leasing(
+    conn: &mut SqliteConnection,
+    events: &[PublishEvent],
+    lease: Option<&ClaimRequest>,
+) -> StoreResult<Publication> {
     if events.is_empty() {
-        return Ok(Vec::new());
+        return Ok(Publication::default());
     }
     let rows: Vec<EventRow<'_>> = events
         .iter()
@@ -76,38 +87,66 @@ pub(crate) async fn publish(
         "(?, ?)",
         |values| {
             format!(
-                "SELECT w.id, w.site_id, w.event FROM webhooks w WHERE w.enabled = 1 \
-                 AND (w.site_id, w.event) IN (VALUES {values})"
+                "SELECT w.id, w.site_id, w.event, w.url, w.signing_secret FROM webhooks w \
+                 WHERE w.enabled = 1 AND (w.site_id, w.event) IN (VALUES {values})"
             )
         },
         |query, (site, kind)| query.bind(site.to_string()).bind(*kind),
     )
     .await
     .map_err(db_error)?;
-    let mut subscribers: HashMap<(String, String), Vec<String>> = HashMap::new();
+    let mut subscribers: HashMap<(String, String), Vec<Subscriber>> = HashMap::new();
     for row in &found {
         let key = (
             row.try_get::<String, _>(1).map_err(db_error)?,
             row.try_get::<String, _>(2).map_err(db_error)?,
         );
-        subscribers
-            .entry(key)
-            .or_default()
-            .push(row.try_get(0).map_err(db_error)?);
+        let id: String = row.try_get(0).map_err(db_error)?;
+        subscribers.entry(key).or_default().push(Subscriber {
+            webhook_id: parse("webhook id", &id)?,
+            id,
+            url: row.try_get(3).map_err(db_error)?,
+            signing_secret: row.try_get(4).map_err(db_error)?,
+        });
     }
+    // How many deliveries may still be leased to the caller, and to which webhooks.
+    let mut lease_room = lease.map_or(0, |l| l.limit as usize);
+    let lease_until = lease.map(|l| millis(l.lease_until));
 
     let mut deliveries = Vec::new();
     let mut published = Vec::with_capacity(events.len());
+    let mut leased = Vec::new();
     for (p, row) in events.iter().zip(&rows) {
         let key = (row.site.clone(), row.kind.to_owned());
         let webhooks = subscribers.get(&key).map(Vec::as_slice).unwrap_or_default();
         for webhook in webhooks {
             // Time-ordered ids keep the deliveries index append-only.
+            let id = Uuid::now_v7();
+            let mut next = row.at;
+            if let (Some(lease), Some(until)) = (lease, lease_until)
+                && lease_room > 0
+                && !lease.exclude_webhooks.contains(&webhook.webhook_id)
+            {
+                lease_room -= 1;
+                next = until;
+                leased.push(ClaimedDelivery {
+                    id: DeliveryId::from_uuid(id),
+                    event_id: p.event.id,
+                    webhook_id: webhook.webhook_id,
+                    site_id: p.event.site_id,
+                    url: webhook.url.clone(),
+                    signing_secret: webhook.signing_secret.clone(),
+                    payload: p.payload.clone(),
+                    attempt: 1,
+                    round_attempt: 1,
+                });
+            }
             deliveries.push(DeliveryRow {
-                id: Uuid::now_v7().to_string(),
+                id: id.to_string(),
                 event: &row.id,
-                webhook,
+                webhook: &webhook.id,
                 site: &row.site,
+                next,
                 at: row.at,
             });
         }
@@ -132,13 +171,21 @@ pub(crate) async fn publish(
                 .bind(d.event.to_owned())
                 .bind(d.webhook.to_owned())
                 .bind(d.site.to_owned())
-                .bind(d.at)
+                .bind(d.next)
                 .bind(d.at)
         },
     )
     .await
     .map_err(db_error)?;
-    Ok(published)
+    Ok(Publication { published, leased })
+}
+
+/// An enabled webhook subscribed to a published event.
+struct Subscriber {
+    id: String,
+    webhook_id: WebhookId,
+    url: String,
+    signing_secret: Option<String>,
 }
 
 /// An event as a batch row.
@@ -158,6 +205,8 @@ struct DeliveryRow<'a> {
     event: &'a str,
     webhook: &'a str,
     site: &'a str,
+    /// The next attempt: at once, or when the caller's lease ends.
+    next: i64,
     at: i64,
 }
 

@@ -144,6 +144,15 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Writes events and, in the same transaction, one pending delivery per enabled webhook of
     /// the event's site that subscribes to its type.
     async fn publish_events(&self, events: &[PublishEvent]) -> StoreResult<Vec<Published>>;
+    /// Publishes like [`publish_events`](Store::publish_events) and, in the same transaction,
+    /// leases up to `lease.limit` of the new deliveries (none of `lease.exclude_webhooks`) to
+    /// the caller, who sends them without claiming them: they are written with their lease, as a
+    /// claim would leave them, and returned ready to send. The others stay due for claims.
+    async fn publish_leasing(
+        &self,
+        events: &[PublishEvent],
+        lease: &ClaimRequest,
+    ) -> StoreResult<Publication>;
     /// Records attempts and then, if asked, leases due deliveries, in one transaction: the
     /// dispatcher's single round trip (and fsync) per cycle.
     ///

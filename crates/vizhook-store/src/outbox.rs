@@ -21,6 +21,14 @@ pub struct Published {
     pub deliveries: u32,
 }
 
+/// What [`publish_leasing`](crate::Store::publish_leasing) did: each event's fan-out, and the
+/// new deliveries leased to the caller.
+#[derive(Debug, Clone, Default)]
+pub struct Publication {
+    pub published: Vec<Published>,
+    pub leased: Vec<ClaimedDelivery>,
+}
+
 /// A request to lease due deliveries for sending.
 #[derive(Debug, Clone)]
 pub struct ClaimRequest {

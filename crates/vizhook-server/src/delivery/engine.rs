@@ -9,6 +9,9 @@
 //! the next batch is leased together ([`Work::exchange`]). A finished item frees its slot at
 //! once, so work goes on while a cycle commits. If the process dies, the leases run out and the
 //! work is claimed again.
+//!
+//! Work can also arrive without a claim: a writer that leased it in its own transaction hands
+//! it over ([`HandOff`]), within the same room.
 
 use std::{
     collections::{HashMap, VecDeque},
@@ -24,6 +27,8 @@ use tokio::{
     task::JoinSet,
 };
 use tokio_util::sync::CancellationToken;
+
+use super::hand_off::HandOff;
 
 /// Outcomes recorded per cycle at most.
 const RECORD_BATCH: usize = 2048;
@@ -79,12 +84,13 @@ pub(crate) struct Limits {
     pub(crate) poll_interval: Duration,
 }
 
-#[derive(Debug)]
-pub(crate) struct Engine<W> {
+pub(crate) struct Engine<W: Work> {
     pub(crate) work: Arc<W>,
     pub(crate) limits: Limits,
     /// Woken when new work was written.
     pub(crate) wake: Arc<Notify>,
+    /// The room this engine shares with writers that hand it work.
+    pub(crate) hand_off: Arc<HandOff<W::Key, W::Item>>,
 }
 
 /// The keys that were full when a claim last came back short: until something wakes the
@@ -122,10 +128,9 @@ enum Cycle {
 
 /// Items this engine holds: running (at most `per_key` per key) and claimed but waiting for a
 /// slot of their key. Waiting ones are few (at most `per_key` plus a claim batch per key), and
-/// the lease covers their wait.
+/// the lease covers their wait. How many it holds in all is counted in the [`HandOff`] room.
 struct Slots<W: Work> {
     per_key: usize,
-    held: usize,
     running: HashMap<W::Key, usize>,
     waiting: HashMap<W::Key, VecDeque<W::Item>>,
 }
@@ -134,7 +139,6 @@ impl<W: Work> Slots<W> {
     fn new(per_key: usize) -> Self {
         Self {
             per_key,
-            held: 0,
             running: HashMap::new(),
             waiting: HashMap::new(),
         }
@@ -148,7 +152,6 @@ impl<W: Work> Slots<W> {
 
     /// Takes a claimed item: returns it if it may run now, else queues it.
     fn admit(&mut self, work: &W, item: W::Item) -> Option<W::Item> {
-        self.held += 1;
         let key = W::item_key(&item);
         let share = self.share(work, &key);
         let running = self.running.entry(key.clone()).or_default();
@@ -162,7 +165,6 @@ impl<W: Work> Slots<W> {
 
     /// Frees a finished item's slot; returns the next item of that key to run.
     fn release(&mut self, key: &W::Key) -> Option<W::Item> {
-        self.held = self.held.saturating_sub(1);
         if let Some(next) = self.waiting.get_mut(key).and_then(VecDeque::pop_front) {
             if self.waiting.get(key).is_some_and(VecDeque::is_empty) {
                 self.waiting.remove(key);
@@ -197,6 +199,9 @@ struct Running<W: Work> {
     slots: Slots<W>,
     tasks: JoinSet<()>,
     finished: mpsc::UnboundedSender<W::Record>,
+    finished_rx: mpsc::UnboundedReceiver<W::Record>,
+    /// Items writers handed over.
+    handed: mpsc::UnboundedReceiver<Vec<W::Item>>,
     /// Outcomes finished but not yet recorded.
     records: Vec<W::Record>,
     exhausted: Exhausted<W::Key>,
@@ -206,18 +211,28 @@ impl<W: Work> Engine<W> {
     /// Runs until `shutdown`, then lets work in flight finish (within its own timeouts) and
     /// records it.
     pub(crate) async fn run(self, shutdown: CancellationToken) {
-        let (finished, mut finished_rx) = mpsc::unbounded_channel::<W::Record>();
+        let Some(handed) = self.hand_off.take_receiver() else {
+            tracing::error!("a second engine was started on the same room; it does nothing");
+            return;
+        };
+        let (finished, finished_rx) = mpsc::unbounded_channel::<W::Record>();
         let mut run = Running {
             slots: Slots::new(self.limits.max_in_flight_per_key),
             tasks: JoinSet::new(),
             finished,
+            finished_rx,
+            handed,
             records: Vec::new(),
             exhausted: Exhausted(None),
         };
         let mut arrived = Vec::new();
+        self.hand_off.set_capacity(self.limits.max_in_flight);
         while !shutdown.is_cancelled() {
-            while let Ok(record) = finished_rx.try_recv() {
+            while let Ok(record) = run.finished_rx.try_recv() {
                 self.finish(&mut run, record);
+            }
+            while let Ok(items) = run.handed.try_recv() {
+                self.take_handed(&mut run, items);
             }
             while run.tasks.try_join_next().is_some() {}
             let pause = match self.cycle(&mut run).await {
@@ -228,18 +243,25 @@ impl<W: Work> Engine<W> {
             tokio::select! {
                 () = shutdown.cancelled() => break,
                 () = self.wake.notified() => run.exhausted.forget(),
-                count = finished_rx.recv_many(&mut arrived, 1024) => {
+                count = run.finished_rx.recv_many(&mut arrived, 1024) => {
                     for record in arrived.drain(..count) {
                         self.finish(&mut run, record);
                     }
                 }
+                Some(items) = run.handed.recv() => self.take_handed(&mut run, items),
                 () = tokio::time::sleep(pause) => run.exhausted.forget(),
             }
+        }
+        // No more hand-offs: what is handed from now on is left to its leases.
+        self.hand_off.set_capacity(0);
+        run.handed.close();
+        while let Ok(items) = run.handed.try_recv() {
+            self.hand_off.arrived(items.len(), 0);
         }
         // Let work in flight finish and record it. Items still waiting for a slot are left to
         // their leases.
         while run.tasks.join_next().await.is_some() {}
-        while let Ok(record) = finished_rx.try_recv() {
+        while let Ok(record) = run.finished_rx.try_recv() {
             run.records.push(record);
         }
         while !run.records.is_empty() {
@@ -250,12 +272,23 @@ impl<W: Work> Engine<W> {
     }
 
     /// Takes a finished outcome: frees its slot (starting an item that waited for it) and
-    /// keeps its record for the next cycle.
+    /// keeps its record for the next cycle. The hand-off window opens again for the room freed.
     fn finish(&self, run: &mut Running<W>, record: W::Record) {
+        self.hand_off.released();
         if let Some(next) = run.slots.release(&W::record_key(&record)) {
             self.start(next, &mut run.tasks, &run.finished);
         }
         run.records.push(record);
+    }
+
+    /// Takes items a writer leased and handed over: they run, or wait for a slot of their key.
+    fn take_handed(&self, run: &mut Running<W>, items: Vec<W::Item>) {
+        self.hand_off.arrived(items.len(), items.len());
+        for item in items {
+            if let Some(ready) = run.slots.admit(&self.work, item) {
+                self.start(ready, &mut run.tasks, &run.finished);
+            }
+        }
     }
 
     /// One round trip: record what finished and, when there is worthwhile room, lease more.
@@ -265,14 +298,15 @@ impl<W: Work> Engine<W> {
         // that leases more, so a saturated engine needs one round trip per batch, not one to
         // record and another to lease. Past an engine's worth of them it records before it
         // leases more, so they cannot pile up.
-        let held = run.slots.held;
+        let (free, held) = self.hand_off.room();
         let room = if run.records.len() >= limits.max_in_flight {
             0
         } else {
-            limits.max_in_flight.saturating_sub(held)
+            free
         };
         let worthwhile = limits.claim_batch.min(limits.max_in_flight / 4).max(1);
         let full = run.slots.full(&self.work);
+        self.hand_off.open(limits.claim_batch, full.clone());
         let blocked = room == 0 || (held > 0 && room < worthwhile);
         let exhausted = run.exhausted.covers(&full);
         let claim = (!blocked && !exhausted).then(|| {
@@ -313,17 +347,51 @@ impl<W: Work> Engine<W> {
 
     /// Records up to a batch of outcomes and leases `claim`, and starts what it leased.
     /// Returns how many it leased, or `None` when the store failed.
+    ///
+    /// While the round trip is under way the engine goes on: a finished item's slot goes to the
+    /// next item of its key (its outcome waits for the next cycle), and handed items start.
     async fn exchange(&self, run: &mut Running<W>, claim: Option<Claim<W::Key>>) -> Option<usize> {
         let take = run.records.len().min(RECORD_BATCH);
         let records: Vec<W::Record> = run.records.drain(..take).collect();
-        let claimed = self.work.exchange(records, claim).await?;
+        let limit = claim.as_ref().map_or(0, |c| c.limit as usize);
+        self.hand_off.reserve_claim(limit);
+        let exchange = self.work.exchange(records, claim);
+        tokio::pin!(exchange);
+        let mut arrived = Vec::new();
+        let claimed = loop {
+            tokio::select! {
+                biased;
+                claimed = &mut exchange => break claimed,
+                count = run.finished_rx.recv_many(&mut arrived, 1024) => {
+                    for record in arrived.drain(..count) {
+                        self.finish(run, record);
+                    }
+                    self.open_window(run);
+                }
+                Some(items) = run.handed.recv() => {
+                    self.take_handed(run, items);
+                    self.open_window(run);
+                }
+            }
+        };
+        let Some(claimed) = claimed else {
+            self.hand_off.arrived(limit, 0);
+            return None;
+        };
         let count = claimed.len();
+        self.hand_off.arrived(limit, count);
         for item in claimed {
             if let Some(ready) = run.slots.admit(&self.work, item) {
                 self.start(ready, &mut run.tasks, &run.finished);
             }
         }
         Some(count)
+    }
+
+    /// Lets hand-offs take up to a claim batch more, skipping the keys full now.
+    fn open_window(&self, run: &Running<W>) {
+        self.hand_off
+            .open(self.limits.claim_batch, run.slots.full(&self.work));
     }
 
     fn start(
@@ -409,6 +477,59 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn handed_items_run_and_are_recorded_without_a_claim() {
+        let work = Arc::new(Counter {
+            total: 0,
+            claimed: Mutex::new(0),
+            exchanges: Mutex::new(Vec::new()),
+        });
+        let hand_off = HandOff::new();
+        let engine = Engine {
+            work: work.clone(),
+            limits: Limits {
+                max_in_flight: 8,
+                max_in_flight_per_key: 4,
+                claim_batch: 6,
+                lease: Duration::from_secs(60),
+                poll_interval: Duration::from_secs(3600),
+            },
+            wake: Arc::new(Notify::new()),
+            hand_off: hand_off.clone(),
+        };
+        let shutdown = CancellationToken::new();
+        let running = tokio::spawn(engine.run(shutdown.clone()));
+        let recorded = || -> usize {
+            let exchanges = work.exchanges.lock().expect("log");
+            exchanges.iter().map(|(records, _)| records).sum()
+        };
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        let mut handed = 0;
+        while recorded() < 20 {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "handed items stalled"
+            );
+            if handed < 20
+                && let Some(reservation) = hand_off.reserve(20 - handed)
+            {
+                assert!(reservation.limit() <= 6, "at most a claim batch per cycle");
+                let count = reservation.limit();
+                reservation.hand((handed..handed + count).collect());
+                handed += count;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        shutdown.cancel();
+        running.await.expect("engine");
+        assert_eq!(
+            recorded(),
+            20,
+            "every handed item ran once and was recorded"
+        );
+        assert_eq!(hand_off.room(), (0, 0), "the room is closed and empty");
+    }
+
+    #[tokio::test]
     async fn a_saturated_engine_records_and_leases_in_the_same_round_trip() {
         let work = Arc::new(Counter {
             total: 2_000,
@@ -425,6 +546,7 @@ mod tests {
                 poll_interval: Duration::from_millis(5),
             },
             wake: Arc::new(Notify::new()),
+            hand_off: HandOff::new(),
         };
         let shutdown = CancellationToken::new();
         let running = tokio::spawn(engine.run(shutdown.clone()));

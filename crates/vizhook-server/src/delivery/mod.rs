@@ -6,6 +6,7 @@ mod attempt;
 mod dispatcher;
 pub mod email;
 pub(crate) mod engine;
+pub(crate) mod hand_off;
 pub mod http_client;
 mod notices;
 pub mod payload;
@@ -17,22 +18,37 @@ use std::sync::Arc;
 
 use tokio::{sync::Notify, task::JoinSet};
 use tokio_util::sync::CancellationToken;
+use vizhook_core::WebhookId;
+use vizhook_store::ClaimedDelivery;
 
 use self::{
     attempt::AttemptContext,
     dispatcher::Deliveries,
     email::Mailer,
     engine::{Engine, Limits},
+    hand_off::HandOff,
     notices::NoticeWorker,
     signing::Signer,
 };
 use crate::state::AppState;
 
-/// How the API tells the delivery workers that there is new work.
-#[derive(Debug, Clone, Default)]
+/// How the API tells the delivery workers that there is new work, or hands them deliveries it
+/// leased as it wrote them.
+#[derive(Debug, Clone)]
 pub struct DeliveryHandle {
     wake: Arc<Notify>,
     notices: Arc<Notify>,
+    pub(crate) hand_off: Arc<HandOff<WebhookId, ClaimedDelivery>>,
+}
+
+impl Default for DeliveryHandle {
+    fn default() -> Self {
+        Self {
+            wake: Arc::default(),
+            notices: Arc::default(),
+            hand_off: HandOff::new(),
+        }
+    }
 }
 
 impl DeliveryHandle {
@@ -89,6 +105,7 @@ pub fn spawn_workers(
             poll_interval: delivery.poll_interval,
         },
         wake: state.delivery.wake.clone(),
+        hand_off: state.delivery.hand_off.clone(),
     };
     let notices = NoticeWorker {
         store: state.store.clone(),

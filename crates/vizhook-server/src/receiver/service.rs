@@ -24,7 +24,10 @@ use super::{
 };
 use crate::{
     api::error::ErrorChain,
-    delivery::engine::{Engine, Limits},
+    delivery::{
+        engine::{Engine, Limits},
+        hand_off::HandOff,
+    },
 };
 
 /// How long open connections get to finish at shutdown.
@@ -84,6 +87,7 @@ pub async fn run(
             poll_interval: delivery.poll_interval,
         },
         wake: wake.clone(),
+        hand_off: HandOff::new(),
     };
     let shared = Arc::new(Shared {
         ingest: Ingest {

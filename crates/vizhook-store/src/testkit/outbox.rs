@@ -194,6 +194,80 @@ pub async fn concurrent_claims_never_share_a_delivery(store: &impl Store) {
     assert_eq!(ids.len(), 200, "no delivery was claimed twice");
 }
 
+pub async fn publishing_can_lease_new_deliveries(store: &impl Store) {
+    use EventKind::*;
+    let (seed, hooks) = with_webhooks(
+        store,
+        &[
+            (DatasourceCreated, true),
+            (DatasourceCreated, true),
+            (DatasourceCreated, true),
+        ],
+    )
+    .await;
+    let events = [
+        event(seed.site.id, DatasourceCreated, "a"),
+        event(seed.site.id, DatasourceCreated, "b"),
+    ];
+    let lease = ClaimRequest {
+        exclude_webhooks: vec![hooks[1].id],
+        ..claim_at(T0, 3)
+    };
+    let publication = store.publish_leasing(&events, &lease).await.unwrap();
+    assert_eq!(
+        publication
+            .published
+            .iter()
+            .map(|p| p.deliveries)
+            .collect::<Vec<_>>(),
+        [3, 3]
+    );
+    let leased = &publication.leased;
+    assert_eq!(leased.len(), 3, "as many as the lease's limit");
+    assert!(
+        leased.iter().all(|d| d.webhook_id != hooks[1].id),
+        "none of an excluded webhook"
+    );
+    for d in leased {
+        let event = events.iter().find(|e| e.event.id == d.event_id).unwrap();
+        assert_eq!(d.payload, event.payload);
+        assert_eq!(d.url, "https://example.com/hook?key=secret");
+        assert_eq!(
+            (d.attempt, d.round_attempt, d.site_id),
+            (1, 1, seed.site.id)
+        );
+    }
+
+    let longer = ClaimRequest {
+        lease_until: T0 + Duration::seconds(60),
+        ..claim_at(T0, 10)
+    };
+    let claimed = store.claim_deliveries(&longer).await.unwrap();
+    assert_eq!(claimed.len(), 3, "the others are due at once");
+    assert!(claimed.iter().all(|c| leased.iter().all(|d| d.id != c.id)));
+    assert_eq!(
+        store.next_due().await.unwrap(),
+        Some(T0 + Duration::seconds(30)),
+        "the leased ones are due when their lease ends"
+    );
+    let retaken = store
+        .claim_deliveries(&claim_at(T0 + Duration::seconds(30), 10))
+        .await
+        .unwrap();
+    let mut retaken: Vec<DeliveryId> = retaken.iter().map(|c| c.id).collect();
+    let mut leased: Vec<DeliveryId> = leased.iter().map(|d| d.id).collect();
+    retaken.sort();
+    leased.sort();
+    assert_eq!(retaken, leased, "a caller that died loses its leases");
+
+    let none = store
+        .publish_leasing(&[event(seed.site.id, WorkbookCreated, "w")], &lease)
+        .await
+        .unwrap();
+    assert_eq!(none.published[0].deliveries, 0);
+    assert!(none.leased.is_empty());
+}
+
 pub async fn attempts_move_deliveries_and_count_failures(store: &impl Store) {
     let (seed, hooks) = with_webhooks(store, &[(EventKind::WorkbookDeleted, true)]).await;
     let events: Vec<PublishEvent> = (0..3)
