@@ -422,7 +422,7 @@ pub(crate) async fn receive(args: &Args, binary: &Path) -> anyhow::Result<Receiv
     );
     eprintln!(
         "receive: {requests} events over {} connections, {dups} duplicates, then {}/s for {} s; action: {}",
-        args.concurrency,
+        args.receive_concurrency,
         args.receive_rate,
         args.receive_duration,
         action.name()
@@ -469,7 +469,7 @@ pub(crate) async fn receive(args: &Args, binary: &Path) -> anyhow::Result<Receiv
     let tally = closed_loop(
         &client,
         &url,
-        args.concurrency,
+        args.receive_concurrency,
         1..requests + 1,
         Arc::new(move |seq| {
             let now = now_ns();
@@ -492,7 +492,7 @@ pub(crate) async fn receive(args: &Args, binary: &Path) -> anyhow::Result<Receiv
     let dup_tally = closed_loop(
         &client,
         &url,
-        args.concurrency,
+        args.receive_concurrency,
         1..dups + 1,
         Arc::new(move |seq| tableau_body(stamp[seq as usize].load(Ordering::Relaxed), seq)),
         duplicate,
@@ -569,7 +569,7 @@ pub(crate) async fn receive(args: &Args, binary: &Path) -> anyhow::Result<Receiv
     };
     Ok(Receive {
         action: action.name().to_owned(),
-        concurrency: args.concurrency,
+        concurrency: args.receive_concurrency,
         requests,
         send_s,
         accepted: tally.expected,
