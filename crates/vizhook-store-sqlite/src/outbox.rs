@@ -123,8 +123,10 @@ pub(crate) async fn publish_leasing(
             // Time-ordered ids keep the deliveries index append-only.
             let id = Uuid::now_v7();
             let mut next = row.at;
+            // Only what is due now: an injected event may carry a later time.
             if let (Some(lease), Some(until)) = (lease, lease_until)
                 && lease_room > 0
+                && row.at <= millis(lease.now)
                 && !lease.exclude_webhooks.contains(&webhook.webhook_id)
             {
                 lease_room -= 1;

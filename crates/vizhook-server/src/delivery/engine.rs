@@ -272,7 +272,7 @@ impl<W: Work> Engine<W> {
     }
 
     /// Takes a finished outcome: frees its slot (starting an item that waited for it) and
-    /// keeps its record for the next cycle. The hand-off window opens again for the room freed.
+    /// keeps its record for the next cycle.
     fn finish(&self, run: &mut Running<W>, record: W::Record) {
         self.hand_off.released();
         if let Some(next) = run.slots.release(&W::record_key(&record)) {
@@ -306,7 +306,7 @@ impl<W: Work> Engine<W> {
         };
         let worthwhile = limits.claim_batch.min(limits.max_in_flight / 4).max(1);
         let full = run.slots.full(&self.work);
-        self.hand_off.open(limits.claim_batch, full.clone());
+        self.hand_off.open(self.window(run), full.clone());
         let blocked = room == 0 || (held > 0 && room < worthwhile);
         let exhausted = run.exhausted.covers(&full);
         let claim = (!blocked && !exhausted).then(|| {
@@ -391,7 +391,17 @@ impl<W: Work> Engine<W> {
     /// Lets hand-offs take up to a claim batch more, skipping the keys full now.
     fn open_window(&self, run: &Running<W>) {
         self.hand_off
-            .open(self.limits.claim_batch, run.slots.full(&self.work));
+            .open(self.window(run), run.slots.full(&self.work));
+    }
+
+    /// A claim batch, or nothing while an engine's worth of outcomes waits to be recorded (as
+    /// for claims: they cannot pile up while the store is slow).
+    fn window(&self, run: &Running<W>) -> usize {
+        if run.records.len() >= self.limits.max_in_flight {
+            0
+        } else {
+            self.limits.claim_batch
+        }
     }
 
     fn start(

@@ -5,10 +5,11 @@
 //!
 //! Everything the engine holds, claims under way and hand-offs under way count against one
 //! room (`max_in_flight`). A writer reserves room before it writes, leases at most that many
-//! items, and hands them over after its commit; what it did not use goes back. Between two of
-//! the engine's cycles, hand-offs take at most a claim batch and skip the keys that were full at
-//! the last cycle, so an item waits for a slot of its key no longer than a claimed one would, and
-//! its lease covers the wait. If the process dies, the leases run out and the items are claimed
+//! items, and hands them over after its commit; what it did not use goes back. The engine
+//! refreshes a window at each cycle and after each batch of finished or handed items: until the
+//! next refresh, hand-offs take at most a claim batch and skip the keys that were full, so an
+//! item waits for a slot of its key no longer than a claimed one would, and its lease covers the
+//! wait. If the process dies, the leases run out and the items are claimed
 //! again, as any claimed item would be.
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -32,9 +33,9 @@ struct Counts<K> {
     held: usize,
     /// Room taken by claims and hand-offs under way.
     reserved: usize,
-    /// What hand-offs may still take before the engine's next cycle.
+    /// What hand-offs may still take before the engine's next refresh.
     window: usize,
-    /// Keys that were full at the engine's last cycle.
+    /// Keys that were full at the engine's last refresh.
     exclude: Arc<[K]>,
 }
 
@@ -110,8 +111,8 @@ impl<K, I> HandOff<K, I> {
         (room, counts.held)
     }
 
-    /// Opens the window for hand-offs until the next cycle: at most `window` items, none of the
-    /// keys in `exclude`.
+    /// Opens the window for hand-offs until the next refresh: at most `window` items, none of
+    /// the keys in `exclude`.
     pub(crate) fn open(&self, window: usize, exclude: Vec<K>) {
         let mut counts = self.counts();
         counts.window = window;
@@ -144,7 +145,7 @@ impl<K, I> Reservation<K, I> {
         self.count
     }
 
-    /// Keys not to lease for: they were full at the engine's last cycle.
+    /// Keys not to lease for: they were full at the engine's last refresh.
     pub(crate) fn exclude(&self) -> &[K] {
         &self.exclude
     }
@@ -186,7 +187,7 @@ mod tests {
         assert_eq!(
             second.limit(),
             2,
-            "the window bounds hand-offs between cycles"
+            "the window bounds hand-offs between refreshes"
         );
         assert!(room.reserve(1).is_none());
         assert_eq!(room.room(), (2, 0), "reservations take room from claims");

@@ -266,6 +266,15 @@ pub async fn publishing_can_lease_new_deliveries(store: &impl Store) {
         .unwrap();
     assert_eq!(none.published[0].deliveries, 0);
     assert!(none.leased.is_empty());
+
+    let mut later = event(seed.site.id, DatasourceCreated, "later");
+    later.event.created_at = T0 + Duration::seconds(90);
+    let not_due = store.publish_leasing(&[later], &lease).await.unwrap();
+    assert_eq!(not_due.published[0].deliveries, 3);
+    assert!(
+        not_due.leased.is_empty(),
+        "only deliveries due now are leased"
+    );
 }
 
 pub async fn attempts_move_deliveries_and_count_failures(store: &impl Store) {
