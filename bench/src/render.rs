@@ -126,6 +126,13 @@ impl Table {
             ),
         );
         self.row(
+            "  by phase",
+            format!(
+                "{:.0}/s while injecting, {:.0}/s after",
+                t.while_injecting_per_s, t.after_injection_per_s
+            ),
+        );
+        self.row(
             "end to end",
             format!(
                 "{:.0}/s (first injection to last delivery, {:.2} s)",

@@ -62,6 +62,9 @@ pub(crate) struct Throughput {
     pub(crate) complete: bool,
     pub(crate) first_to_last_s: f64,
     pub(crate) deliveries_per_s: f64,
+    /// Deliveries/s while events were being injected, and after the last was accepted.
+    pub(crate) while_injecting_per_s: f64,
+    pub(crate) after_injection_per_s: f64,
     pub(crate) end_to_end_s: f64,
     pub(crate) end_to_end_per_s: f64,
     pub(crate) ratio_to_ceiling: Option<f64>,

@@ -121,6 +121,25 @@ impl Arrivals {
         }
     }
 
+    /// Deliveries per second while events were still being injected (from `started` to
+    /// `injected`) and after (from `injected` to the last arrival): the first shows how
+    /// delivery fares while it shares the machine and the store with ingestion.
+    fn phases(&self, started: u64, injected: u64) -> (f64, f64) {
+        let during = self.hits.iter().filter(|h| h.at_ns <= injected).count();
+        let after = self.hits.len() - during;
+        let rate = |count: usize, from: u64, to: u64| {
+            if to > from {
+                count as f64 / ((to - from) as f64 / 1e9)
+            } else {
+                0.0
+            }
+        };
+        (
+            rate(during, started, injected),
+            rate(after, injected, self.last_ns()),
+        )
+    }
+
     fn last_ns(&self) -> u64 {
         self.hits.last().map_or(0, |h| h.at_ns)
     }
@@ -200,6 +219,7 @@ pub(crate) async fn throughput(args: &Args, binary: &Path) -> anyhow::Result<Thr
     vizhook.stop().await;
     let arrivals = Arrivals::of(&receiver);
     let (first_to_last_s, deliveries_per_s) = arrivals.span();
+    let (while_injecting_per_s, after_injection_per_s) = arrivals.phases(started, injected);
     let inject_s = (injected - started) as f64 / 1e9;
     let end_to_end_s = (arrivals.last_ns().max(started) - started) as f64 / 1e9;
     Ok(Throughput {
@@ -213,6 +233,8 @@ pub(crate) async fn throughput(args: &Args, binary: &Path) -> anyhow::Result<Thr
         complete,
         first_to_last_s,
         deliveries_per_s,
+        while_injecting_per_s,
+        after_injection_per_s,
         end_to_end_s,
         end_to_end_per_s: arrivals.distinct as f64 / end_to_end_s,
         ratio_to_ceiling: None,
