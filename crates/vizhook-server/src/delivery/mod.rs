@@ -85,6 +85,7 @@ pub fn spawn_workers(
         timeout: delivery.attempt_timeout,
         excerpt_bytes: delivery.response_excerpt_bytes,
         signer,
+        destinations: Default::default(),
     };
     let dispatcher = Engine {
         work: Arc::new(Deliveries {
