@@ -74,7 +74,7 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(10))
             // The outbox's working set (recent events, pending deliveries and their indexes)
             // stays in memory: 8 MiB of page cache, and reads of checkpointed pages through
-            // mmap. Not more: a commit after a page split empties the cache's whole hash table
+            // mmap. Not more: a commit after a page split walks the cache's whole hash table
             // (SQLite parks a page at the lock-byte page number while balancing, and the commit's
             // truncation then walks every bucket), which with 64 MiB was 13 % of the writer's
             // time.
