@@ -282,16 +282,11 @@ impl Builder<'_> {
     ) -> Option<(Tpl, Vec<String>)> {
         let name = match mode {
             Mode::Json => format!("{path}{JSON_SUFFIX}"),
-            Mode::Text | Mode::Slack | Mode::Teams => path.clone(),
+            Mode::Slack => format!("{path}{}", Escape::Slack.suffix()),
+            Mode::Teams => format!("{path}{}", Escape::Teams.suffix()),
+            Mode::Text => path.clone(),
         };
-        let tpl = Tpl {
-            name: name.clone(),
-            escape: match mode {
-                Mode::Slack => Escape::Slack,
-                Mode::Teams => Escape::Teams,
-                Mode::Text | Mode::Json => Escape::None,
-            },
-        };
+        let tpl = Tpl { name: name.clone() };
         if let Err(err) = self.env.add_template_owned(name, source.to_owned()) {
             self.problem(path, templates::describe(&err));
             return None;
@@ -347,10 +342,7 @@ impl Builder<'_> {
         let path = format!("{path}.{key}");
         let source = source.unwrap_or(default);
         let (tpl, _) = self.template(path.clone(), source, Mode::Text).unzip();
-        tpl.unwrap_or(Tpl {
-            name: path,
-            escape: Escape::None,
-        })
+        tpl.unwrap_or(Tpl { name: path })
     }
 }
 

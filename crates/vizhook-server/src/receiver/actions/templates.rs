@@ -1,11 +1,15 @@
 //! The actions' templates: one minijinja environment with strict undefined values, JSON
-//! auto-escaping for templates whose name ends in [`JSON_SUFFIX`], a `urlencode` filter, the
-//! default texts, rendering against a [`Context`] plus `secrets`, and the sample contexts every
-//! template is rendered against at load time.
+//! auto-escaping for templates whose name ends in [`JSON_SUFFIX`], Slack and Teams escaping of
+//! what a Slack or Teams template prints, a `urlencode` filter, the default texts, rendering
+//! against a [`Context`] plus `secrets`, and the sample contexts every template is rendered
+//! against at load time.
 
 use std::collections::BTreeMap;
 
-use minijinja::{AutoEscape, Environment, Error, ErrorKind, UndefinedBehavior, value::Serde};
+use minijinja::{
+    AutoEscape, Environment, Error, ErrorKind, Output, State, UndefinedBehavior, escape_formatter,
+    value::{Serde, Value as TplValue},
+};
 use serde_json::{Value, json};
 use vizhook_core::notify::Notice;
 
@@ -43,15 +47,16 @@ pub(super) const X_TEXT: &str = "Tableau: {% if event.is_test %}test event\
 {% else %}{% if notice == \"resolved\" %}recovered, {% endif %}{{ event.event_type }} for \
 {{ event.resource_name }}{% if site_name %} on site {{ site_name }}{% endif %}{% endif %}";
 
-/// A compiled template: its name in the environment (the configuration path, plus
-/// [`JSON_SUFFIX`] for JSON ones), and how values are escaped before rendering.
+/// A compiled template: its name in the environment, which is the configuration path plus
+/// [`JSON_SUFFIX`] for JSON ones or an [`Escape`] suffix for Slack and Teams texts.
 #[derive(Debug, Clone)]
 pub(super) struct Tpl {
     pub(super) name: String,
-    pub(super) escape: Escape,
 }
 
-/// How a template's values (not its own text) are escaped for where the text is shown.
+/// How what a template prints (not its own text) is escaped for where the text is shown.
+/// Escaping happens as a value is printed, after its filters, so `urlencode` and the like see
+/// the value as it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Escape {
     None,
@@ -61,10 +66,37 @@ pub(super) enum Escape {
     Teams,
 }
 
+impl Escape {
+    const SLACK_SUFFIX: &str = "#slack";
+    const TEAMS_SUFFIX: &str = "#teams";
+
+    /// What a template's name ends with to be escaped this way.
+    pub(super) fn suffix(self) -> &'static str {
+        match self {
+            Self::None => "",
+            Self::Slack => Self::SLACK_SUFFIX,
+            Self::Teams => Self::TEAMS_SUFFIX,
+        }
+    }
+
+    fn of(name: &str) -> Self {
+        if name.ends_with(Self::SLACK_SUFFIX) {
+            Self::Slack
+        } else if name.ends_with(Self::TEAMS_SUFFIX) {
+            Self::Teams
+        } else {
+            Self::None
+        }
+    }
+}
+
 impl Tpl {
     /// The configuration path the template came from.
     pub(super) fn path(&self) -> &str {
-        self.name.strip_suffix(JSON_SUFFIX).unwrap_or(&self.name)
+        [JSON_SUFFIX, Escape::SLACK_SUFFIX, Escape::TEAMS_SUFFIX]
+            .iter()
+            .find_map(|suffix| self.name.strip_suffix(suffix))
+            .unwrap_or(&self.name)
     }
 }
 
@@ -78,8 +110,31 @@ pub(super) fn environment() -> Environment<'static> {
             AutoEscape::None
         }
     });
+    env.set_formatter(format_escaped);
     env.add_filter("urlencode", urlencode);
     env
+}
+
+/// Prints a value, escaped for Slack or Teams when the template is theirs. A value marked
+/// `| safe` is printed as it is, for a template that builds markup from values on purpose.
+fn format_escaped(
+    out: &mut Output<'_>,
+    state: &mut State<'_, '_>,
+    value: &TplValue,
+) -> Result<(), Error> {
+    let escape: fn(&str) -> String = match Escape::of(state.name()) {
+        Escape::None => return escape_formatter(out, state, value),
+        Escape::Slack => slack_escape,
+        Escape::Teams => teams_escape,
+    };
+    if value.is_safe() || value.is_undefined() || value.is_none() {
+        return escape_formatter(out, state, value);
+    }
+    let escaped = match value.as_str() {
+        Some(text) => escape(text),
+        None => escape(&value.to_string()),
+    };
+    escape_formatter(out, state, &TplValue::from(escaped))
 }
 
 /// Percent-encodes everything but RFC 3986's unreserved characters, so the result is safe in a
@@ -96,8 +151,8 @@ fn urlencode(value: String) -> String {
     out
 }
 
-/// Renders `tpl` with `ctx` and `secrets`. For Slack and Teams, every string value (not the
-/// template's own text) is escaped first, so a name shows as written and cannot add markup.
+/// Renders `tpl` with `ctx` and `secrets`. For Slack and Teams, what the template prints
+/// (not its own text) is escaped, so a name shows as written and cannot add markup.
 pub(super) fn render(
     env: &Environment<'static>,
     tpl: &Tpl,
@@ -112,11 +167,6 @@ pub(super) fn render(
         .collect();
     if let Value::Object(map) = &mut value {
         map.insert("secrets".to_owned(), Value::Object(exposed));
-    }
-    match tpl.escape {
-        Escape::None => {}
-        Escape::Slack => escape_strings(&mut value, slack_escape),
-        Escape::Teams => escape_strings(&mut value, teams_escape),
     }
     env.get_template(&tpl.name)?
         .render(minijinja::Value::from(Serde(value)))
@@ -155,15 +205,6 @@ pub(super) fn teams_escape(text: &str) -> String {
         }
     }
     out
-}
-
-fn escape_strings(value: &mut Value, escape: fn(&str) -> String) {
-    match value {
-        Value::String(text) => *text = escape(text),
-        Value::Array(items) => items.iter_mut().for_each(|v| escape_strings(v, escape)),
-        Value::Object(map) => map.values_mut().for_each(|v| escape_strings(v, escape)),
-        _ => {}
-    }
 }
 
 /// An error as one line: its kind, detail and line, never the template's output.

@@ -68,6 +68,24 @@ line2 &amp; 🚀 'x' @ Sales &amp; Ops"#]]
 }
 
 #[tokio::test]
+async fn slack_filters_see_values_before_they_are_escaped() {
+    // Escaping happens as a value is printed, after its filters: `urlencode` encodes the name
+    // as written (not `&amp;`), and `| safe` prints a value as it is.
+    let slack = Fake::start(200, "ok").await;
+    let text = "<https://search.example/?q={{ event.resource_name | urlencode }}|{{ event.resource_name }}> {{ project_name | safe }}";
+    let actions = build(&slack_config(&slack.url("/hook"), Some(text)), &[]);
+    runtime(None)
+        .execute(&actions, "data-team/0", &firing("A&B <c>"))
+        .await
+        .unwrap();
+    let message = slack.one().json();
+    assert_eq!(
+        message["blocks"][0]["text"]["text"],
+        "<https://search.example/?q=A%26B%20%3Cc%3E|A&amp;B &lt;c&gt;> Sales & Ops"
+    );
+}
+
+#[tokio::test]
 async fn teams_gets_an_adaptive_card() {
     let teams = Fake::start(202, "").await;
     let toml = format!(
