@@ -55,10 +55,18 @@ impl Builder<'_> {
             UrlSource::Fixed(self.webhook_url(&url_path, &config.url)?)
         } else {
             let (tpl, rendered) = self.template(url_path.clone(), &config.url, Mode::Text)?;
-            if rendered.iter().any(|text| UrlSource::parse(text).is_none()) {
+            let urls: Vec<Option<Url>> = rendered.iter().map(|t| UrlSource::parse(t)).collect();
+            if urls.iter().any(Option::is_none) {
                 self.problem(url_path, "does not render an http:// or https:// URL");
             }
-            UrlSource::Template(tpl)
+            // A URL without template tags is the same for every event: parsed once, here.
+            let literal = !["{{", "{%", "{#"]
+                .iter()
+                .any(|tag| config.url.contains(tag));
+            match urls.into_iter().next().flatten() {
+                Some(url) if literal => UrlSource::Fixed(url),
+                _ => UrlSource::Template(tpl),
+            }
         };
         let content_type = config
             .headers

@@ -122,6 +122,44 @@ body = "{{{{ event.resource_name }}}} failed"
     .assert_eq(&received[3].body);
 }
 
+#[tokio::test]
+async fn a_url_without_tags_is_parsed_once_and_a_templated_one_per_event() {
+    use super::super::{build::Action, remote::UrlSource};
+
+    let fake = Fake::start(200, "ok").await;
+    let toml = format!(
+        r#"[[receiver]]
+name = "data-team"
+[[receiver.action]]
+type = "http"
+url = "{url}/fixed?a=1&b=x%20y"
+[[receiver.action]]
+type = "http"
+url = "{url}/by-type/{{{{ event.event_type }}}}"
+"#,
+        url = fake.url("")
+    );
+    let actions = build(&toml, &[]);
+    let url_of = |target: &str| match actions.find(target) {
+        Some(Action::Http(http)) => &http.url,
+        _ => panic!("{target} is not an http action"),
+    };
+    assert!(matches!(url_of("data-team/0"), UrlSource::Fixed(_)));
+    assert!(matches!(url_of("data-team/1"), UrlSource::Template(_)));
+    let runtime = runtime(None);
+    for target in ["data-team/0", "data-team/1"] {
+        runtime
+            .execute(&actions, target, &firing(HOSTILE))
+            .await
+            .unwrap();
+    }
+    let paths: Vec<String> = fake.received().into_iter().map(|r| r.path).collect();
+    assert_eq!(
+        paths,
+        ["/fixed?a=1&b=x%20y", "/by-type/DatasourceRefreshFailed"]
+    );
+}
+
 /// The `Authorization: OAuth ...` parameters, percent-decoded.
 fn oauth_parameters(header: &str) -> BTreeMap<String, String> {
     let list = header.strip_prefix("OAuth ").expect("an OAuth header");
