@@ -145,6 +145,28 @@ impl Table {
         self.flow(t.receiver_connections, &t.stalls);
         self.row("event to delivery", t.event_to_delivery.line());
         self.process(&t.process);
+        if t.delivered > 0 {
+            // CPU time per delivery depends less on the machine's load than rates do: the
+            // figure to compare when the host is noisy.
+            let per = |s: f64| s * 1e6 / t.delivered as f64;
+            let p = &t.process;
+            let vizhook: Vec<String> = p
+                .vizhook_cpu
+                .threads
+                .iter()
+                .take(2)
+                .map(|(name, s)| format!("{name} {:.0}", per(*s)))
+                .collect();
+            self.row(
+                "CPU per delivery",
+                format!(
+                    "vizhook {:.0} us [{}], bench {:.0} us (injection included)",
+                    per(p.vizhook_cpu.cpu_s),
+                    vizhook.join(", "),
+                    per(p.bench_cpu.cpu_s)
+                ),
+            );
+        }
     }
 
     fn latency(&mut self, l: &Latency) {
