@@ -2,7 +2,11 @@
 //! signature), send it through the guarded client, and turn the outcome into an attempt record
 //! with the delivery's next state.
 
-use std::{collections::HashMap, sync::Mutex, time::Duration};
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use bytes::Bytes;
 use reqwest::header::{HeaderMap, HeaderValue};
@@ -25,7 +29,7 @@ pub(crate) struct AttemptContext {
     pub(crate) excerpt_bytes: usize,
     /// The server-wide signer, for webhooks without their own secret.
     pub(crate) signer: Option<Signer>,
-    pub(crate) destinations: std::sync::Arc<Destinations>,
+    pub(crate) destinations: Arc<Destinations>,
 }
 
 /// Destination URLs already parsed, by their text: a webhook's URL is parsed once, not at
