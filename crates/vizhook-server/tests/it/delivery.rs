@@ -579,6 +579,14 @@ async fn injection_validates_its_input_and_its_caller() {
             r#"{"event_type": "ViewDeleted", "created_at": "yesterday"}"#,
             "events[0].created_at",
         ),
+        (
+            r#"{"event_type": "ViewDeleted", "created_at": "9999-12-31T23:59:59-23:59"}"#,
+            "outside the years 0000 to 9999",
+        ),
+        (
+            r#"{"event_type": "ViewDeleted", "created_at": "0000-01-01T00:00:00+23:59"}"#,
+            "outside the years 0000 to 9999",
+        ),
         (r#"{"events": []}"#, "No events"),
         (
             r#"{"event_type": "ViewDeleted", "colour": "red"}"#,

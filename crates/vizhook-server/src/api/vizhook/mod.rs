@@ -116,8 +116,21 @@ fn parse_event(admin: &SiteAdmin, index: usize, input: EventIn) -> ApiResult<Pub
     };
     let created_at = match input.created_at.as_deref() {
         None | Some("") => OffsetDateTime::now_utc(),
-        Some(raw) => OffsetDateTime::parse(raw, &Rfc3339)
-            .map_err(|_| field("created_at", format!("'{raw}' is not an RFC 3339 time")))?,
+        Some(raw) => {
+            let parsed = OffsetDateTime::parse(raw, &Rfc3339)
+                .map_err(|_| field("created_at", format!("'{raw}' is not an RFC 3339 time")))?;
+            // Payloads carry UTC with a four-digit year: an offset that moves the time out of
+            // the years 0000 to 9999 would not print.
+            parsed
+                .checked_to_offset(time::UtcOffset::UTC)
+                .filter(|utc| (0..=9999).contains(&utc.year()))
+                .ok_or_else(|| {
+                    field(
+                        "created_at",
+                        format!("'{raw}' is outside the years 0000 to 9999 in UTC"),
+                    )
+                })?
+        }
     };
     let luid = input
         .resource_luid

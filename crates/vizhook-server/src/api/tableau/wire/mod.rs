@@ -12,7 +12,8 @@ use crate::api::{error::ApiError, format::Element};
 /// `2020-03-05T22:05:32Z`: Tableau's timestamps have second precision.
 pub fn timestamp(at: OffsetDateTime) -> String {
     let at = at
-        .to_offset(time::UtcOffset::UTC)
+        .checked_to_offset(time::UtcOffset::UTC)
+        .unwrap_or(at)
         .replace_nanosecond(0)
         .unwrap_or(at);
     at.format(&Rfc3339).unwrap_or_default()
