@@ -1,6 +1,8 @@
 //! XML codec for the element tree: parses `tsRequest` bodies (with or without the Tableau
 //! namespace) and writes `tsResponse` documents exactly as Tableau does.
 
+use std::borrow::Cow;
+
 use quick_xml::{
     Reader, Writer, XmlVersion,
     events::{BytesEnd, BytesStart, BytesText, Event},
@@ -152,13 +154,28 @@ pub fn write(children: &[Element], api_version: &str) -> std::io::Result<Vec<u8>
     Ok(writer.into_inner())
 }
 
+/// `text` with every character XML 1.0 does not allow (control characters other than tab,
+/// line feed and carriage return; U+FFFE and U+FFFF) replaced by U+FFFD, so that a name stored
+/// with one, or a destination's answer echoed back, cannot make the document unreadable.
+fn xml_chars(text: &str) -> Cow<'_, str> {
+    let invalid = |c: char| {
+        (c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || matches!(c, '\u{FFFE}' | '\u{FFFF}')
+    };
+    if text.contains(invalid) {
+        Cow::Owned(text.replace(invalid, "\u{FFFD}"))
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
 fn write_element(writer: &mut Writer<Vec<u8>>, element: &Element) -> std::io::Result<()> {
-    let start = BytesStart::new(element.name.as_str()).with_attributes(
-        element
-            .attrs
-            .iter()
-            .map(|(key, value)| (key.as_str(), value.as_str())),
-    );
+    let attrs: Vec<(&str, Cow<'_, str>)> = element
+        .attrs
+        .iter()
+        .map(|(key, value)| (key.as_str(), xml_chars(value.as_str())))
+        .collect();
+    let start = BytesStart::new(element.name.as_str())
+        .with_attributes(attrs.iter().map(|(key, value)| (*key, value.as_ref())));
     if element.children.is_empty() && element.text.is_none() {
         return writer.write_event(Event::Empty(start));
     }
@@ -166,11 +183,39 @@ fn write_element(writer: &mut Writer<Vec<u8>>, element: &Element) -> std::io::Re
     if let Some(text) = &element.text {
         // Only `<`, `>` and `&` need escaping in text, as Tableau writes it.
         writer.write_event(Event::Text(BytesText::from_escaped(
-            quick_xml::escape::partial_escape(text),
+            quick_xml::escape::partial_escape(xml_chars(text)),
         )))?;
     }
     for child in &element.children {
         write_element(writer, child)?;
     }
     writer.write_event(Event::End(BytesEnd::new(element.name.as_str())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn characters_xml_forbids_are_replaced_on_output() {
+        let element = Element::new("webhook")
+            .attr("name", "ctl\u{1}x\u{FFFF}")
+            .child(Element::new("body").text("hello\u{1}\u{0}world\t\n<&"));
+        let bytes = write(&[element], "3.24").expect("written");
+        let text = String::from_utf8(bytes).expect("UTF-8");
+        assert!(
+            !text.contains(|c: char| c < ' ' && c != '\t' && c != '\n'),
+            "{text:?}"
+        );
+        assert!(text.contains("name=\"ctl\u{FFFD}x\u{FFFD}\""), "{text}");
+        assert!(
+            text.contains("<body>hello\u{FFFD}\u{FFFD}world\t\n&lt;&amp;</body>"),
+            "{text}"
+        );
+        let parsed = parse(text.as_bytes()).expect("readable");
+        assert_eq!(
+            parsed.children[0].attrs[0].1.as_str(),
+            "ctl\u{FFFD}x\u{FFFD}"
+        );
+    }
 }
