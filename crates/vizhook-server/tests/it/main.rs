@@ -11,5 +11,6 @@ mod delivery;
 mod events;
 mod helpers;
 mod permissions;
+mod projects;
 mod receive;
 mod xml_golden;

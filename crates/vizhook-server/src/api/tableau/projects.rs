@@ -112,6 +112,7 @@ async fn update(
 ) -> ApiResult<Reply> {
     let site = caller.0.site.id;
     let mut project = load_project(&state, site, parse_id(&raw)?).await?;
+    let was_default = is_default(&project);
     let element = request.required("project")?;
     if let Some(name) = element.get("name").map(str::trim).filter(|n| !n.is_empty()) {
         project.name = name.to_owned();
@@ -121,9 +122,21 @@ async fn update(
     }
     if element.get("parentProjectId").is_some() {
         project.parent_id = parent(element)?;
-        if project.parent_id == Some(project.id) {
-            return Err(ApiError::bad_request("A project cannot be its own parent."));
+        if let Some(parent_id) = project.parent_id {
+            let projects = state.store.projects(site).await?;
+            if ancestors(&projects, parent_id).any(|id| id == project.id) {
+                return Err(ApiError::bad_request(
+                    "A project cannot be moved into itself or one of its own projects.",
+                ));
+            }
         }
+    }
+    // The Default project is found by its name at the top level: renamed or moved, the site
+    // would lose it (and it could then be deleted).
+    if was_default && !is_default(&project) {
+        return Err(ApiError::forbidden(
+            "The Default project cannot be renamed or moved.",
+        ));
     }
     project.updated_at = OffsetDateTime::now_utc();
     state
@@ -133,6 +146,25 @@ async fn update(
     Ok(Reply::ok(project_element(&project)))
 }
 
+/// Whether `project` is its site's Default project.
+fn is_default(project: &Project) -> bool {
+    project.parent_id.is_none() && project.name == "Default"
+}
+
+/// `start` and the projects above it, nearest first; stops at a repeat, so a cycle already
+/// stored cannot loop.
+fn ancestors(projects: &[Project], start: ProjectId) -> impl Iterator<Item = ProjectId> + '_ {
+    let mut seen = Vec::new();
+    std::iter::successors(Some(start), move |id| {
+        seen.push(*id);
+        projects
+            .iter()
+            .find(|p| p.id == *id)
+            .and_then(|p| p.parent_id)
+            .filter(|parent| !seen.contains(parent))
+    })
+}
+
 async fn remove(
     State(state): State<AppState>,
     SiteAdmin(caller): SiteAdmin,
@@ -140,7 +172,7 @@ async fn remove(
 ) -> ApiResult<Reply> {
     let site = caller.0.site.id;
     let project = load_project(&state, site, parse_id(&raw)?).await?;
-    if project.parent_id.is_none() && project.name == "Default" {
+    if is_default(&project) {
         return Err(ApiError::forbidden(
             "The Default project cannot be deleted.",
         ));
