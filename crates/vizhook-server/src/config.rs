@@ -35,6 +35,8 @@ pub struct ServerConfig {
     pub dev: bool,
     pub max_body_bytes: usize,
     pub max_publish_bytes: usize,
+    #[serde(with = "humantime_serde")]
+    pub read_timeout: Duration,
 }
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -245,6 +247,9 @@ impl Config {
         }
         if self.outbound.timeout.is_zero() || self.outbound.connect_timeout.is_zero() {
             return rule("outbound.timeout and outbound.connect_timeout must be longer than zero");
+        }
+        if self.server.read_timeout.is_zero() {
+            return rule("server.read_timeout must be longer than zero");
         }
         if self.server.max_body_bytes < 1024 {
             return rule("server.max_body_bytes must be at least 1024");

@@ -10,11 +10,15 @@ pub mod config;
 pub mod content;
 pub mod delivery;
 pub mod events;
+pub mod listener;
 pub mod receiver;
 pub mod secrets;
 pub mod state;
 
+use std::{net::SocketAddr, time::Duration};
+
 use axum::{ServiceExt, extract::Request};
+use axum_server::Handle;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower::Layer;
@@ -31,8 +35,11 @@ pub enum RunError {
     Serve(#[from] std::io::Error),
 }
 
+/// How long open connections get to finish at shutdown.
+const GRACE: Duration = Duration::from_secs(10);
+
 /// Serves the API on `listener` and runs the delivery workers until `shutdown` is cancelled,
-/// then finishes in-flight requests and attempts and returns.
+/// then finishes in-flight requests (for at most ten seconds) and attempts and returns.
 pub async fn run(
     state: AppState,
     listener: TcpListener,
@@ -40,10 +47,20 @@ pub async fn run(
 ) -> Result<(), RunError> {
     content::refresh::recover(&state).await;
     let mut workers = delivery::spawn_workers(&state, &shutdown)?;
+    let read_timeout = state.config.server.read_timeout;
     // Trailing slashes are trimmed before routing: some clients POST to `.../webhooks/`.
-    let app = NormalizePathLayer::trim_trailing_slash().layer(router(state));
-    let served = axum::serve(listener, ServiceExt::<Request>::into_make_service(app))
-        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+    let app = NormalizePathLayer::trim_trailing_slash()
+        .layer(router(state).layer(listener::body_timeout(read_timeout)));
+    let handle = Handle::<SocketAddr>::new();
+    let stopper = handle.clone();
+    let stopping = shutdown.clone();
+    workers.spawn(async move {
+        stopping.cancelled().await;
+        stopper.graceful_shutdown(Some(GRACE));
+    });
+    let server = axum_server::from_tcp(listener.into_std()?)?.handle(handle);
+    let served = listener::with_read_timeout(server, read_timeout)
+        .serve(ServiceExt::<Request>::into_make_service(app))
         .await;
     shutdown.cancel();
     while workers.join_next().await.is_some() {}

@@ -27,8 +27,17 @@ pub(crate) fn db_error(error: sqlx::Error) -> StoreError {
     match &error {
         sqlx::Error::RowNotFound => StoreError::NotFound,
         sqlx::Error::Database(db) if db.is_unique_violation() || db.is_foreign_key_violation() => {
+            let message = db.message();
+            let constraint = message
+                .strip_prefix("UNIQUE constraint failed: ")
+                .map(|what| {
+                    what.strip_prefix("index ")
+                        .unwrap_or(what)
+                        .trim_matches('\'')
+                })
+                .unwrap_or(message);
             StoreError::Conflict {
-                constraint: db.message().to_owned(),
+                constraint: constraint.to_owned(),
             }
         }
         _ => StoreError::unavailable(error),

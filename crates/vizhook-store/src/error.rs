@@ -9,6 +9,9 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub enum StoreError {
     #[error("not found")]
     NotFound,
+    /// A uniqueness or reference the database enforces. `constraint` names it: the columns of
+    /// a unique index as `table.column, table.column`, or an index's name where the index is
+    /// on an expression.
     #[error("conflicts with existing data ({constraint})")]
     Conflict { constraint: String },
     /// Stored data that no longer parses as a domain value: a bug or a manual edit.
@@ -21,6 +24,12 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// Whether this is a conflict on `name`: a `table.column` of the violated unique index,
+    /// or the index's name.
+    pub fn is_conflict_on(&self, name: &str) -> bool {
+        matches!(self, Self::Conflict { constraint } if constraint.contains(name))
+    }
+
     pub fn unavailable(source: impl Error + Send + Sync + 'static) -> Self {
         Self::Unavailable(Arc::new(source))
     }

@@ -93,10 +93,28 @@ constructors! {
     user_conflict => CONFLICT, 409017, "Conflict";
     /// A refresh of the same content is already running.
     duplicate_refresh => CONFLICT, 409093, "Resource Conflict";
+    /// The client stopped sending its request body for `[server] read_timeout`.
+    body_timeout => REQUEST_TIMEOUT, 408000, "Request Timeout";
     payload_too_large => PAYLOAD_TOO_LARGE, 413000, "Payload Too Large";
 }
 
 impl ApiError {
+    /// Maps a store conflict on `constraint` (see [`StoreError::is_conflict_on`]) to
+    /// `conflict()`, and any other store error as usual: for writes that a concurrent request
+    /// can make fail after the handler's own check passed.
+    pub fn on_conflict(
+        constraint: &'static str,
+        conflict: impl FnOnce() -> Self,
+    ) -> impl FnOnce(StoreError) -> Self {
+        move |error| {
+            if error.is_conflict_on(constraint) {
+                conflict()
+            } else {
+                error.into()
+            }
+        }
+    }
+
     pub fn internal(context: &'static str, source: impl Error + Send + Sync + 'static) -> Self {
         Self::Internal {
             context,
@@ -121,9 +139,12 @@ impl ApiError {
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
-            StoreError::Conflict { constraint } => Self::conflict(format!(
-                "The request conflicts with existing data ({constraint})."
-            )),
+            StoreError::Conflict { constraint } => {
+                tracing::debug!(constraint, "a write conflicted with stored data");
+                Self::conflict(
+                    "The request conflicts with data changed at the same time; try again.",
+                )
+            }
             StoreError::NotFound => {
                 Self::unknown_resource("The requested resource could not be found.")
             }

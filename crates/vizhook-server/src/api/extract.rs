@@ -45,9 +45,13 @@ pub async fn read_body(
     if declared.is_some_and(|length| length > limit as u64) {
         return Err(too_large());
     }
-    axum::body::to_bytes(body, limit)
-        .await
-        .map_err(|_| too_large())
+    axum::body::to_bytes(body, limit).await.map_err(|err| {
+        if crate::listener::is_body_timeout(&err) {
+            ApiError::body_timeout("The request body stopped arriving before it was complete.")
+        } else {
+            too_large()
+        }
+    })
 }
 
 fn parse_document(bytes: &[u8], format: Format) -> Result<Element, ApiError> {

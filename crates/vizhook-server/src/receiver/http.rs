@@ -63,6 +63,7 @@ fn reject(source: &str, rejection: &Rejection) -> Response {
         Rejection::Forbidden(_) => StatusCode::FORBIDDEN,
         Rejection::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
         Rejection::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+        Rejection::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
         Rejection::BadSignature(_) => StatusCode::UNAUTHORIZED,
     };
     count(source, status);
@@ -119,8 +120,12 @@ async fn receive(
     if declared.is_some_and(|length| length > source.max_body_bytes) {
         return reject(name, &too_large);
     }
-    let Ok(body) = axum::body::to_bytes(body, source.max_body_bytes).await else {
-        return reject(name, &too_large);
+    let body = match axum::body::to_bytes(body, source.max_body_bytes).await {
+        Ok(body) => body,
+        Err(err) if crate::listener::is_body_timeout(&err) => {
+            return reject(name, &Rejection::BodyTimeout);
+        }
+        Err(_) => return reject(name, &too_large),
     };
     if let Err(rejection) = source.verify(&parts.headers, &body, OffsetDateTime::now_utc()) {
         return reject(name, &rejection);

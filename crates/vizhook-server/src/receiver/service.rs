@@ -28,6 +28,7 @@ use crate::{
         engine::{Engine, Limits},
         hand_off::HandOff,
     },
+    listener,
 };
 
 /// How long open connections get to finish at shutdown.
@@ -118,7 +119,10 @@ pub async fn run(
         stopping.cancelled().await;
         stopper.graceful_shutdown(Some(GRACE));
     });
-    let app = router(shared).into_make_service_with_connect_info::<SocketAddr>();
+    let read_timeout = config.server.read_timeout;
+    let app = router(shared)
+        .layer(listener::body_timeout(read_timeout))
+        .into_make_service_with_connect_info::<SocketAddr>();
     let served = match (&config.server.tls_cert, &config.server.tls_key) {
         (Some(cert), Some(key)) => {
             let (cert, key) = (base.join(cert), base.join(key));
@@ -129,17 +133,19 @@ pub async fn run(
                 Some((tls.clone(), cert, key)),
                 shutdown.clone(),
             ));
-            axum_server::from_tcp_rustls(listener, tls)
+            let server = axum_server::from_tcp_rustls(listener, tls)
                 .map_err(ServeError::Serve)?
-                .handle(handle)
+                .handle(handle);
+            listener::with_read_timeout(server, read_timeout)
                 .serve(app)
                 .await
         }
         _ => {
             workers.spawn(reload_on_hangup(None, shutdown.clone()));
-            axum_server::from_tcp(listener)
+            let server = axum_server::from_tcp(listener)
                 .map_err(ServeError::Serve)?
-                .handle(handle)
+                .handle(handle);
+            listener::with_read_timeout(server, read_timeout)
                 .serve(app)
                 .await
         }

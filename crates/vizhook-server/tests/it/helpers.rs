@@ -606,3 +606,28 @@ impl TestApp {
             .to_owned()
     }
 }
+
+/// Connects to `addr`, writes `sent`, then reads until the server closes the connection and
+/// returns what it answered. Panics if the connection is still open after `limit`.
+pub async fn until_closed(addr: SocketAddr, sent: &[u8], limit: Duration) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    stream.write_all(sent).await.expect("write");
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(limit, async {
+        let mut chunk = [0u8; 4096];
+        loop {
+            match stream.read(&mut chunk).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => answer.extend_from_slice(&chunk[..n]),
+            }
+        }
+    })
+    .await;
+    assert!(
+        read.is_ok(),
+        "the server kept the connection open for {limit:?} after {:?}",
+        String::from_utf8_lossy(sent)
+    );
+    String::from_utf8_lossy(&answer).into_owned()
+}

@@ -493,3 +493,94 @@ pub async fn jobs_finish_and_site_and_user_changes_fire_events(store: &impl Stor
         .unwrap();
     assert_eq!(removed[0].deliveries, 1);
 }
+
+/// What the API promises about names and refreshes, held by the store itself so that racing
+/// requests cannot break it; each violation names its constraint.
+pub async fn names_are_unique_and_one_job_runs_per_target(store: &impl Store) {
+    let (site, project, owner) = seeded(store).await;
+    let other = Project {
+        id: fresh(),
+        site_id: site,
+        name: "Finance".to_owned(),
+        ..project_for(&super::site("x", "x"))
+    };
+    store
+        .apply(&[ContentChange::SaveProject(other.clone())], &[])
+        .await
+        .unwrap();
+    let save = |change: ContentChange| async move { store.apply(&[change], &[]).await };
+    let ds = |project, name| ContentChange::SaveDatasource {
+        datasource: datasource(site, project, owner, name),
+        connections: None,
+    };
+    let wb = |project, name| ContentChange::SaveWorkbook {
+        workbook: workbook(site, project, owner, name),
+        views: None,
+        connections: None,
+    };
+    save(ds(project, "Sales")).await.unwrap();
+    let err = save(ds(project, "SALES")).await.unwrap_err();
+    assert!(err.is_conflict_on("datasources.name"), "{err:?}");
+    save(ds(other.id, "Sales")).await.unwrap();
+    save(wb(project, "Sales")).await.unwrap();
+    let err = save(wb(project, "sales")).await.unwrap_err();
+    assert!(err.is_conflict_on("workbooks.name"), "{err:?}");
+    save(wb(other.id, "Sales")).await.unwrap();
+
+    let sibling = |name: &str, parent| {
+        ContentChange::SaveProject(Project {
+            id: fresh(),
+            name: name.to_owned(),
+            parent_id: parent,
+            ..other.clone()
+        })
+    };
+    let err = save(sibling("FINANCE", None)).await.unwrap_err();
+    assert!(err.is_conflict_on("projects_sibling_name"), "{err:?}");
+    save(sibling("Finance", Some(other.id))).await.unwrap();
+    let err = save(sibling("finance", Some(other.id))).await.unwrap_err();
+    assert!(err.is_conflict_on("projects_sibling_name"), "{err:?}");
+
+    let taken = super::site("Default", "elsewhere");
+    let err = store
+        .create_site(&taken, &project_for(&taken), &[])
+        .await
+        .unwrap_err();
+    assert!(err.is_conflict_on("sites.name"), "{err:?}");
+
+    let ds = datasource(site, project, owner, "Refreshed");
+    store
+        .apply(
+            &[ContentChange::SaveDatasource {
+                datasource: ds.clone(),
+                connections: None,
+            }],
+            &[],
+        )
+        .await
+        .unwrap();
+    let job = |completed_at| Job {
+        id: fresh(),
+        site_id: site,
+        target: ContentRef::Datasource(ds.id),
+        target_name: ds.name.clone(),
+        created_at: T0,
+        started_at: Some(T0),
+        completed_at,
+        progress: 0,
+        finish_code: None,
+        notes: String::new(),
+    };
+    let running = job(None);
+    save(ContentChange::SaveJob(running.clone())).await.unwrap();
+    let err = save(ContentChange::SaveJob(job(None))).await.unwrap_err();
+    assert!(err.is_conflict_on("jobs.target_id"), "{err:?}");
+    save(ContentChange::SaveJob(Job {
+        completed_at: Some(T0 + Duration::seconds(1)),
+        finish_code: Some(FINISH_SUCCESS),
+        ..running
+    }))
+    .await
+    .unwrap();
+    save(ContentChange::SaveJob(job(None))).await.unwrap();
+}

@@ -41,6 +41,7 @@ macro_rules! conformance_tests {
             a_failing_change_publishes_nothing,
             projects_cascade_and_labels_are_unique_per_value,
             jobs_finish_and_site_and_user_changes_fire_events,
+            names_are_unique_and_one_job_runs_per_target,
             inbox_dedups_within_window,
             inbox_groups_repeat_and_resolve,
             recovery_supersedes_unsent_failures,

@@ -223,6 +223,12 @@ pub(crate) fn update_connection(connection: &mut Connection, request: &Element) 
     Ok(())
 }
 
+fn already_refreshing(name: &str) -> ApiError {
+    ApiError::duplicate_refresh(format!(
+        "A refresh of '{name}' is already queued or running."
+    ))
+}
+
 /// Starts a refresh of `target`: refuses a second one while one runs (`409093`), records the
 /// job with its Started event, and runs the connection checks in the background.
 pub(crate) async fn start_refresh(
@@ -232,9 +238,7 @@ pub(crate) async fn start_refresh(
     name: &str,
 ) -> ApiResult<Reply> {
     if !state.store.unfinished_jobs(Some(target)).await?.is_empty() {
-        return Err(ApiError::duplicate_refresh(format!(
-            "A refresh of '{name}' is already queued or running."
-        )));
+        return Err(already_refreshing(name));
     }
     let now = OffsetDateTime::now_utc();
     let job = Job {
@@ -254,7 +258,10 @@ pub(crate) async fn start_refresh(
     let published = state
         .store
         .apply(&[ContentChange::SaveJob(job.clone())], &[started])
-        .await?;
+        .await
+        .map_err(ApiError::on_conflict("jobs.target_id", || {
+            already_refreshing(name)
+        }))?;
     state.after_publish(&published);
     tracing::info!(job = %job.id, target = name, "refresh started");
     let reply = Reply::accepted(job_element(&job));

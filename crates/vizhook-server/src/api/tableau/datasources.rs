@@ -123,10 +123,7 @@ async fn publish_datasource(
     let now = OffsetDateTime::now_utc();
     let (datasource, kind_of_event) = match existing {
         Some(_) if !flag("overwrite") && !flag("append") => {
-            return Err(ApiError::conflict(format!(
-                "A data source named '{name}' already exists in project '{}'; publish with overwrite=true to replace it.",
-                project.name
-            )));
+            return Err(name_taken(&name, &project.name));
         }
         Some(existing) => {
             may_modify(&caller, existing.owner_id)?;
@@ -184,7 +181,13 @@ async fn publish_datasource(
         datasource: datasource.clone(),
         connections: Some(connections),
     };
-    let published = state.store.apply(&[change], &[event]).await?;
+    let published = state
+        .store
+        .apply(&[change], &[event])
+        .await
+        .map_err(ApiError::on_conflict("datasources.name", || {
+            name_taken(&datasource.name, &project.name)
+        }))?;
     state.after_publish(&published);
     tracing::info!(datasource = %datasource.id, event = %kind_of_event, "data source published");
     let location = format!(
@@ -247,6 +250,13 @@ async fn fetch(
     Ok(Reply::ok(element(&state, &datasource).await?))
 }
 
+/// A publish without `overwrite=true` of a name that its project already has.
+fn name_taken(name: &str, project: &str) -> ApiError {
+    ApiError::conflict(format!(
+        "A data source named '{name}' already exists in project '{project}'; publish with overwrite=true to replace it."
+    ))
+}
+
 async fn update(
     State(state): State<AppState>,
     SiteCaller(caller): SiteCaller,
@@ -297,7 +307,16 @@ async fn update(
         datasource: datasource.clone(),
         connections: None,
     };
-    let published = state.store.apply(&[change], &[event]).await?;
+    let published = state
+        .store
+        .apply(&[change], &[event])
+        .await
+        .map_err(ApiError::on_conflict("datasources.name", || {
+            ApiError::conflict(format!(
+                "A data source named '{}' already exists in that project.",
+                datasource.name
+            ))
+        }))?;
     state.after_publish(&published);
     Ok(Reply::ok(element(&state, &datasource).await?))
 }

@@ -142,7 +142,12 @@ async fn apply(
     let published = state
         .store
         .apply(&[ContentChange::SaveLabels(labels.clone())], &events)
-        .await?;
+        .await
+        .map_err(ApiError::on_conflict("labels.value", || {
+            ApiError::conflict(format!(
+                "The label '{value}' was put on the same content by another request at the same time; try again."
+            ))
+        }))?;
     state.after_publish(&published);
     Ok(Reply::ok(Element::list(
         "labelList",

@@ -78,9 +78,7 @@ async fn create(
         .iter()
         .any(|p| p.parent_id == parent_id && p.name.eq_ignore_ascii_case(name))
     {
-        return Err(ApiError::conflict(format!(
-            "A project named '{name}' already exists there."
-        )));
+        return Err(name_taken(name));
     }
     let now = OffsetDateTime::now_utc();
     let project = Project {
@@ -96,7 +94,10 @@ async fn create(
     state
         .store
         .apply(&[ContentChange::SaveProject(project.clone())], &[])
-        .await?;
+        .await
+        .map_err(ApiError::on_conflict("projects_sibling_name", || {
+            name_taken(&project.name)
+        }))?;
     let location = format!(
         "/api/{}.{}/sites/{site}/projects/{}",
         version.major, version.minor, project.id
@@ -142,8 +143,15 @@ async fn update(
     state
         .store
         .apply(&[ContentChange::SaveProject(project.clone())], &[])
-        .await?;
+        .await
+        .map_err(ApiError::on_conflict("projects_sibling_name", || {
+            name_taken(&project.name)
+        }))?;
     Ok(Reply::ok(project_element(&project)))
+}
+
+fn name_taken(name: &str) -> ApiError {
+    ApiError::conflict(format!("A project named '{name}' already exists there."))
 }
 
 /// Whether `project` is its site's Default project.

@@ -73,20 +73,37 @@ async fn check_unique(state: &AppState, site: &Site) -> ApiResult<()> {
     if let Some(other) = state.store.site_by_name(&site.name).await?
         && other.id != site.id
     {
-        return Err(ApiError::site_name_conflict(format!(
-            "A site named '{}' already exists.",
-            site.name
-        )));
+        return Err(name_taken(site));
     }
     if let Some(other) = state.store.site_by_content_url(&site.content_url).await?
         && other.id != site.id
     {
-        return Err(ApiError::site_url_conflict(format!(
-            "A site with the content URL '{}' already exists.",
-            site.content_url
-        )));
+        return Err(content_url_taken(site));
     }
     Ok(())
+}
+
+fn name_taken(site: &Site) -> ApiError {
+    ApiError::site_name_conflict(format!("A site named '{}' already exists.", site.name))
+}
+
+fn content_url_taken(site: &Site) -> ApiError {
+    ApiError::site_url_conflict(format!(
+        "A site with the content URL '{}' already exists.",
+        site.content_url
+    ))
+}
+
+/// The store's answer when a concurrent request took the name or content URL after
+/// [`check_unique`] passed.
+fn taken_meanwhile(site: &Site, error: StoreError) -> ApiError {
+    if error.is_conflict_on("sites.name") {
+        name_taken(site)
+    } else if error.is_conflict_on("sites.content_url") {
+        content_url_taken(site)
+    } else {
+        error.into()
+    }
 }
 
 async fn create(
@@ -125,7 +142,11 @@ async fn create(
         &site.name,
         &site.id.to_string(),
     );
-    let published = state.store.create_site(&site, &project, &[event]).await?;
+    let published = state
+        .store
+        .create_site(&site, &project, &[event])
+        .await
+        .map_err(|err| taken_meanwhile(&site, err))?;
     state.after_publish(&published);
     tracing::info!(site = %site.id, content_url = %site.content_url, "site created");
     let location = format!("/api/{}.{}/sites/{}", version.major, version.minor, site.id);
@@ -229,7 +250,7 @@ async fn update(
         .await
         .map_err(|err| match err {
             StoreError::NotFound => site_not_found(&raw),
-            other => other.into(),
+            other => taken_meanwhile(&site, other),
         })?;
     state.after_publish(&published);
     tracing::info!(site = %site.id, "site updated");
@@ -270,7 +291,7 @@ async fn remove(
         .await
         .map_err(|err| match err {
             StoreError::NotFound => site_not_found(&raw),
-            other => other.into(),
+            other => taken_meanwhile(&site, other),
         })?;
     state.after_publish(&published);
     tracing::info!(site = %site.id, "site deleted");

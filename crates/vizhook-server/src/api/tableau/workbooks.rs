@@ -158,10 +158,7 @@ async fn publish_workbook(
                 .get("overwrite")
                 .is_some_and(|v| v.eq_ignore_ascii_case("true")) =>
         {
-            return Err(ApiError::conflict(format!(
-                "A workbook named '{name}' already exists in project '{}'; publish with overwrite=true to replace it.",
-                project.name
-            )));
+            return Err(name_taken(&name, &project.name));
         }
         Some(existing) => {
             may_modify(&caller, existing.owner_id)?;
@@ -226,7 +223,13 @@ async fn publish_workbook(
         views: Some(views.clone()),
         connections: Some(connections),
     };
-    let published = state.store.apply(&[change], &events).await?;
+    let published = state
+        .store
+        .apply(&[change], &events)
+        .await
+        .map_err(ApiError::on_conflict("workbooks.name", || {
+            name_taken(&workbook.name, &project.name)
+        }))?;
     state.after_publish(&published);
     tracing::info!(workbook = %workbook.id, event = %kind_of_event, "workbook published");
     let location = format!(
@@ -263,6 +266,13 @@ async fn fetch(
 ) -> ApiResult<Reply> {
     let workbook = load_workbook(&state, caller.0.site.id, id).await?;
     Ok(Reply::ok(element(&state, &workbook).await?))
+}
+
+/// A publish without `overwrite=true` of a name that its project already has.
+fn name_taken(name: &str, project: &str) -> ApiError {
+    ApiError::conflict(format!(
+        "A workbook named '{name}' already exists in project '{project}'; publish with overwrite=true to replace it."
+    ))
 }
 
 async fn update(
@@ -308,7 +318,16 @@ async fn update(
         views: None,
         connections: None,
     };
-    let published = state.store.apply(&[change], &[event]).await?;
+    let published = state
+        .store
+        .apply(&[change], &[event])
+        .await
+        .map_err(ApiError::on_conflict("workbooks.name", || {
+            ApiError::conflict(format!(
+                "A workbook named '{}' already exists in that project.",
+                workbook.name
+            ))
+        }))?;
     state.after_publish(&published);
     Ok(Reply::ok(element(&state, &workbook).await?))
 }

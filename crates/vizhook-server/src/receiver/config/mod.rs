@@ -73,6 +73,10 @@ pub struct ServerSection {
     pub trusted_proxies: Vec<IpNet>,
     /// Serve `GET /metrics` (Prometheus) on this listener.
     pub metrics: bool,
+    /// How long a client may keep the receiver waiting for a request's first byte, the rest of
+    /// its headers, its next request on a keep-alive connection, or the next part of its body.
+    #[serde(with = "humantime_serde")]
+    pub read_timeout: Duration,
 }
 
 impl Default for ServerSection {
@@ -83,6 +87,7 @@ impl Default for ServerSection {
             tls_key: None,
             trusted_proxies: Vec::new(),
             metrics: true,
+            read_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -312,6 +317,12 @@ pub fn load_str(text: &str, base: &Path, dev: bool) -> Result<Loaded, Vec<Proble
         .ok();
     problems.extend(check_delivery(&config.delivery));
     problems.extend(check_durations(&config));
+    if config.server.read_timeout.is_zero() {
+        problems.push((
+            "server.read_timeout".into(),
+            "must be longer than zero".into(),
+        ));
+    }
     problems.extend(check_command_timeouts(&config));
     problems.extend(check_tls(&config.server, base));
     let outbound = Outbound::new(&config.outbound, dev)
@@ -413,6 +424,7 @@ fn check_durations(config: &ReceiveConfig) -> Vec<(String, String)> {
         ),
         ("delivery.lease".to_owned(), delivery.lease),
         ("delivery.poll_interval".to_owned(), delivery.poll_interval),
+        ("server.read_timeout".to_owned(), config.server.read_timeout),
     ];
     for (index, gap) in delivery.retry_schedule.iter().enumerate() {
         named.push((format!("delivery.retry_schedule[{index}]"), **gap));

@@ -208,3 +208,25 @@ async fn health_readiness_and_metrics() {
         "{metrics}"
     );
 }
+
+#[tokio::test]
+async fn clients_that_stop_sending_are_cut_off() {
+    let config = format!("[server]\nread_timeout = \"300ms\"\n{}", config());
+    let rx = Receive::start(&config).await;
+    let limit = std::time::Duration::from_secs(20);
+    crate::helpers::until_closed(rx.addr, b"", limit).await;
+    crate::helpers::until_closed(rx.addr, b"POST /open HTTP/1.1\r\nHost: x\r\n", limit).await;
+    let head = format!(
+        "POST /open/{TOKEN} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{{"
+    );
+    let answer = crate::helpers::until_closed(rx.addr, head.as_bytes(), limit).await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("stopped arriving"), "{answer}");
+    assert_eq!(rx.inbox().await.len(), 0);
+    assert_eq!(
+        rx.post(&rx.hook("/open"), &event("WorkbookCreated", "w1", "Book"))
+            .await
+            .0,
+        202
+    );
+}

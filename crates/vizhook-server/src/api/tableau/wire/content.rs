@@ -181,7 +181,10 @@ pub fn content_list(request: &Element) -> Result<Vec<ContentRef>, ApiError> {
                 )));
             }
         };
-        targets.push(target);
+        // Content named twice counts once.
+        if !targets.contains(&target) {
+            targets.push(target);
+        }
     }
     if targets.is_empty() {
         return Err(ApiError::bad_request("The contentList names no content."));

@@ -1,0 +1,50 @@
+//! A client that stops sending cannot hold a connection: `[server] read_timeout` closes
+//! connections that send nothing, stop in their headers or go idle between requests, and
+//! answers a body that stops arriving with Tableau's `408000`.
+
+use std::time::Duration;
+
+use crate::helpers::*;
+
+/// Far longer than the configured timeout: a connection still open then was never closed.
+const LIMIT: Duration = Duration::from_secs(20);
+
+async fn app() -> TestApp {
+    TestApp::spawn_with(|config| config.server.read_timeout = Duration::from_millis(300)).await
+}
+
+#[tokio::test]
+async fn silent_and_unfinished_requests_are_closed() {
+    let app = app().await;
+    until_closed(app.addr, b"", LIMIT).await;
+    until_closed(
+        app.addr,
+        b"GET /api/3.24/serverinfo HTTP/1.1\r\nHost: x\r\n",
+        LIMIT,
+    )
+    .await;
+    // The server still answers.
+    let answer = app.xml("GET", "/api/3.24/serverinfo", "", None).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+}
+
+#[tokio::test]
+async fn an_idle_keep_alive_connection_is_closed_after_its_answer() {
+    let app = app().await;
+    let answer = until_closed(
+        app.addr,
+        b"GET /api/3.24/serverinfo HTTP/1.1\r\nHost: x\r\n\r\n",
+        LIMIT,
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+}
+
+#[tokio::test]
+async fn a_body_that_stops_arriving_gets_408000() {
+    let app = app().await;
+    let head = "POST /api/3.24/auth/signin HTTP/1.1\r\nHost: x\r\nContent-Type: application/xml\r\nContent-Length: 200\r\n\r\n<tsRequest>";
+    let answer = until_closed(app.addr, head.as_bytes(), LIMIT).await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("code=\"408000\""), "{answer}");
+}

@@ -1,0 +1,30 @@
+-- The uniqueness the API promises, enforced by the database, so that two concurrent requests
+-- cannot both pass the API's check: a data source or workbook name is unique in its project,
+-- a project name among its siblings, and a data source or workbook has at most one refresh
+-- job that has not finished. A violation is a conflict that the API answers with 409.
+--
+-- Duplicates that concurrent requests could create before this migration are kept, not
+-- deleted: every row but the oldest of a name gets its id appended to its name, and every
+-- unfinished job but the oldest of a target is finished as cancelled.
+
+UPDATE datasources SET name = name || ' (' || id || ')'
+WHERE rowid NOT IN (SELECT MIN(rowid) FROM datasources GROUP BY project_id, name COLLATE NOCASE);
+CREATE UNIQUE INDEX datasources_project_name ON datasources (project_id, name COLLATE NOCASE);
+
+UPDATE workbooks SET name = name || ' (' || id || ')'
+WHERE rowid NOT IN (SELECT MIN(rowid) FROM workbooks GROUP BY project_id, name COLLATE NOCASE);
+CREATE UNIQUE INDEX workbooks_project_name ON workbooks (project_id, name COLLATE NOCASE);
+
+UPDATE projects SET name = name || ' (' || id || ')'
+WHERE rowid NOT IN (
+    SELECT MIN(rowid) FROM projects GROUP BY site_id, COALESCE(parent_id, ''), name COLLATE NOCASE
+);
+CREATE UNIQUE INDEX projects_sibling_name
+    ON projects (site_id, COALESCE(parent_id, ''), name COLLATE NOCASE);
+
+UPDATE jobs SET completed_at = created_at, finish_code = 2,
+    notes = 'Cancelled: another refresh of the same content was already running.'
+WHERE completed_at IS NULL
+  AND rowid NOT IN (SELECT MIN(rowid) FROM jobs WHERE completed_at IS NULL GROUP BY target_id);
+DROP INDEX jobs_unfinished;
+CREATE UNIQUE INDEX jobs_unfinished ON jobs (target_id) WHERE completed_at IS NULL;
