@@ -275,3 +275,30 @@ async fn users_edit_themselves_but_not_their_role() {
         403
     );
 }
+
+#[tokio::test]
+async fn the_default_site_is_found_by_its_empty_content_url() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    app.create_site(&admin, "Marketing", "marketing").await;
+    // tableauserverclient's get_by_content_url("") asks exactly this.
+    let answer = app
+        .xml("GET", "/api/3.24/sites/?key=contentUrl", &admin.token, None)
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let site = answer.xml();
+    let site = site.find("site").expect("one site, not a list");
+    assert_eq!(site.get("contentUrl"), Some(""));
+    assert_eq!(site.get("id"), Some(admin.site_id.as_str()));
+    let answer = app
+        .xml("GET", "/api/3.24/sites/?key=name", &admin.token, None)
+        .await;
+    assert_eq!(
+        (answer.status, answer.error_code().as_str()),
+        (404, "404000")
+    );
+    let answer = app
+        .xml("GET", "/api/3.24/sites/?key=bogus", &admin.token, None)
+        .await;
+    assert_eq!(answer.status, 400, "{}", answer.text);
+}

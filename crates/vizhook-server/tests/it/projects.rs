@@ -89,3 +89,39 @@ async fn the_default_project_cannot_be_renamed_moved_or_deleted_and_no_cycle_is_
     .await;
     assert_eq!(answer.status, 200, "{}", answer.text);
 }
+
+#[tokio::test]
+async fn content_permissions_must_be_a_mode_tableau_knows() {
+    let app = TestApp::spawn().await;
+    let session = app.admin().await;
+    let token = Some(session.token.as_str());
+    let base = format!("/api/3.24/sites/{}/projects", session.site_id);
+    let body =
+        |mode: &str| format!(r#"{{"project": {{"name": "P", "contentPermissions": "{mode}"}}}}"#);
+    let answer = app
+        .call("POST", &base, token, Some(&body("Bogus")), true)
+        .await;
+    assert_eq!(
+        (answer.status, answer.json()["error"]["code"].as_str()),
+        (400, Some("400000"))
+    );
+    assert!(answer.text.contains("LockedToProject"), "{}", answer.text);
+    let answer = app
+        .call("POST", &base, token, Some(&body("LockedToProject")), true)
+        .await;
+    assert_eq!(answer.status, 201, "{}", answer.text);
+    let id = answer.json()["project"]["id"].as_str().unwrap().to_owned();
+    let answer = app
+        .call(
+            "PUT",
+            &format!("{base}/{id}"),
+            token,
+            Some(&body("Nope")),
+            true,
+        )
+        .await;
+    assert_eq!(
+        (answer.status, answer.json()["error"]["code"].as_str()),
+        (400, Some("400000"))
+    );
+}

@@ -38,6 +38,30 @@ fn parse_id(raw: &str) -> ApiResult<ProjectId> {
         .map_err(|_| ApiError::project_not_found(format!("Project '{raw}' could not be found.")))
 }
 
+/// Tableau's content permission modes. vizhook does not model permissions, so a valid mode is
+/// accepted and every project reports `ManagedByOwner`; an unknown one is refused.
+const CONTENT_PERMISSIONS: [&str; 3] = [
+    "LockedToProject",
+    "ManagedByOwner",
+    "LockedToProjectWithoutNested",
+];
+
+fn check_content_permissions(element: &Element) -> ApiResult<()> {
+    match element.get("contentPermissions") {
+        Some(mode)
+            if !CONTENT_PERMISSIONS
+                .iter()
+                .any(|m| m.eq_ignore_ascii_case(mode)) =>
+        {
+            Err(ApiError::bad_request(format!(
+                "contentPermissions must be one of {}, not '{mode}'.",
+                CONTENT_PERMISSIONS.join(", ")
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
 fn parent(element: &Element) -> ApiResult<Option<ProjectId>> {
     element
         .get("parentProjectId")
@@ -66,6 +90,7 @@ async fn create(
     request: TsRequest,
 ) -> ApiResult<Reply> {
     let element = request.required("project")?;
+    check_content_permissions(element)?;
     let name = element.get("name").map(str::trim).filter(|n| !n.is_empty());
     let name = name.ok_or_else(|| ApiError::bad_request("A project needs a non-empty name."))?;
     let site = caller.0.site.id;
@@ -115,6 +140,7 @@ async fn update(
     let mut project = load_project(&state, site, parse_id(&raw)?).await?;
     let was_default = is_default(&project);
     let element = request.required("project")?;
+    check_content_permissions(element)?;
     if let Some(name) = element.get("name").map(str::trim).filter(|n| !n.is_empty()) {
         project.name = name.to_owned();
     }

@@ -155,9 +155,21 @@ async fn create(
 
 async fn list(
     State(state): State<AppState>,
-    _admin: ServerAdmin,
+    caller: Caller,
     query: QueryParams,
 ) -> ApiResult<Reply> {
+    // tableauserverclient's `get_by_content_url("")` asks for `sites/?key=contentUrl`, whose
+    // trailing slash is trimmed before routing: a query for the Default site, not a listing.
+    if query.get("key").is_some() {
+        let site = resolve(&state, "", &query).await?;
+        may_administer(&caller, &site)?;
+        return Ok(Reply::ok(site_element(&site)));
+    }
+    if !caller.is_server_admin() {
+        return Err(ApiError::forbidden(
+            "This method can only be called by server administrators.",
+        ));
+    }
     let (sites, pagination) = Page::from_query(&query)?.apply(state.store.sites().await?);
     Ok(Reply::ok_many(vec![
         pagination,
