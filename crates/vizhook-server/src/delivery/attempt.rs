@@ -9,7 +9,7 @@ use std::{
 };
 
 use bytes::Bytes;
-use reqwest::header::{HeaderMap, HeaderValue};
+use http::header::{HeaderMap, HeaderValue};
 use time::OffsetDateTime;
 use url::Url;
 use vizhook_core::{DeliveryPolicy, Next};

@@ -3,28 +3,39 @@
 //! actually connects to (DNS answers are filtered and pinned, IP literals checked up front).
 
 use std::{
+    future::Future,
     net::{IpAddr, SocketAddr},
+    pin::Pin,
     sync::Arc,
+    task::{Context, Poll},
     time::{Duration, Instant},
 };
 
 use bytes::Bytes;
-use reqwest::{
-    Client,
-    dns::{Addrs, Name, Resolve, Resolving},
-    header::{HeaderMap, HeaderValue},
+use http::{
+    HeaderMap, HeaderValue, Method, Request, Uri,
+    header::{ACCEPT, CONTENT_LENGTH, USER_AGENT as USER_AGENT_HEADER},
+};
+use http_body_util::{BodyExt, Full};
+use hyper_rustls::HttpsConnector;
+use hyper_util::{
+    client::legacy::{
+        Client,
+        connect::{HttpConnector, dns::Name},
+    },
+    rt::{TokioExecutor, TokioTimer},
 };
 use url::{Host, Url};
 
 use super::ssrf::AddressGuard;
-use crate::config::OutboundConfig;
+use crate::{api::error::ErrorChain, config::OutboundConfig};
 
 pub const USER_AGENT: &str = concat!("vizhook/", env!("CARGO_PKG_VERSION"));
 
 /// The outbound client could not be built.
 #[derive(Debug, thiserror::Error)]
 #[error("could not build the outbound HTTP client")]
-pub struct ClientError(#[source] reqwest::Error);
+pub struct ClientError(#[source] std::io::Error);
 
 /// Why an outbound request got no HTTP response.
 #[derive(Debug, thiserror::Error)]
@@ -53,9 +64,14 @@ impl OutboundResponse {
     }
 }
 
+type Connector = HttpsConnector<HttpConnector<GuardedResolver>>;
+
+/// hyper's pooled client, without a general-purpose client's layers: it never follows a
+/// redirect, so nothing needs to re-read the URL, and it uses no proxy (a proxy would resolve
+/// names itself, past the address guard).
 #[derive(Debug, Clone)]
 pub struct Outbound {
-    client: Client,
+    client: Client<Connector, Full<Bytes>>,
     guard: Arc<AddressGuard>,
     timeout: Duration,
     max_response_bytes: usize,
@@ -65,17 +81,24 @@ impl Outbound {
     /// Builds the client; `dev` lifts the address guard.
     pub fn new(config: &OutboundConfig, dev: bool) -> Result<Self, ClientError> {
         let guard = Arc::new(AddressGuard::new(dev, config.allow_networks.clone()));
-        let client = Client::builder()
-            .user_agent(USER_AGENT)
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(config.connect_timeout)
-            .timeout(config.timeout)
+        let mut http = HttpConnector::new_with_resolver(GuardedResolver {
+            guard: guard.clone(),
+        });
+        http.enforce_http(false);
+        http.set_nodelay(true);
+        http.set_connect_timeout(Some(config.connect_timeout));
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_provider_and_platform_verifier(rustls::crypto::aws_lc_rs::default_provider())
+            .map_err(ClientError)?
+            .https_or_http()
+            .enable_http1()
+            .enable_http2()
+            .wrap_connector(http);
+        let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(90))
-            .dns_resolver(Arc::new(GuardedResolver {
-                guard: guard.clone(),
-            }))
-            .build()
-            .map_err(ClientError)?;
+            .pool_timer(TokioTimer::new())
+            .timer(TokioTimer::new())
+            .build(connector);
         Ok(Self {
             client,
             guard,
@@ -149,8 +172,7 @@ impl Outbound {
         body: Bytes,
         timeout: Duration,
     ) -> Result<OutboundResponse, SendError> {
-        self.send(reqwest::Method::POST, url, headers, body, timeout)
-            .await
+        self.send(Method::POST, url, headers, body, timeout).await
     }
 
     /// The configured limit on one whole request.
@@ -159,42 +181,53 @@ impl Outbound {
     }
 
     /// Sends any request (GET, PUT, …; a GET or HEAD with an empty body sends none) with the
-    /// same guards, and
-    /// reads at most the configured number of response bytes.
+    /// same guards, and reads at most the configured number of response bytes. `timeout`
+    /// bounds the whole exchange; a body still arriving then is cut, and the status stands.
     pub async fn send(
         &self,
-        method: reqwest::Method,
+        method: Method,
         url: &Url,
-        headers: HeaderMap,
+        mut headers: HeaderMap,
         body: Bytes,
         timeout: Duration,
     ) -> Result<OutboundResponse, SendError> {
         self.check_literal_host(url)?;
         let started = Instant::now();
-        let mut request = self
-            .client
-            .request(method.clone(), url.clone())
-            .headers(headers)
-            .timeout(timeout);
-        let bodiless = matches!(method, reqwest::Method::GET | reqwest::Method::HEAD);
-        if !(bodiless && body.is_empty()) {
-            request = request.body(body);
+        let deadline = tokio::time::Instant::from_std(started + timeout);
+        let uri: Uri = url.as_str().parse().map_err(|err| {
+            SendError::Other(format!("the URL is not a valid request URI: {err}"))
+        })?;
+        if !headers.contains_key(USER_AGENT_HEADER) {
+            headers.insert(USER_AGENT_HEADER, HeaderValue::from_static(USER_AGENT));
         }
-        let mut response = request
-            .send()
+        if !headers.contains_key(ACCEPT) {
+            headers.insert(ACCEPT, HeaderValue::from_static("*/*"));
+        }
+        let bodiless = matches!(method, Method::GET | Method::HEAD) && body.is_empty();
+        if !bodiless {
+            headers.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
+        }
+        let mut request = Request::new(Full::new(body));
+        *request.method_mut() = method;
+        *request.uri_mut() = uri;
+        *request.headers_mut() = headers;
+        let response = tokio::time::timeout_at(deadline, self.client.request(request))
             .await
-            .map_err(|err| classify(url, err, timeout))?;
+            .map_err(|_| SendError::Timeout(timeout))?
+            .map_err(|err| classify(url, &err))?;
         let status = response.status().as_u16();
+        let mut body = response.into_body();
         let mut collected = Vec::new();
         while collected.len() < self.max_response_bytes {
-            match response.chunk().await {
-                Ok(Some(chunk)) => {
-                    let room = self.max_response_bytes - collected.len();
-                    collected.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            match tokio::time::timeout_at(deadline, body.frame()).await {
+                Ok(Some(Ok(frame))) => {
+                    if let Ok(chunk) = frame.into_data() {
+                        let room = self.max_response_bytes - collected.len();
+                        collected.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                    }
                 }
-                Ok(None) => break,
-                // The status arrived; a body cut short does not change what it says.
-                Err(_) => break,
+                // The status arrived; a body cut short or late does not change what it says.
+                Ok(None | Some(Err(_))) | Err(_) => break,
             }
         }
         Ok(OutboundResponse {
@@ -205,25 +238,21 @@ impl Outbound {
     }
 }
 
-fn classify(url: &Url, err: reqwest::Error, timeout: Duration) -> SendError {
-    {
-        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&err);
-        while let Some(cause) = source {
-            if let Some(refused) = cause.downcast_ref::<RefusedAddresses>() {
-                return SendError::Refused {
-                    host: url.host_str().unwrap_or_default().to_owned(),
-                    detail: refused.0.clone(),
-                };
-            }
-            source = cause.source();
+fn classify(url: &Url, err: &hyper_util::client::legacy::Error) -> SendError {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(cause) = source {
+        if let Some(refused) = cause.downcast_ref::<RefusedAddresses>() {
+            return SendError::Refused {
+                host: url.host_str().unwrap_or_default().to_owned(),
+                detail: refused.0.clone(),
+            };
         }
-        if err.is_timeout() {
-            SendError::Timeout(timeout)
-        } else if err.is_connect() {
-            SendError::Connect(crate::api::error::ErrorChain(&err).to_string())
-        } else {
-            SendError::Other(crate::api::error::ErrorChain(&err).to_string())
-        }
+        source = cause.source();
+    }
+    if err.is_connect() {
+        SendError::Connect(ErrorChain(err).to_string())
+    } else {
+        SendError::Other(ErrorChain(err).to_string())
     }
 }
 
@@ -239,12 +268,25 @@ fn describe(addresses: &[SocketAddr]) -> String {
 
 /// Resolves names with the system resolver and keeps only permitted addresses, so the
 /// connection goes to an address that was checked (no DNS rebinding between check and use).
+#[derive(Debug, Clone)]
 struct GuardedResolver {
     guard: Arc<AddressGuard>,
 }
 
-impl Resolve for GuardedResolver {
-    fn resolve(&self, name: Name) -> Resolving {
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+type Resolving =
+    Pin<Box<dyn Future<Output = Result<std::vec::IntoIter<SocketAddr>, BoxError>> + Send>>;
+
+impl tower::Service<Name> for GuardedResolver {
+    type Response = std::vec::IntoIter<SocketAddr>;
+    type Error = BoxError;
+    type Future = Resolving;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, name: Name) -> Self::Future {
         let guard = self.guard.clone();
         Box::pin(async move {
             let addresses: Vec<SocketAddr> =
@@ -255,9 +297,9 @@ impl Resolve for GuardedResolver {
                 .filter(|address| guard.permits(address.ip()))
                 .collect();
             if permitted.is_empty() {
-                return Err(Box::new(RefusedAddresses(describe(&addresses))) as _);
+                return Err(Box::new(RefusedAddresses(describe(&addresses))) as BoxError);
             }
-            Ok(Box::new(permitted.into_iter()) as Addrs)
+            Ok(permitted.into_iter())
         })
     }
 }
@@ -266,7 +308,7 @@ impl Resolve for GuardedResolver {
 pub fn json_headers() -> HeaderMap {
     let mut headers = HeaderMap::new();
     headers.insert(
-        reqwest::header::CONTENT_TYPE,
+        http::header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
     headers

@@ -1,7 +1,7 @@
 //! Load-time checks of the email, HTTP and X actions: addresses, methods, URLs, headers,
 //! JSON bodies and credentials.
 
-use reqwest::header::{CONTENT_TYPE, HeaderName, HeaderValue};
+use http::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use url::Url;
 
 use super::{
@@ -34,22 +34,19 @@ impl Builder<'_> {
     }
 
     pub(super) fn http(&mut self, path: &str, config: &HttpConfig) -> Option<HttpAction> {
-        let method =
-            match reqwest::Method::from_bytes(config.method.to_ascii_uppercase().as_bytes()) {
-                Ok(method)
-                    if ["GET", "POST", "PUT", "PATCH", "DELETE"].contains(&method.as_str()) =>
-                {
-                    method
-                }
-                _ => {
-                    let message = format!(
-                        "{:?} is not one of GET, POST, PUT, PATCH, DELETE",
-                        config.method
-                    );
-                    self.problem(format!("{path}.method"), message);
-                    reqwest::Method::POST
-                }
-            };
+        let method = match http::Method::from_bytes(config.method.to_ascii_uppercase().as_bytes()) {
+            Ok(method) if ["GET", "POST", "PUT", "PATCH", "DELETE"].contains(&method.as_str()) => {
+                method
+            }
+            _ => {
+                let message = format!(
+                    "{:?} is not one of GET, POST, PUT, PATCH, DELETE",
+                    config.method
+                );
+                self.problem(format!("{path}.method"), message);
+                http::Method::POST
+            }
+        };
         let url_path = format!("{path}.url");
         let url = if config.url.starts_with("env:") || config.url.starts_with("file:") {
             UrlSource::Fixed(self.webhook_url(&url_path, &config.url)?)

@@ -3,7 +3,7 @@
 //! Any 2xx answer is success.
 
 use bytes::Bytes;
-use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue};
+use http::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue};
 use url::Url;
 
 use super::{ActionError, Actions, Context, messages, run::one_line, templates::Tpl};
@@ -28,7 +28,7 @@ impl UrlSource {
 }
 
 pub(super) struct HttpAction {
-    pub(super) method: reqwest::Method,
+    pub(super) method: http::Method,
     pub(super) url: UrlSource,
     pub(super) headers: Vec<(HeaderName, Tpl)>,
     /// `None`: the context as JSON.
@@ -62,12 +62,12 @@ async fn post(
     headers: HeaderMap,
     body: Vec<u8>,
 ) -> Result<(), ActionError> {
-    send(outbound, reqwest::Method::POST, url, headers, body).await
+    send(outbound, http::Method::POST, url, headers, body).await
 }
 
 async fn send(
     outbound: &Outbound,
-    method: reqwest::Method,
+    method: http::Method,
     url: &Url,
     headers: HeaderMap,
     body: Vec<u8>,
@@ -156,13 +156,7 @@ pub(super) async fn http(
             body.into_bytes()
         }
         // GET and DELETE carry their data in the URL: no default body.
-        None if matches!(
-            action.method,
-            reqwest::Method::GET | reqwest::Method::DELETE
-        ) =>
-        {
-            Vec::new()
-        }
+        None if matches!(action.method, http::Method::GET | http::Method::DELETE) => Vec::new(),
         None => serde_json::to_vec(ctx).unwrap_or_default(),
     };
     send(outbound, action.method.clone(), &url, headers, body).await

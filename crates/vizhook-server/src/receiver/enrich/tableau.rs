@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use reqwest::header::{ACCEPT, HeaderMap, HeaderValue};
+use http::header::{ACCEPT, HeaderMap, HeaderValue};
 use serde_json::Value;
 use tokio::sync::Mutex;
 use url::Url;
@@ -193,7 +193,7 @@ impl Tableau {
             let response = self
                 .outbound
                 .send(
-                    reqwest::Method::GET,
+                    http::Method::GET,
                     &url,
                     headers,
                     Bytes::new(),
