@@ -1,22 +1,51 @@
-//! The HTTP listener both roles share: `axum_server` with read timeouts, so that a client that
-//! connects and then sends nothing, stops in the middle of its headers, or stops sending a
-//! body cannot hold a connection (and its file descriptor) for ever.
+//! The HTTP listener both roles share: `axum_server`, HTTP/1.1 only, with read timeouts, so
+//! that a client that connects and then sends nothing, stops in the middle of its headers,
+//! idles between requests or stops sending a body cannot hold a connection (and its file
+//! descriptor) for ever. HTTP/2 is not offered: hyper has no idle timeout for it, and
+//! Tableau's clients and webhooks speak HTTP/1.1.
 
-use std::time::Duration;
+use std::{io, path::Path, sync::Arc, time::Duration};
 
 use axum_server::Server;
+use rustls::{
+    ServerConfig,
+    pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject},
+};
 use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutError};
 
-/// Bounds how long `server` waits for a client: for the first request to begin, for a
-/// request's headers to complete, and (through hyper's header timer) for the next request on
-/// an idle keep-alive connection. Bodies are bounded by [`body_timeout`].
+/// Serves HTTP/1.1 only and bounds how long `server` waits for a client: for the first request
+/// to begin, for a request's headers to complete, and (through hyper's header timer) for the
+/// next request on an idle keep-alive connection. Bodies are bounded by [`body_timeout`].
 pub fn with_read_timeout<A: axum_server::Address, Acc>(
     server: Server<A, Acc>,
     timeout: Duration,
 ) -> Server<A, Acc> {
-    let mut server = server.first_request_timeout(timeout);
+    let mut server = server.http1_only().first_request_timeout(timeout);
     server.http_builder().http1().header_read_timeout(timeout);
     server
+}
+
+/// A TLS configuration from PEM files that offers only HTTP/1.1 in ALPN, to match
+/// [`with_read_timeout`].
+pub fn tls_config(cert: &Path, key: &Path) -> io::Result<Arc<ServerConfig>> {
+    let invalid = |what: &str, err: rustls::pki_types::pem::Error| {
+        io::Error::new(io::ErrorKind::InvalidData, format!("{what}: {err}"))
+    };
+    let certs = CertificateDer::pem_file_iter(cert)
+        .map_err(|err| invalid("certificate", err))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|err| invalid("certificate", err))?;
+    let key = PrivateKeyDer::from_pem_file(key).map_err(|err| invalid("key", err))?;
+    let mut config = ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(io::Error::other)?
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .map_err(|err| io::Error::new(io::ErrorKind::InvalidData, err))?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
 }
 
 /// A layer that fails a request body when no part of it arrives for `timeout`. The gap is

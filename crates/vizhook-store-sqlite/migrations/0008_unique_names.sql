@@ -1,7 +1,8 @@
 -- The uniqueness the API promises, enforced by the database, so that two concurrent requests
 -- cannot both pass the API's check: a data source or workbook name is unique in its project,
--- a project name among its siblings, and a data source or workbook has at most one refresh
--- job that has not finished. A violation is a conflict that the API answers with 409.
+-- a project name among its siblings, a label value on its asset (regardless of case, as the
+-- API compares them), and a data source or workbook has at most one refresh job that has not
+-- finished. A violation is a conflict that the API answers with 409.
 --
 -- Duplicates that concurrent requests could create before this migration are kept, not
 -- deleted: every row but the oldest of a name gets its id appended to its name, and every
@@ -21,6 +22,10 @@ WHERE rowid NOT IN (
 );
 CREATE UNIQUE INDEX projects_sibling_name
     ON projects (site_id, COALESCE(parent_id, ''), name COLLATE NOCASE);
+
+UPDATE labels SET value = value || ' (' || id || ')'
+WHERE rowid NOT IN (SELECT MIN(rowid) FROM labels GROUP BY target_id, value COLLATE NOCASE);
+CREATE UNIQUE INDEX labels_target_value ON labels (target_id, value COLLATE NOCASE);
 
 UPDATE jobs SET completed_at = created_at, finish_code = 2,
     notes = 'Cancelled: another refresh of the same content was already running.'

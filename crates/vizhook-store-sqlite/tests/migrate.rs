@@ -16,6 +16,7 @@ const BEFORE_0008: &str = "
     DROP INDEX workbooks_project_name;
     DROP INDEX projects_sibling_name;
     DROP INDEX jobs_unfinished;
+    DROP INDEX labels_target_value;
     CREATE INDEX jobs_unfinished ON jobs (target_id) WHERE completed_at IS NULL;
     DELETE FROM _sqlx_migrations WHERE version = 8;
     UPDATE datasources SET name = 'SALES' WHERE name = 'Sales 2';

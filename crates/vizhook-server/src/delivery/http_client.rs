@@ -11,10 +11,11 @@ use std::{
     time::{Duration, Instant},
 };
 
+use base64::Engine as _;
 use bytes::Bytes;
 use http::{
     HeaderMap, HeaderValue, Method, Request, Uri,
-    header::{ACCEPT, CONTENT_LENGTH, USER_AGENT as USER_AGENT_HEADER},
+    header::{ACCEPT, AUTHORIZATION, CONTENT_LENGTH, USER_AGENT as USER_AGENT_HEADER},
 };
 use http_body_util::{BodyExt, Full};
 use hyper_rustls::HttpsConnector;
@@ -64,15 +65,16 @@ impl OutboundResponse {
     }
 }
 
-type Connector = HttpsConnector<HttpConnector<GuardedResolver>>;
+type Https = HttpsConnector<HttpConnector<GuardedResolver>>;
 
 /// hyper's pooled client, without a general-purpose client's layers: it never follows a
 /// redirect, so nothing needs to re-read the URL, and it uses no proxy (a proxy would resolve
 /// names itself, past the address guard).
 #[derive(Debug, Clone)]
 pub struct Outbound {
-    client: Client<Connector, Full<Bytes>>,
+    client: Client<TimedConnector, Full<Bytes>>,
     guard: Arc<AddressGuard>,
+    connect_timeout: Duration,
     timeout: Duration,
     max_response_bytes: usize,
 }
@@ -87,13 +89,18 @@ impl Outbound {
         http.enforce_http(false);
         http.set_nodelay(true);
         http.set_connect_timeout(Some(config.connect_timeout));
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        http.set_keepalive(Some(Duration::from_secs(15)));
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
             .with_provider_and_platform_verifier(rustls::crypto::aws_lc_rs::default_provider())
             .map_err(ClientError)?
             .https_or_http()
             .enable_http1()
             .enable_http2()
             .wrap_connector(http);
+        let connector = TimedConnector {
+            inner: https,
+            timeout: config.connect_timeout,
+        };
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(90))
             .pool_timer(TokioTimer::new())
@@ -102,6 +109,7 @@ impl Outbound {
         Ok(Self {
             client,
             guard,
+            connect_timeout: config.connect_timeout,
             timeout: config.timeout,
             max_response_bytes: config.max_response_bytes,
         })
@@ -194,9 +202,7 @@ impl Outbound {
         self.check_literal_host(url)?;
         let started = Instant::now();
         let deadline = tokio::time::Instant::from_std(started + timeout);
-        let uri: Uri = url.as_str().parse().map_err(|err| {
-            SendError::Other(format!("the URL is not a valid request URI: {err}"))
-        })?;
+        let uri = request_uri(url, &mut headers)?;
         if !headers.contains_key(USER_AGENT_HEADER) {
             headers.insert(USER_AGENT_HEADER, HeaderValue::from_static(USER_AGENT));
         }
@@ -214,7 +220,7 @@ impl Outbound {
         let response = tokio::time::timeout_at(deadline, self.client.request(request))
             .await
             .map_err(|_| SendError::Timeout(timeout))?
-            .map_err(|err| classify(url, &err))?;
+            .map_err(|err| classify(url, &err, self.connect_timeout))?;
         let status = response.status().as_u16();
         let mut body = response.into_body();
         let mut collected = Vec::new();
@@ -238,7 +244,37 @@ impl Outbound {
     }
 }
 
-fn classify(url: &Url, err: &hyper_util::client::legacy::Error) -> SendError {
+/// The URI to request. User information in the URL (`https://user:secret@host/…`) becomes
+/// an `Authorization: Basic` header, unless the caller set one, and is not sent in the URI.
+fn request_uri(url: &Url, headers: &mut HeaderMap) -> Result<Uri, SendError> {
+    let invalid = |err: http::uri::InvalidUri| {
+        SendError::Other(format!("the URL is not a valid request URI: {err}"))
+    };
+    if url.username().is_empty() && url.password().is_none() {
+        return url.as_str().parse().map_err(invalid);
+    }
+    if !headers.contains_key(AUTHORIZATION) {
+        let decode = |part: &str| percent_encoding::percent_decode_str(part).collect::<Vec<u8>>();
+        let mut credentials = decode(url.username());
+        credentials.push(b':');
+        credentials.extend(decode(url.password().unwrap_or_default()));
+        let encoded = base64::engine::general_purpose::STANDARD.encode(credentials);
+        if let Ok(mut value) = HeaderValue::from_str(&format!("Basic {encoded}")) {
+            value.set_sensitive(true);
+            headers.insert(AUTHORIZATION, value);
+        }
+    }
+    let mut bare = url.clone();
+    let _ = bare.set_username("");
+    let _ = bare.set_password(None);
+    bare.as_str().parse().map_err(invalid)
+}
+
+fn classify(
+    url: &Url,
+    err: &hyper_util::client::legacy::Error,
+    connect_timeout: Duration,
+) -> SendError {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
     while let Some(cause) = source {
         if let Some(refused) = cause.downcast_ref::<RefusedAddresses>() {
@@ -247,12 +283,53 @@ fn classify(url: &Url, err: &hyper_util::client::legacy::Error) -> SendError {
                 detail: refused.0.clone(),
             };
         }
+        let timed_out = cause.is::<ConnectTimedOut>()
+            || cause
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut);
+        if timed_out {
+            return SendError::Timeout(connect_timeout);
+        }
         source = cause.source();
     }
     if err.is_connect() {
         SendError::Connect(ErrorChain(err).to_string())
     } else {
         SendError::Other(ErrorChain(err).to_string())
+    }
+}
+
+/// Setting up a connection (resolving, TCP, TLS) took longer than `connect_timeout`.
+#[derive(Debug, thiserror::Error)]
+#[error("connecting took longer than {0:?}")]
+struct ConnectTimedOut(Duration);
+
+/// The HTTPS connector with `connect_timeout` over the whole set-up of a connection: name
+/// resolution, TCP connect and the TLS handshake.
+#[derive(Debug, Clone)]
+struct TimedConnector {
+    inner: Https,
+    timeout: Duration,
+}
+
+impl tower::Service<Uri> for TimedConnector {
+    type Response = <Https as tower::Service<Uri>>::Response;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, uri: Uri) -> Self::Future {
+        let connecting = self.inner.call(uri);
+        let timeout = self.timeout;
+        Box::pin(async move {
+            match tokio::time::timeout(timeout, connecting).await {
+                Ok(connected) => connected,
+                Err(_) => Err(Box::new(ConnectTimedOut(timeout)) as BoxError),
+            }
+        })
     }
 }
 
@@ -409,5 +486,85 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(response.body.len(), 1000);
+    }
+
+    /// A loopback server that sends each request's head to `heads` and answers `204`.
+    async fn recording_server() -> (SocketAddr, tokio::sync::mpsc::UnboundedReceiver<String>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (heads, received) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let heads = heads.clone();
+                tokio::spawn(async move {
+                    let mut head = Vec::new();
+                    let mut buf = [0u8; 1024];
+                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match stream.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => head.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    let _ = heads.send(String::from_utf8_lossy(&head).into_owned());
+                    let _ = stream
+                        .write_all(b"HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n")
+                        .await;
+                });
+            }
+        });
+        (addr, received)
+    }
+
+    #[tokio::test]
+    async fn credentials_in_the_url_become_basic_auth_and_leave_the_request_line() {
+        let (addr, mut heads) = recording_server().await;
+        let outbound = Outbound::new(&config(), true).unwrap();
+        let url = Url::parse(&format!("http://user:p%20w@127.0.0.1:{}/hook", addr.port())).unwrap();
+        let answer = outbound
+            .post(&url, json_headers(), Bytes::from_static(b"{}"))
+            .await;
+        assert_eq!(answer.unwrap().status, 204);
+        let head = heads.recv().await.unwrap().to_ascii_lowercase();
+        assert!(head.starts_with("post /hook http/1.1\r\n"), "{head}");
+        // base64("user:p w")
+        assert!(
+            head.contains("authorization: basic dxnlcjpwihc=\r\n"),
+            "{head}"
+        );
+        assert!(!head.contains("user:"), "{head}");
+        assert!(head.contains("user-agent: vizhook/"), "{head}");
+        assert!(head.contains("content-length: 2\r\n"), "{head}");
+    }
+
+    #[tokio::test]
+    async fn the_connect_timeout_covers_the_tls_handshake() {
+        // Accepts connections and never answers, so a TLS handshake never completes.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((stream, _)) = listener.accept().await {
+                held.push(stream);
+            }
+        });
+        let outbound = Outbound::new(
+            &OutboundConfig {
+                connect_timeout: Duration::from_millis(300),
+                timeout: Duration::from_secs(60),
+                ..config()
+            },
+            true,
+        )
+        .unwrap();
+        let url = Url::parse(&format!("https://127.0.0.1:{port}/")).unwrap();
+        let err = outbound
+            .post(&url, json_headers(), Bytes::new())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, SendError::Timeout(limit) if limit == Duration::from_millis(300)),
+            "{err:?}"
+        );
     }
 }

@@ -126,9 +126,9 @@ pub async fn run(
     let served = match (&config.server.tls_cert, &config.server.tls_key) {
         (Some(cert), Some(key)) => {
             let (cert, key) = (base.join(cert), base.join(key));
-            let tls = RustlsConfig::from_pem_file(&cert, &key)
-                .await
-                .map_err(ServeError::Tls)?;
+            let tls = RustlsConfig::from_config(
+                listener::tls_config(&cert, &key).map_err(ServeError::Tls)?,
+            );
             workers.spawn(reload_on_hangup(
                 Some((tls.clone(), cert, key)),
                 shutdown.clone(),
@@ -176,8 +176,11 @@ async fn reload_on_hangup(
                 () = shutdown.cancelled() => return,
                 _ = hangups.recv() => match &tls {
                     None => tracing::info!("SIGHUP received; there is no TLS certificate to reload"),
-                    Some((tls, cert, key)) => match tls.reload_from_pem_file(cert, key).await {
-                        Ok(()) => tracing::info!(cert = %cert.display(), "reloaded the TLS certificate"),
+                    Some((tls, cert, key)) => match crate::listener::tls_config(cert, key) {
+                        Ok(config) => {
+                            tls.reload_from_config(config);
+                            tracing::info!(cert = %cert.display(), "reloaded the TLS certificate");
+                        }
                         Err(err) => tracing::error!(
                             error = %err, "could not reload the TLS certificate; keeping the current one"
                         ),

@@ -201,3 +201,40 @@ async fn a_label_for_content_named_twice_is_applied_once() {
         assert!(!answer.text.contains("constraint"), "{}", answer.text);
     }
 }
+
+#[tokio::test]
+async fn racing_overwrites_of_a_new_name_make_one_workbook_and_say_to_retry() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let path = format!(
+        "/api/3.24/sites/{}/workbooks?workbookType=twb&overwrite=true",
+        admin.site_id
+    );
+    let (content_type, body) = multipart(
+        r#"<tsRequest><workbook name="Overwritten" /></tsRequest>"#,
+        "tableau_workbook",
+        "overview.twb",
+        &fixture("overview.twb", "127.0.0.1", 5432),
+    );
+    let answers =
+        join_all((0..10).map(|_| app.publish(&admin, &path, &content_type, body.clone()))).await;
+    assert!(answers.iter().any(|a| a.status == 201));
+    for answer in &answers {
+        assert!(
+            answer.status == 201
+                || (answer.status == 409 && answer.text.contains("try again to overwrite")),
+            "{}",
+            answer.text
+        );
+    }
+    let listed = app
+        .xml(
+            "GET",
+            &format!("/api/3.24/sites/{}/workbooks", admin.site_id),
+            &admin.token,
+            None,
+        )
+        .await;
+    let workbooks = listed.xml().find("workbooks").unwrap().children.len();
+    assert_eq!(workbooks, 1, "{}", listed.text);
+}

@@ -48,3 +48,14 @@ async fn a_body_that_stops_arriving_gets_408000() {
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.contains("code=\"408000\""), "{answer}");
 }
+
+#[tokio::test]
+async fn http2_is_not_offered() {
+    let app = app().await;
+    // An HTTP/2 connection could idle for ever: hyper has no idle timeout for it.
+    let answer = until_closed(app.addr, b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", LIMIT).await;
+    assert!(
+        !answer.contains('\0'),
+        "an HTTP/2 SETTINGS frame: {answer:?}"
+    );
+}

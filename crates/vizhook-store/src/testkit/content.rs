@@ -320,16 +320,18 @@ pub async fn projects_cascade_and_labels_are_unique_per_value(store: &impl Store
         .apply(&[ContentChange::SaveLabels(vec![label.clone()])], &[])
         .await
         .unwrap();
-    let duplicate = Label {
-        id: fresh(),
-        ..label.clone()
-    };
-    assert!(matches!(
-        store
+    for value in ["Deprecated", "DEPRECATED"] {
+        let duplicate = Label {
+            id: fresh(),
+            value: value.to_owned(),
+            ..label.clone()
+        };
+        let err = store
             .apply(&[ContentChange::SaveLabels(vec![duplicate])], &[])
-            .await,
-        Err(StoreError::Conflict { .. })
-    ));
+            .await
+            .unwrap_err();
+        assert!(err.is_conflict_on("labels.value"), "{err:?}");
+    }
     assert_eq!(
         store
             .labels(site, &[ContentRef::Datasource(ds.id)])

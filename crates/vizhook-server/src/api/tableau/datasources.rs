@@ -186,7 +186,11 @@ async fn publish_datasource(
         .apply(&[change], &[event])
         .await
         .map_err(ApiError::on_conflict("datasources.name", || {
-            name_taken(&datasource.name, &project.name)
+            if flag("overwrite") || flag("append") {
+                published_meanwhile(&datasource.name)
+            } else {
+                name_taken(&datasource.name, &project.name)
+            }
         }))?;
     state.after_publish(&published);
     tracing::info!(datasource = %datasource.id, event = %kind_of_event, "data source published");
@@ -248,6 +252,14 @@ async fn fetch(
 ) -> ApiResult<Reply> {
     let datasource = load_datasource(&state, caller.0.site.id, id).await?;
     Ok(Reply::ok(element(&state, &datasource).await?))
+}
+
+/// An overwrite of a new name that another request published first, between this one's
+/// check and its write.
+fn published_meanwhile(name: &str) -> ApiError {
+    ApiError::conflict(format!(
+        "A data source named '{name}' was published by another request at the same time; try again to overwrite it."
+    ))
 }
 
 /// A publish without `overwrite=true` of a name that its project already has.

@@ -152,14 +152,11 @@ async fn publish_workbook(
         .map(parse_bool)
         .transpose()?
         .flatten();
+    let overwrite = query
+        .get("overwrite")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
     let (workbook, kind_of_event) = match existing {
-        Some(_)
-            if !query
-                .get("overwrite")
-                .is_some_and(|v| v.eq_ignore_ascii_case("true")) =>
-        {
-            return Err(name_taken(&name, &project.name));
-        }
+        Some(_) if !overwrite => return Err(name_taken(&name, &project.name)),
         Some(existing) => {
             may_modify(&caller, existing.owner_id)?;
             let updated = Workbook {
@@ -228,7 +225,14 @@ async fn publish_workbook(
         .apply(&[change], &events)
         .await
         .map_err(ApiError::on_conflict("workbooks.name", || {
-            name_taken(&workbook.name, &project.name)
+            if overwrite {
+                ApiError::conflict(format!(
+                    "A workbook named '{}' was published by another request at the same time; try again to overwrite it.",
+                    workbook.name
+                ))
+            } else {
+                name_taken(&workbook.name, &project.name)
+            }
         }))?;
     state.after_publish(&published);
     tracing::info!(workbook = %workbook.id, event = %kind_of_event, "workbook published");
