@@ -17,6 +17,8 @@ const BEFORE_0008: &str = "
     DROP INDEX projects_sibling_name;
     DROP INDEX jobs_unfinished;
     DROP INDEX labels_target_value;
+    DROP INDEX datasources_site_content_url;
+    DROP INDEX workbooks_site_content_url;
     CREATE INDEX jobs_unfinished ON jobs (target_id) WHERE completed_at IS NULL;
     DELETE FROM _sqlx_migrations WHERE version = 8;
     UPDATE datasources SET name = 'SALES' WHERE name = 'Sales 2';

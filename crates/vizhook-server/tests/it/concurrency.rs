@@ -238,3 +238,64 @@ async fn racing_overwrites_of_a_new_name_make_one_workbook_and_say_to_retry() {
     let workbooks = listed.xml().find("workbooks").unwrap().children.len();
     assert_eq!(workbooks, 1, "{}", listed.text);
 }
+
+#[tokio::test]
+async fn racing_names_with_one_content_url_never_share_it() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let path = format!(
+        "/api/3.24/sites/{}/workbooks?workbookType=twb",
+        admin.site_id
+    );
+    // Every one of these names makes the content URL `SalesData`.
+    let names = [
+        "Sales Data",
+        "SalesData",
+        "Sales (Data)",
+        "Sales Data!",
+        "Sales  Data",
+    ];
+    let bodies: Vec<_> = names
+        .iter()
+        .map(|name| {
+            multipart(
+                &format!(r#"<tsRequest><workbook name="{name}" /></tsRequest>"#),
+                "tableau_workbook",
+                "overview.twb",
+                &fixture("overview.twb", "127.0.0.1", 5432),
+            )
+        })
+        .collect();
+    let answers = join_all(
+        bodies
+            .iter()
+            .map(|(content_type, body)| app.publish(&admin, &path, content_type, body.clone())),
+    )
+    .await;
+    for answer in &answers {
+        assert!(
+            answer.status == 201 || answer.text.contains("similar name"),
+            "{}",
+            answer.text
+        );
+    }
+    let listed = app
+        .json(
+            "GET",
+            &format!("/api/3.24/sites/{}/workbooks", admin.site_id),
+            &admin.token,
+            None,
+        )
+        .await;
+    let mut urls: Vec<String> = listed.json()["workbooks"]["workbook"]
+        .as_array()
+        .expect("workbooks")
+        .iter()
+        .map(|w| w["contentUrl"].as_str().unwrap().to_ascii_lowercase())
+        .collect();
+    let created = answers.iter().filter(|a| a.status == 201).count();
+    assert_eq!(urls.len(), created);
+    urls.sort();
+    urls.dedup();
+    assert_eq!(urls.len(), created, "content URLs are distinct");
+}

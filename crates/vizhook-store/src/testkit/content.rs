@@ -511,14 +511,27 @@ pub async fn names_are_unique_and_one_job_runs_per_target(store: &impl Store) {
         .await
         .unwrap();
     let save = |change: ContentChange| async move { store.apply(&[change], &[]).await };
-    let ds = |project, name| ContentChange::SaveDatasource {
-        datasource: datasource(site, project, owner, name),
-        connections: None,
+    // Content URLs of their own, so that only the names can conflict.
+    let ds = |project, name| {
+        let datasource = datasource(site, project, owner, name);
+        ContentChange::SaveDatasource {
+            datasource: Datasource {
+                content_url: datasource.id.to_string(),
+                ..datasource
+            },
+            connections: None,
+        }
     };
-    let wb = |project, name| ContentChange::SaveWorkbook {
-        workbook: workbook(site, project, owner, name),
-        views: None,
-        connections: None,
+    let wb = |project, name| {
+        let workbook = workbook(site, project, owner, name);
+        ContentChange::SaveWorkbook {
+            workbook: Workbook {
+                content_url: workbook.id.to_string(),
+                ..workbook
+            },
+            views: None,
+            connections: None,
+        }
     };
     save(ds(project, "Sales")).await.unwrap();
     let err = save(ds(project, "SALES")).await.unwrap_err();
@@ -528,6 +541,32 @@ pub async fn names_are_unique_and_one_job_runs_per_target(store: &impl Store) {
     let err = save(wb(project, "sales")).await.unwrap_err();
     assert!(err.is_conflict_on("workbooks.name"), "{err:?}");
     save(wb(other.id, "Sales")).await.unwrap();
+    // A content URL is unique in its site, whatever the project.
+    let same_url = |kind: &str, name: &str, url: &str| match kind {
+        "datasource" => ContentChange::SaveDatasource {
+            datasource: Datasource {
+                content_url: url.to_owned(),
+                ..datasource(site, other.id, owner, name)
+            },
+            connections: None,
+        },
+        _ => ContentChange::SaveWorkbook {
+            workbook: Workbook {
+                content_url: url.to_owned(),
+                ..workbook(site, other.id, owner, name)
+            },
+            views: None,
+            connections: None,
+        },
+    };
+    for kind in ["datasource", "workbook"] {
+        save(same_url(kind, "Url A", "shared")).await.unwrap();
+        let err = save(same_url(kind, "Url B", "SHARED")).await.unwrap_err();
+        assert!(
+            err.is_conflict_on(&format!("{kind}s.content_url")),
+            "{err:?}"
+        );
+    }
 
     let sibling = |name: &str, parent| {
         ContentChange::SaveProject(Project {

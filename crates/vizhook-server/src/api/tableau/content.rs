@@ -223,6 +223,14 @@ pub(crate) fn update_connection(connection: &mut Connection, request: &Element) 
     Ok(())
 }
 
+/// A publish whose content URL (made from its name, unique in the site) another publish of a
+/// similar name took between this one's check and its write; a retry gets another URL.
+pub(crate) fn similar_meanwhile(kind: &str) -> ApiError {
+    ApiError::conflict(format!(
+        "Another {kind} with a similar name was published at the same time; try again."
+    ))
+}
+
 fn already_refreshing(name: &str) -> ApiError {
     ApiError::duplicate_refresh(format!(
         "A refresh of '{name}' is already queued or running."

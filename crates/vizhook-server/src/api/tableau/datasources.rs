@@ -17,7 +17,7 @@ use vizhook_store::{ContentChange, ContentRef, Datasource};
 use super::{
     content::{
         build_connections, datasource_not_found, load_datasource, load_project, may_modify,
-        may_publish, start_refresh, target_project, update_connection,
+        may_publish, similar_meanwhile, start_refresh, target_project, update_connection,
     },
     page::Page,
     wire::content::{connection_element, datasource_element, project_id},
@@ -185,13 +185,21 @@ async fn publish_datasource(
         .store
         .apply(&[change], &[event])
         .await
-        .map_err(ApiError::on_conflict("datasources.name", || {
-            if flag("overwrite") || flag("append") {
+        .map_err(|err| {
+            let on_name = err.is_conflict_on("datasources.name");
+            // The content URL comes from the name, so either index may report a race of one name.
+            if (on_name || err.is_conflict_on("datasources.content_url"))
+                && (flag("overwrite") || flag("append"))
+            {
                 published_meanwhile(&datasource.name)
-            } else {
+            } else if on_name {
                 name_taken(&datasource.name, &project.name)
+            } else if err.is_conflict_on("datasources.content_url") {
+                similar_meanwhile("data source")
+            } else {
+                err.into()
             }
-        }))?;
+        })?;
     state.after_publish(&published);
     tracing::info!(datasource = %datasource.id, event = %kind_of_event, "data source published");
     let location = format!(

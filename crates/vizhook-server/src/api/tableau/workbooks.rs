@@ -16,8 +16,8 @@ use vizhook_store::{ContentChange, ContentRef, View, Workbook};
 
 use super::{
     content::{
-        build_connections, load_project, load_workbook, may_modify, may_publish, start_refresh,
-        target_project, update_connection, workbook_not_found,
+        build_connections, load_project, load_workbook, may_modify, may_publish, similar_meanwhile,
+        start_refresh, target_project, update_connection, workbook_not_found,
     },
     datasources::{ConnectionPath, connection_not_found},
     page::Page,
@@ -224,16 +224,22 @@ async fn publish_workbook(
         .store
         .apply(&[change], &events)
         .await
-        .map_err(ApiError::on_conflict("workbooks.name", || {
-            if overwrite {
+        .map_err(|err| {
+            let on_name = err.is_conflict_on("workbooks.name");
+            // The content URL comes from the name, so either index may report a race of one name.
+            if (on_name || err.is_conflict_on("workbooks.content_url")) && overwrite {
                 ApiError::conflict(format!(
                     "A workbook named '{}' was published by another request at the same time; try again to overwrite it.",
                     workbook.name
                 ))
-            } else {
+            } else if on_name {
                 name_taken(&workbook.name, &project.name)
+            } else if err.is_conflict_on("workbooks.content_url") {
+                similar_meanwhile("workbook")
+            } else {
+                err.into()
             }
-        }))?;
+        })?;
     state.after_publish(&published);
     tracing::info!(workbook = %workbook.id, event = %kind_of_event, "workbook published");
     let location = format!(
