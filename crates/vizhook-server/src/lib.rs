@@ -15,10 +15,7 @@ pub mod receiver;
 pub mod secrets;
 pub mod state;
 
-use std::{net::SocketAddr, time::Duration};
-
 use axum::{ServiceExt, extract::Request};
-use axum_server::Handle;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower::Layer;
@@ -35,9 +32,6 @@ pub enum RunError {
     Serve(#[from] std::io::Error),
 }
 
-/// How long open connections get to finish at shutdown.
-const GRACE: Duration = Duration::from_secs(10);
-
 /// Serves the API on `listener` and runs the delivery workers until `shutdown` is cancelled,
 /// then finishes in-flight requests (for at most ten seconds) and attempts and returns.
 pub async fn run(
@@ -51,13 +45,7 @@ pub async fn run(
     // Trailing slashes are trimmed before routing: some clients POST to `.../webhooks/`.
     let app = NormalizePathLayer::trim_trailing_slash()
         .layer(router(state).layer(listener::body_timeout(read_timeout)));
-    let handle = Handle::<SocketAddr>::new();
-    let stopper = handle.clone();
-    let stopping = shutdown.clone();
-    workers.spawn(async move {
-        stopping.cancelled().await;
-        stopper.graceful_shutdown(Some(GRACE));
-    });
+    let handle = listener::stopped_by(&shutdown, &mut workers);
     let server = axum_server::from_tcp(listener.into_std()?)?.handle(handle);
     let served = listener::with_read_timeout(server, read_timeout)
         .serve(ServiceExt::<Request>::into_make_service(app))

@@ -4,13 +4,15 @@
 //! descriptor) for ever. HTTP/2 is not offered: hyper has no idle timeout for it, and
 //! Tableau's clients and webhooks speak HTTP/1.1.
 
-use std::{io, path::Path, sync::Arc, time::Duration};
+use std::{io, net::SocketAddr, path::Path, sync::Arc, time::Duration};
 
-use axum_server::Server;
+use axum_server::{Handle, Server};
 use rustls::{
     ServerConfig,
     pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject},
 };
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
 use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutError};
 
 /// Serves HTTP/1.1 only and bounds how long `server` waits for a client: for the first request
@@ -23,6 +25,22 @@ pub fn with_read_timeout<A: axum_server::Address, Acc>(
     let mut server = server.http1_only().first_request_timeout(timeout);
     server.http_builder().http1().header_read_timeout(timeout);
     server
+}
+
+/// How long requests in flight get to finish at shutdown.
+const GRACE: Duration = Duration::from_secs(10);
+
+/// A handle that shuts its server down gracefully (requests in flight get ten seconds) once
+/// `shutdown` is cancelled, through a task spawned on `tasks`.
+pub fn stopped_by(shutdown: &CancellationToken, tasks: &mut JoinSet<()>) -> Handle<SocketAddr> {
+    let handle = Handle::new();
+    let stopper = handle.clone();
+    let stopping = shutdown.clone();
+    tasks.spawn(async move {
+        stopping.cancelled().await;
+        stopper.graceful_shutdown(Some(GRACE));
+    });
+    handle
 }
 
 /// A TLS configuration from PEM files that offers only HTTP/1.1 in ALPN, to match

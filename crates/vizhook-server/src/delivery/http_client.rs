@@ -399,14 +399,18 @@ mod tests {
         crate::config::Config::defaults().outbound
     }
 
-    /// A loopback server that reads each request's head, then answers `200` with `body`.
-    async fn loopback_server(body: Vec<u8>) -> std::net::SocketAddr {
+    /// A loopback server that sends each request's head to the receiver it returns, then
+    /// answers `200` with `body`.
+    async fn loopback_server(
+        body: Vec<u8>,
+    ) -> (SocketAddr, tokio::sync::mpsc::UnboundedReceiver<String>) {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let listener = tokio::net::TcpListener::bind("[::]:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
+        let (heads, received) = tokio::sync::mpsc::unbounded_channel();
         tokio::spawn(async move {
             while let Ok((mut stream, _)) = listener.accept().await {
-                let body = body.clone();
+                let (body, heads) = (body.clone(), heads.clone());
                 tokio::spawn(async move {
                     let mut head = Vec::new();
                     let mut buf = [0u8; 1024];
@@ -416,6 +420,7 @@ mod tests {
                             Ok(n) => head.extend_from_slice(&buf[..n]),
                         }
                     }
+                    let _ = heads.send(String::from_utf8_lossy(&head).into_owned());
                     let answer = format!(
                         "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
                         body.len()
@@ -425,12 +430,12 @@ mod tests {
                 });
             }
         });
-        addr
+        (addr, received)
     }
 
     #[tokio::test]
     async fn names_resolving_to_private_addresses_are_refused_at_connect_time() {
-        let addr = loopback_server(Vec::new()).await;
+        let (addr, _) = loopback_server(Vec::new()).await;
         let guarded = Outbound::new(&config(), false).unwrap();
         let url = Url::parse(&format!("http://localhost:{}/hook", addr.port())).unwrap();
         let refused = guarded
@@ -471,7 +476,7 @@ mod tests {
 
     #[tokio::test]
     async fn response_bodies_are_capped() {
-        let addr = loopback_server(vec![b'x'; 200_000]).await;
+        let (addr, _) = loopback_server(vec![b'x'; 200_000]).await;
         let outbound = Outbound::new(
             &OutboundConfig {
                 max_response_bytes: 1000,
@@ -488,43 +493,15 @@ mod tests {
         assert_eq!(response.body.len(), 1000);
     }
 
-    /// A loopback server that sends each request's head to `heads` and answers `204`.
-    async fn recording_server() -> (SocketAddr, tokio::sync::mpsc::UnboundedReceiver<String>) {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (heads, received) = tokio::sync::mpsc::unbounded_channel();
-        tokio::spawn(async move {
-            while let Ok((mut stream, _)) = listener.accept().await {
-                let heads = heads.clone();
-                tokio::spawn(async move {
-                    let mut head = Vec::new();
-                    let mut buf = [0u8; 1024];
-                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                        match stream.read(&mut buf).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => head.extend_from_slice(&buf[..n]),
-                        }
-                    }
-                    let _ = heads.send(String::from_utf8_lossy(&head).into_owned());
-                    let _ = stream
-                        .write_all(b"HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n")
-                        .await;
-                });
-            }
-        });
-        (addr, received)
-    }
-
     #[tokio::test]
     async fn credentials_in_the_url_become_basic_auth_and_leave_the_request_line() {
-        let (addr, mut heads) = recording_server().await;
+        let (addr, mut heads) = loopback_server(Vec::new()).await;
         let outbound = Outbound::new(&config(), true).unwrap();
         let url = Url::parse(&format!("http://user:p%20w@127.0.0.1:{}/hook", addr.port())).unwrap();
         let answer = outbound
             .post(&url, json_headers(), Bytes::from_static(b"{}"))
             .await;
-        assert_eq!(answer.unwrap().status, 204);
+        assert_eq!(answer.unwrap().status, 200);
         let head = heads.recv().await.unwrap().to_ascii_lowercase();
         assert!(head.starts_with("post /hook http/1.1\r\n"), "{head}");
         // base64("user:p w")

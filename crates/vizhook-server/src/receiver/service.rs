@@ -8,7 +8,7 @@ use std::{
     time::Duration,
 };
 
-use axum_server::{Handle, tls_rustls::RustlsConfig};
+use axum_server::tls_rustls::RustlsConfig;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use time::OffsetDateTime;
 use tokio::{sync::Notify, task::JoinSet};
@@ -30,9 +30,6 @@ use crate::{
     },
     listener,
 };
-
-/// How long open connections get to finish at shutdown.
-const GRACE: Duration = Duration::from_secs(10);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -112,13 +109,7 @@ pub async fn run(
         shutdown.clone(),
     ));
 
-    let handle = Handle::<SocketAddr>::new();
-    let stopper = handle.clone();
-    let stopping = shutdown.clone();
-    workers.spawn(async move {
-        stopping.cancelled().await;
-        stopper.graceful_shutdown(Some(GRACE));
-    });
+    let handle = listener::stopped_by(&shutdown, &mut workers);
     let read_timeout = config.server.read_timeout;
     let app = router(shared)
         .layer(listener::body_timeout(read_timeout))

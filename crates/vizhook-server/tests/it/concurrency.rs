@@ -22,6 +22,16 @@ fn outcomes(answers: &[Answer]) -> Vec<(u16, String)> {
     outcomes
 }
 
+/// A publish body of `overview.twb` as workbook `name`: its content type and bytes.
+fn workbook_upload(name: &str) -> (String, Vec<u8>) {
+    multipart(
+        &format!(r#"<tsRequest><workbook name="{name}" /></tsRequest>"#),
+        "tableau_workbook",
+        "overview.twb",
+        &fixture("overview.twb", "127.0.0.1", 5432),
+    )
+}
+
 fn one_winner(status: u16, code: &str, n: usize) -> Vec<(u16, String)> {
     let mut expected = vec![(status, String::new())];
     expected.extend(std::iter::repeat_n((409, code.to_owned()), n - 1));
@@ -36,12 +46,7 @@ async fn concurrent_publishes_of_one_name_create_one_workbook() {
         "/api/3.24/sites/{}/workbooks?workbookType=twb",
         admin.site_id
     );
-    let (content_type, body) = multipart(
-        r#"<tsRequest><workbook name="Race" /></tsRequest>"#,
-        "tableau_workbook",
-        "overview.twb",
-        &fixture("overview.twb", "127.0.0.1", 5432),
-    );
+    let (content_type, body) = workbook_upload("Race");
     let answers =
         join_all((0..20).map(|_| app.publish(&admin, &path, &content_type, body.clone()))).await;
     assert_eq!(outcomes(&answers), one_winner(201, "409000", 20));
@@ -210,12 +215,7 @@ async fn racing_overwrites_of_a_new_name_make_one_workbook_and_say_to_retry() {
         "/api/3.24/sites/{}/workbooks?workbookType=twb&overwrite=true",
         admin.site_id
     );
-    let (content_type, body) = multipart(
-        r#"<tsRequest><workbook name="Overwritten" /></tsRequest>"#,
-        "tableau_workbook",
-        "overview.twb",
-        &fixture("overview.twb", "127.0.0.1", 5432),
-    );
+    let (content_type, body) = workbook_upload("Overwritten");
     let answers =
         join_all((0..10).map(|_| app.publish(&admin, &path, &content_type, body.clone()))).await;
     assert!(answers.iter().any(|a| a.status == 201));
@@ -255,17 +255,7 @@ async fn racing_names_with_one_content_url_never_share_it() {
         "Sales Data!",
         "Sales  Data",
     ];
-    let bodies: Vec<_> = names
-        .iter()
-        .map(|name| {
-            multipart(
-                &format!(r#"<tsRequest><workbook name="{name}" /></tsRequest>"#),
-                "tableau_workbook",
-                "overview.twb",
-                &fixture("overview.twb", "127.0.0.1", 5432),
-            )
-        })
-        .collect();
+    let bodies: Vec<_> = names.iter().map(|name| workbook_upload(name)).collect();
     let answers = join_all(
         bodies
             .iter()
