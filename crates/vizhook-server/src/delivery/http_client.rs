@@ -283,10 +283,12 @@ fn classify(
                 detail: refused.0.clone(),
             };
         }
+        // hyper's own TCP connect timeout is an I/O error of kind TimedOut.
         let timed_out = cause.is::<ConnectTimedOut>()
-            || cause
-                .downcast_ref::<std::io::Error>()
-                .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut);
+            || (err.is_connect()
+                && cause
+                    .downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut));
         if timed_out {
             return SendError::Timeout(connect_timeout);
         }
