@@ -126,7 +126,8 @@ pub async fn run(
             ));
             let server = axum_server::from_tcp_rustls(listener, tls)
                 .map_err(ServeError::Serve)?
-                .handle(handle);
+                .handle(handle)
+                .map(|acceptor| acceptor.handshake_timeout(read_timeout));
             listener::with_read_timeout(server, read_timeout)
                 .serve(app)
                 .await

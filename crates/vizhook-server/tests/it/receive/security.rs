@@ -230,3 +230,21 @@ async fn clients_that_stop_sending_are_cut_off() {
         202
     );
 }
+
+#[tokio::test]
+async fn a_tls_handshake_that_never_starts_is_cut_off_too() {
+    let certs = tempfile::tempdir().unwrap();
+    let generated = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let (cert, key) = (certs.path().join("cert.pem"), certs.path().join("key.pem"));
+    std::fs::write(&cert, generated.cert.pem()).unwrap();
+    std::fs::write(&key, generated.signing_key.serialize_pem()).unwrap();
+    let config = format!(
+        "[server]\nread_timeout = \"300ms\"\ntls_cert = \"{}\"\ntls_key = \"{}\"\n{}",
+        cert.display(),
+        key.display(),
+        config()
+    );
+    let rx = Receive::start(&config).await;
+    // Well under axum_server's own 10 s handshake limit: the read timeout applies.
+    crate::helpers::until_closed(rx.addr, b"", std::time::Duration::from_secs(5)).await;
+}
