@@ -225,3 +225,88 @@ fn the_default_configuration_is_printable_and_documented() {
         assert!(commented, "{key} is documented by a comment just above it");
     }
 }
+
+#[tokio::test]
+async fn failed_deliveries_are_logged_without_their_destination() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // A destination that answers every request with 500.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = stream.read(&mut buf).await {
+                    if n == 0 {
+                        return;
+                    }
+                    let answer = "HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\n\r\n";
+                    if stream.write_all(answer.as_bytes()).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("vizhook.toml");
+    std::fs::write(
+        &config,
+        "[delivery]\nretry_schedule = [\"50ms\", \"50ms\", \"50ms\"]\npoll_interval = \"50ms\"\n",
+    )
+    .unwrap();
+    let env = [
+        ("VIZHOOK_ADMIN_PAT_NAME", PAT_NAME),
+        ("VIZHOOK_ADMIN_PAT_SECRET", PAT_SECRET),
+    ];
+    let server = Server::start_with(
+        &dir.path().join("failing.db"),
+        &env,
+        &["--dev", "--config", config.to_str().unwrap()],
+    );
+    let (token, site, _) = sign_in(&server, PAT_NAME, PAT_SECRET).await;
+    let client = reqwest::Client::new();
+    let secret_path = "/hooks/key-in-the-path-7f3a";
+    let body = format!(
+        r#"<tsRequest><webhook name="failing" event="WorkbookCreated"><webhook-destination><webhook-destination-http method="POST" url="http://127.0.0.1:{port}{secret_path}" /></webhook-destination></webhook></tsRequest>"#
+    );
+    let created = client
+        .post(server.url(&format!("/api/3.24/sites/{site}/webhooks")))
+        .header("X-Tableau-Auth", &token)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let injected = client
+        .post(server.url(&format!("/vizhook/v1/sites/{site}/events")))
+        .header("X-Tableau-Auth", &token)
+        .header("Content-Type", "application/json")
+        .body(r#"{"event_type": "WorkbookCreated", "resource_name": "Book", "resource_luid": "1"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(injected.status(), 202);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !server.logs().contains("a delivery failed its last attempt") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no failure logged:\n{}",
+            server.logs()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let logs = server.logs();
+    assert_eq!(
+        logs.matches("a delivery attempt failed; it will be retried")
+            .count(),
+        3,
+        "{logs}"
+    );
+    assert!(logs.contains("HTTP 500"), "{logs}");
+    assert!(
+        !logs.contains(secret_path),
+        "the destination stays out of the logs:\n{logs}"
+    );
+    assert!(server.stop().success());
+}

@@ -8,7 +8,9 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 use tokio::sync::Notify;
 use vizhook_core::WebhookId;
-use vizhook_store::{AttemptRecord, ClaimRequest, ClaimedDelivery, FailurePolicy, Store};
+use vizhook_store::{
+    AttemptNext, AttemptRecord, ClaimRequest, ClaimedDelivery, FailurePolicy, Store,
+};
 
 use super::{
     attempt::{AttemptContext, attempt},
@@ -84,7 +86,27 @@ impl Work for Deliveries {
 
     async fn perform(self: Arc<Self>, delivery: ClaimedDelivery) -> AttemptRecord {
         let record = attempt(&self.attempts, delivery).await;
-        tracing::debug!(delivery = %record.delivery_id, status = ?record.status, "attempt finished");
+        // Failures are logged, successes only at debug: "why did my webhook not arrive?" is
+        // answered here and in the delivery log. The destination is not logged (its path often
+        // carries a key); the webhook's id names it.
+        let (delivery, webhook, attempt) = (record.delivery_id, record.webhook_id, record.number);
+        let failure = record.error.as_deref().map_or_else(
+            || format!("HTTP {}", record.status.unwrap_or_default()),
+            str::to_owned,
+        );
+        match record.next {
+            AttemptNext::Delivered => {
+                tracing::debug!(%delivery, %webhook, attempt, "delivered");
+            }
+            AttemptNext::RetryAt(at) => tracing::info!(
+                %delivery, %webhook, attempt, %failure, retry_at = %at,
+                "a delivery attempt failed; it will be retried"
+            ),
+            AttemptNext::Failed => tracing::warn!(
+                %delivery, %webhook, attempt, %failure,
+                "a delivery failed its last attempt; it counts towards disabling the webhook"
+            ),
+        }
         record
     }
 
