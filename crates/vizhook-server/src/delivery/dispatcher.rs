@@ -90,20 +90,23 @@ impl Work for Deliveries {
         // answered here and in the delivery log. The destination is not logged (its path often
         // carries a key); the webhook's id names it.
         let (delivery, webhook, attempt) = (record.delivery_id, record.webhook_id, record.number);
-        let failure = record.error.as_deref().map_or_else(
-            || format!("HTTP {}", record.status.unwrap_or_default()),
-            str::to_owned,
-        );
+        // Built only for a failure: a success, the common case, formats nothing.
+        let failure = || {
+            record.error.as_deref().map_or_else(
+                || format!("HTTP {}", record.status.unwrap_or_default()),
+                str::to_owned,
+            )
+        };
         match record.next {
             AttemptNext::Delivered => {
                 tracing::debug!(%delivery, %webhook, attempt, "delivered");
             }
             AttemptNext::RetryAt(at) => tracing::info!(
-                %delivery, %webhook, attempt, %failure, retry_at = %at,
+                %delivery, %webhook, attempt, failure = %failure(), retry_at = %at,
                 "a delivery attempt failed; it will be retried"
             ),
             AttemptNext::Failed => tracing::warn!(
-                %delivery, %webhook, attempt, %failure,
+                %delivery, %webhook, attempt, failure = %failure(),
                 "a delivery failed its last attempt; it counts towards disabling the webhook"
             ),
         }

@@ -32,6 +32,19 @@ fn workbook_upload(name: &str) -> (String, Vec<u8>) {
     )
 }
 
+/// How many workbooks the admin's site lists.
+async fn workbook_count(app: &TestApp, admin: &Session) -> usize {
+    let listed = app
+        .xml(
+            "GET",
+            &format!("/api/3.24/sites/{}/workbooks", admin.site_id),
+            &admin.token,
+            None,
+        )
+        .await;
+    listed.xml().find("workbooks").unwrap().children.len()
+}
+
 fn one_winner(status: u16, code: &str, n: usize) -> Vec<(u16, String)> {
     let mut expected = vec![(status, String::new())];
     expected.extend(std::iter::repeat_n((409, code.to_owned()), n - 1));
@@ -50,16 +63,7 @@ async fn concurrent_publishes_of_one_name_create_one_workbook() {
     let answers =
         join_all((0..20).map(|_| app.publish(&admin, &path, &content_type, body.clone()))).await;
     assert_eq!(outcomes(&answers), one_winner(201, "409000", 20));
-    let listed = app
-        .xml(
-            "GET",
-            &format!("/api/3.24/sites/{}/workbooks", admin.site_id),
-            &admin.token,
-            None,
-        )
-        .await;
-    let workbooks = listed.xml().find("workbooks").unwrap().children.len();
-    assert_eq!(workbooks, 1, "{}", listed.text);
+    assert_eq!(workbook_count(&app, &admin).await, 1);
 }
 
 #[tokio::test]
@@ -227,16 +231,7 @@ async fn racing_overwrites_of_a_new_name_make_one_workbook_and_say_to_retry() {
             answer.text
         );
     }
-    let listed = app
-        .xml(
-            "GET",
-            &format!("/api/3.24/sites/{}/workbooks", admin.site_id),
-            &admin.token,
-            None,
-        )
-        .await;
-    let workbooks = listed.xml().find("workbooks").unwrap().children.len();
-    assert_eq!(workbooks, 1, "{}", listed.text);
+    assert_eq!(workbook_count(&app, &admin).await, 1);
 }
 
 #[tokio::test]
