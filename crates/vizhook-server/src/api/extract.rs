@@ -47,7 +47,9 @@ pub async fn read_body(
     }
     axum::body::to_bytes(body, limit).await.map_err(|err| {
         if crate::listener::is_body_timeout(&err) {
-            ApiError::body_timeout("The request body stopped arriving before it was complete.")
+            ApiError::body_timeout(
+                "The request body stopped arriving, or arrived too slowly, before it was complete.",
+            )
         } else {
             too_large()
         }

@@ -111,7 +111,7 @@ pub enum Rejection {
     RateLimited(IpAddr),
     #[error("the body exceeds this source's limit of {0} bytes")]
     TooLarge(usize),
-    #[error("the body stopped arriving before it was complete")]
+    #[error("the body stopped arriving, or arrived too slowly, before it was complete")]
     BodyTimeout,
     #[error("the request signature does not verify: {0}")]
     BadSignature(&'static str),

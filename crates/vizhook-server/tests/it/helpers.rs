@@ -631,3 +631,37 @@ pub async fn until_closed(addr: SocketAddr, sent: &[u8], limit: Duration) -> Str
     );
     String::from_utf8_lossy(&answer).into_owned()
 }
+
+/// Sends `head`, then one more byte of `tail` every `every`, while reading the answer; returns
+/// the answer once the server closes the connection. Fails if it is still open after `limit`.
+pub async fn trickled(
+    addr: SocketAddr,
+    head: &[u8],
+    tail: &[u8],
+    every: Duration,
+    limit: Duration,
+) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let (mut reader, mut writer) = stream.into_split();
+    writer.write_all(head).await.expect("write");
+    let tail = tail.to_vec();
+    let trickle = tokio::spawn(async move {
+        for byte in tail {
+            tokio::time::sleep(every).await;
+            if writer.write_all(&[byte]).await.is_err() {
+                break;
+            }
+        }
+        // Keep the connection open: only the server may close it.
+        std::future::pending::<()>().await;
+    });
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(limit, reader.read_to_end(&mut answer)).await;
+    trickle.abort();
+    assert!(
+        read.is_ok(),
+        "the server kept a trickling connection open for {limit:?}"
+    );
+    String::from_utf8_lossy(&answer).into_owned()
+}

@@ -1,6 +1,6 @@
 //! A client that stops sending cannot hold a connection: `[server] read_timeout` closes
 //! connections that send nothing, stop in their headers or go idle between requests, and
-//! answers a body that stops arriving with Tableau's `408000`.
+//! answers a body that stops arriving, or trickles in, with Tableau's `408000`.
 
 use std::time::Duration;
 
@@ -47,6 +47,26 @@ async fn a_body_that_stops_arriving_gets_408000() {
     let answer = until_closed(app.addr, head.as_bytes(), LIMIT).await;
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.contains("code=\"408000\""), "{answer}");
+}
+
+#[tokio::test]
+async fn a_body_that_trickles_in_gets_408000() {
+    let app = app().await;
+    // A byte every 100 ms never leaves a gap of the timeout (300 ms), but averages far below
+    // the minimum rate; the whole body would take 20 s.
+    let head = "POST /api/3.24/auth/signin HTTP/1.1\r\nHost: x\r\nContent-Type: application/xml\r\nContent-Length: 200\r\n\r\n";
+    let tail = [b' '; 200];
+    let answer = trickled(
+        app.addr,
+        head.as_bytes(),
+        &tail,
+        Duration::from_millis(100),
+        Duration::from_secs(15),
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("code=\"408000\""), "{answer}");
+    assert!(answer.contains("too slowly"), "{answer}");
 }
 
 #[tokio::test]

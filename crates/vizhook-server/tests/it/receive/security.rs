@@ -222,6 +222,18 @@ async fn clients_that_stop_sending_are_cut_off() {
     let answer = crate::helpers::until_closed(rx.addr, head.as_bytes(), limit).await;
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.contains("stopped arriving"), "{answer}");
+    // A byte every 100 ms leaves no gap of the timeout, but is far below the minimum rate.
+    let tail = [b' '; 199];
+    let answer = crate::helpers::trickled(
+        rx.addr,
+        head.as_bytes(),
+        &tail,
+        std::time::Duration::from_millis(100),
+        std::time::Duration::from_secs(15),
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("too slowly"), "{answer}");
     assert_eq!(rx.inbox().await.len(), 0);
     assert_eq!(
         rx.post(&rx.hook("/open"), &event("WorkbookCreated", "w1", "Book"))

@@ -4,8 +4,11 @@
 //! descriptor) for ever. HTTP/2 is not offered: hyper has no idle timeout for it, and
 //! Tableau's clients and webhooks speak HTTP/1.1.
 
+mod body;
+
 use std::{io, net::SocketAddr, path::Path, sync::Arc, time::Duration};
 
+use axum::extract::Request;
 use axum_server::{Handle, Server};
 use rustls::{
     ServerConfig,
@@ -13,7 +16,9 @@ use rustls::{
 };
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
-use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutError};
+use tower::util::MapRequestLayer;
+
+pub use body::{BodyTimeout, MIN_RATE};
 
 /// Serves HTTP/1.1 only and bounds how long `server` waits for a client: for the first request
 /// to begin, for a request's headers to complete, and (through hyper's header timer) for the
@@ -66,17 +71,22 @@ pub fn tls_config(cert: &Path, key: &Path) -> io::Result<Arc<ServerConfig>> {
     Ok(Arc::new(config))
 }
 
-/// A layer that fails a request body when no part of it arrives for `timeout`. The gap is
-/// timed, not the whole body, so a large upload on a slow link still succeeds.
-pub fn body_timeout(timeout: Duration) -> RequestBodyTimeoutLayer {
-    RequestBodyTimeoutLayer::new(timeout)
+/// A layer that fails a request body when no part of it arrives for `timeout`, or when, after
+/// `timeout`, it has averaged less than [`MIN_RATE`] (see `body.rs`). The gap and the average
+/// are timed, not the whole body, so a large upload on a slow link still succeeds.
+pub fn body_timeout(
+    timeout: Duration,
+) -> MapRequestLayer<impl Fn(Request) -> Request + Clone + Send + Sync + 'static> {
+    MapRequestLayer::new(move |request: Request| {
+        request.map(|inner| axum::body::Body::new(body::DeadlineBody::new(inner, timeout)))
+    })
 }
 
-/// Whether reading a body failed because the client stopped sending it.
+/// Whether reading a body failed because the client stopped sending it, or sent it too slowly.
 pub fn is_body_timeout(err: &(dyn std::error::Error + 'static)) -> bool {
     let mut cause = Some(err);
     while let Some(err) = cause {
-        if err.is::<TimeoutError>() {
+        if err.is::<BodyTimeout>() {
             return true;
         }
         cause = err.source();
