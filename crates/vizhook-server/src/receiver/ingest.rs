@@ -167,10 +167,20 @@ impl Ingest {
         enrichment: &Enrichment,
         received_at: OffsetDateTime,
     ) -> Vec<PlannedNotification> {
-        let received_at = received_at.format(&Rfc3339).unwrap_or_default();
         let mut planned = Vec::new();
-        let json = event.to_json();
+        // What every task carries, built once and only if a routed receiver has actions.
+        let mut common: Option<(serde_json::Value, String)> = None;
         for routed in self.tree.route(event, enrichment.site_name.as_deref()) {
+            let targets = self.actions.targets(&routed.receiver).unwrap_or_default();
+            if targets.is_empty() {
+                continue;
+            }
+            let (json, received_at) = common.get_or_insert_with(|| {
+                (
+                    event.to_json(),
+                    received_at.format(&Rfc3339).unwrap_or_default(),
+                )
+            });
             let spec = TaskSpec {
                 event: json.clone(),
                 site_name: enrichment.site_name.clone(),
@@ -181,7 +191,7 @@ impl Ingest {
             };
             // Serialising plain JSON values and strings cannot fail.
             let spec = serde_json::to_string(&spec).unwrap_or_default();
-            for target in self.actions.targets(&routed.receiver).unwrap_or_default() {
+            for target in targets {
                 planned.push(PlannedNotification {
                     receiver: target,
                     group_key: routed.group_key.clone(),
