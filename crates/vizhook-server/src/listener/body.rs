@@ -49,7 +49,11 @@ impl DeadlineBody {
 /// below [`MIN_RATE`] (never before `timeout` has passed).
 fn deadline(started: Instant, now: Instant, received: u64, timeout: Duration) -> Instant {
     let earned = Duration::from_secs_f64(received as f64 / MIN_RATE as f64);
-    (now + timeout).min(started + timeout.max(earned))
+    let gap = now + timeout;
+    // Past what an `Instant` can hold (an absurd body), only the gap applies.
+    started
+        .checked_add(timeout.max(earned))
+        .map_or(gap, |average| gap.min(average))
 }
 
 impl HttpBody for DeadlineBody {
