@@ -52,7 +52,12 @@ pub(super) async fn run(args: ReceiveArgs) -> anyhow::Result<()> {
         );
     }
     let shutdown = tokio_util::sync::CancellationToken::new();
-    tokio::spawn(stop_on_signal(shutdown.clone()));
+    stop_on_signal(shutdown.clone())?;
+    // SIGHUP reloads the certificate (see the service). Listening for it from here on means it
+    // never ends the process, its default, even before the service takes it over.
+    #[cfg(unix)]
+    let _hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        .context("could not listen for SIGHUP")?;
     for source in &loaded.sources {
         tracing::info!(source = %source.name, "events are received at {scheme}://{address}{}/<token>", source.path);
     }

@@ -51,7 +51,7 @@ pub(super) async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .context("could not read the listening address")?;
     let state = AppState::new(store, config)?;
     let shutdown = CancellationToken::new();
-    tokio::spawn(stop_on_signal(shutdown.clone()));
+    stop_on_signal(shutdown.clone())?;
     tracing::info!("listening on http://{address}");
     vizhook_server::run(state, listener, shutdown)
         .await
