@@ -505,7 +505,12 @@ fn database_url(url: &str, base: &Path) -> Result<String, String> {
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))
     else {
-        return Err("only sqlite:// databases are supported by vizhook receive".into());
+        let only = "only sqlite:// databases are supported by vizhook receive";
+        return Err(if url.contains(':') {
+            only.to_owned()
+        } else {
+            format!("{only}; for this file, write \"sqlite://{url}\"")
+        });
     };
     if rest.is_empty() {
         return Err("needs a file path, like sqlite://vizhook-receive.db".into());

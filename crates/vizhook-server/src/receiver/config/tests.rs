@@ -115,7 +115,11 @@ fn database_paths_are_relative_to_the_configuration() {
         database_url("sqlite:///var/lib/inbox.db", base).unwrap(),
         "sqlite:///var/lib/inbox.db"
     );
-    assert!(database_url("postgres://db/vizhook", base).is_err());
+    let other = database_url("postgres://db/vizhook", base).unwrap_err();
+    assert!(!other.contains("write"), "{other}");
+    // A bare file name is a likely slip: the message shows the URL to write.
+    let bare = database_url("inbox.db", base).unwrap_err();
+    assert!(bare.contains(r#"write "sqlite://inbox.db""#), "{bare}");
 }
 
 #[test]
