@@ -119,6 +119,7 @@ impl SqliteStore {
             SqliteConnection::connect_with(&options.pragma("cache_size", "-2000"))
                 .await
                 .map_err(OpenError::Connect)?,
+            database_file(url).as_deref(),
         );
         let writer = Writer::spawn(write_conn, checkpoints);
         Ok(Self {
