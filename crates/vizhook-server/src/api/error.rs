@@ -5,7 +5,7 @@
 use std::error::Error;
 
 use axum::{
-    http::StatusCode,
+    http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
 use vizhook_core::DomainError;
@@ -212,7 +212,15 @@ impl IntoResponse for ApiError {
                 generic_error(StatusCode::INTERNAL_SERVER_ERROR)
             }
         };
-        let mut response = self.status().into_response();
+        let status = self.status();
+        let mut response = status.into_response();
+        if status == StatusCode::REQUEST_TIMEOUT {
+            // The listener closes the connection after a body timeout; say so.
+            tracing::info!(error = %self, "request body timed out");
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
         response.extensions_mut().insert(Document(vec![element]));
         response
     }

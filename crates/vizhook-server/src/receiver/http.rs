@@ -68,7 +68,14 @@ fn reject(source: &str, rejection: &Rejection) -> Response {
     };
     count(source, status);
     tracing::info!(source, status = status.as_u16(), reason = %rejection, "request rejected");
-    error(status, rejection.to_string())
+    let mut response = error(status, rejection.to_string());
+    if matches!(rejection, Rejection::BodyTimeout) {
+        // The listener closes the connection after a body timeout; say so.
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
 }
 
 fn count(source: &str, status: StatusCode) {
