@@ -479,7 +479,18 @@ impl Store for SqliteStore {
     // The receiver's inbox.
 
     async fn receive(&self, inbound: &Inbound) -> StoreResult<Received> {
-        self.receives.receive(inbound.clone()).await
+        let (received, _) = self.receives.receive(inbound.clone(), None).await?;
+        Ok(received)
+    }
+
+    async fn receive_leasing(
+        &self,
+        inbound: &Inbound,
+        lease: &TaskClaimRequest,
+    ) -> StoreResult<(Received, Vec<ClaimedTask>)> {
+        self.receives
+            .receive(inbound.clone(), Some(lease.clone()))
+            .await
     }
 
     async fn exchange_tasks(

@@ -221,6 +221,16 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// stored state at `received_at`, saving the new state and queueing a pending task, due
     /// at once, for each notice.
     async fn receive(&self, inbound: &Inbound) -> StoreResult<Received>;
+    /// Receives like [`receive`](Store::receive) and, in the same transaction, leases up to
+    /// `lease.limit` of the event's new pending tasks (none of `lease.exclude_receivers`) to
+    /// the caller, who runs them without claiming them: they are written with their lease and
+    /// one attempt counted, as a claim would leave them, and returned ready to run, in plan
+    /// order. A duplicate leases nothing.
+    async fn receive_leasing(
+        &self,
+        inbound: &Inbound,
+        lease: &TaskClaimRequest,
+    ) -> StoreResult<(Received, Vec<ClaimedTask>)>;
     /// Records finished task attempts and then, if asked, leases due tasks, in one
     /// transaction (the engine's one round trip per cycle). Leased tasks are pending ones due
     /// at `now` of receivers not excluded, oldest first; a task whose lease ran out is due

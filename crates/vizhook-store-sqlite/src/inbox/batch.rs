@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use sqlx::{Row, SqliteConnection};
 use vizhook_core::notify::{GroupState, Intent, Notice, decide};
-use vizhook_store::{Inbound, StoreResult, TaskState};
+use vizhook_store::{ClaimedTask, Inbound, StoreError, StoreResult, TaskClaimRequest, TaskState};
 
 use super::{GroupKey, GroupRow};
 use crate::{
@@ -28,7 +28,16 @@ struct TaskRow<'a> {
     s: &'a str,
     t: i64,
     state: &'static str,
+    /// The event's position in the batch.
+    owner: usize,
+    notice: Notice,
+    /// Leased to the event's caller until then: written as a claim leaves a task.
+    lease: Option<i64>,
 }
+
+/// What storing one event queued (receiver and notice, in plan order), and the tasks of it
+/// leased to its caller.
+pub(crate) type Queued = (Vec<(String, Notice)>, Vec<ClaimedTask>);
 
 /// Why a superseded task was not sent.
 const SUPERSEDED: &str = "superseded: its group recovered before it was sent";
@@ -38,14 +47,15 @@ pub(crate) fn keys(inbound: &Inbound) -> impl Iterator<Item = &String> {
     std::iter::once(&inbound.dedup_key).chain(&inbound.extra_dedup_keys)
 }
 
-/// Stores `accepted` (none a repeat) in order. Returns each event's queued tasks.
+/// Stores `accepted` (none a repeat) in order, each with the lease its caller asked for.
+/// Returns each event's queued tasks and the tasks leased to its caller.
 pub(crate) async fn store_accepted(
     conn: &mut SqliteConnection,
-    accepted: &[&Inbound],
-) -> StoreResult<Vec<Vec<(String, Notice)>>> {
+    accepted: &[(&Inbound, Option<&TaskClaimRequest>)],
+) -> StoreResult<Vec<Queued>> {
     let key_rows: Vec<KeyRow<'_>> = accepted
         .iter()
-        .flat_map(|inbound| {
+        .flat_map(|(inbound, _)| {
             keys(inbound).map(|key| KeyRow {
                 k: key,
                 i: &inbound.id,
@@ -75,7 +85,7 @@ pub(crate) async fn store_accepted(
         |values| {
             format!("INSERT INTO inbox (id, source, dedup_key, body, received_at) VALUES {values}")
         },
-        |query, inbound| {
+        |query, (inbound, _)| {
             query
                 .bind(inbound.id.clone())
                 .bind(inbound.source.clone())
@@ -91,12 +101,15 @@ pub(crate) async fn store_accepted(
 
 /// Decides every planned notification of the accepted events against its group's stored
 /// state, event after event and plan after plan (later plans see earlier decisions), saves the
-/// states that changed and queues the notices. Returns each event's queued tasks.
+/// states that changed and queues the notices, leasing pending ones to callers that asked.
+/// Returns each event's queued and leased tasks.
 async fn notify(
     conn: &mut SqliteConnection,
-    accepted: &[&Inbound],
-) -> StoreResult<Vec<Vec<(String, Notice)>>> {
-    let plans = accepted.iter().flat_map(|inbound| &inbound.notifications);
+    accepted: &[(&Inbound, Option<&TaskClaimRequest>)],
+) -> StoreResult<Vec<Queued>> {
+    let plans = accepted
+        .iter()
+        .flat_map(|(inbound, _)| &inbound.notifications);
     let grouped = plans.clone().any(|p| !p.group_key.is_empty());
     let wanted: Vec<GroupRow<'_>> = plans
         .filter(|p| !p.group_key.is_empty())
@@ -147,7 +160,7 @@ async fn notify(
     let mut tasks = Vec::new();
     // Groups that recovered in this batch: (receiver, group key).
     let mut recovered: Vec<(&str, &str)> = Vec::new();
-    for inbound in accepted {
+    for (owner, (inbound, _)) in accepted.iter().enumerate() {
         let mut mine = Vec::new();
         for plan in &inbound.notifications {
             let notice = if plan.group_key.is_empty() {
@@ -184,6 +197,9 @@ async fn notify(
                     s: &plan.spec,
                     t: millis(inbound.received_at),
                     state: TaskState::Pending.as_str(),
+                    owner,
+                    notice,
+                    lease: None,
                 });
                 mine.push((plan.receiver.clone(), notice));
             }
@@ -252,16 +268,23 @@ async fn notify(
         .await
         .map_err(db_error)?;
     }
+    let leased = lease(accepted, &mut tasks);
+    let mut queued: Vec<Queued> = queued.into_iter().map(|q| (q, Vec::new())).collect();
     if !tasks.is_empty() {
-        // In plan order, so task ids follow it.
-        run_chunked(
+        // In plan order, so task ids follow it. Leased tasks are returned with their ids.
+        let returning = if leased > 0 {
+            " RETURNING id, inbox_id, receiver, group_key, notice, attempts"
+        } else {
+            ""
+        };
+        let rows = run_chunked(
             conn,
             &tasks,
-            "(?, ?, ?, ?, ?, ?, 0, ?, ?, ?)",
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             |values| {
                 format!(
                     "INSERT INTO inbox_tasks (inbox_id, receiver, group_key, notice, spec, state, \
-                     attempts, next_attempt_at, created_at, last_error) VALUES {values}"
+                     attempts, next_attempt_at, created_at, last_error) VALUES {values}{returning}"
                 )
             },
             |query, t| {
@@ -273,13 +296,92 @@ async fn notify(
                     .bind(t.n)
                     .bind(t.s.to_owned())
                     .bind(t.state)
-                    .bind(pending.then_some(t.t))
+                    .bind(i64::from(t.lease.is_some()))
+                    .bind(t.lease.or(pending.then_some(t.t)))
                     .bind(t.t)
                     .bind((!pending).then_some(SUPERSEDED))
             },
         )
         .await
         .map_err(db_error)?;
+        if leased > 0 {
+            hand_leased(&rows, &tasks, &mut queued)?;
+        }
     }
     Ok(queued)
+}
+
+/// Leases pending tasks to the callers that asked, up to each caller's limit and skipping its
+/// excluded receivers. Returns how many it leased.
+fn lease(accepted: &[(&Inbound, Option<&TaskClaimRequest>)], tasks: &mut [TaskRow<'_>]) -> usize {
+    let mut room: Vec<u32> = accepted
+        .iter()
+        .map(|(_, lease)| lease.map_or(0, |l| l.limit))
+        .collect();
+    let mut leased = 0;
+    for task in tasks
+        .iter_mut()
+        .filter(|t| t.state == TaskState::Pending.as_str())
+    {
+        let Some(request) = accepted[task.owner].1 else {
+            continue;
+        };
+        if room[task.owner] == 0 || request.exclude_receivers.iter().any(|r| r == task.r) {
+            continue;
+        }
+        room[task.owner] -= 1;
+        task.lease = Some(millis(request.lease_until));
+        leased += 1;
+    }
+    leased
+}
+
+/// Gives each leased task its id from the insert's RETURNING rows (whose order SQLite does not
+/// promise) and adds it, ready to run, to its event's outcome.
+fn hand_leased(
+    rows: &[sqlx::sqlite::SqliteRow],
+    tasks: &[TaskRow<'_>],
+    queued: &mut [Queued],
+) -> StoreResult<()> {
+    // Leased rows (one attempt counted) by what tells tasks apart, ids ascending (insert order).
+    let mut ids: HashMap<(String, String, String, String), Vec<i64>> = HashMap::new();
+    for row in rows {
+        let attempts: i64 = row.try_get(5).map_err(db_error)?;
+        if attempts != 1 {
+            continue;
+        }
+        let key = (
+            row.try_get(1).map_err(db_error)?,
+            row.try_get(2).map_err(db_error)?,
+            row.try_get(3).map_err(db_error)?,
+            row.try_get(4).map_err(db_error)?,
+        );
+        ids.entry(key)
+            .or_default()
+            .push(row.try_get(0).map_err(db_error)?);
+    }
+    for list in ids.values_mut() {
+        list.sort_unstable_by(|a, b| b.cmp(a));
+    }
+    for task in tasks.iter().filter(|t| t.lease.is_some()) {
+        let key = (
+            task.i.to_owned(),
+            task.r.to_owned(),
+            task.g.to_owned(),
+            task.n.to_owned(),
+        );
+        let id = ids
+            .get_mut(&key)
+            .and_then(Vec::pop)
+            .ok_or_else(|| StoreError::Corrupt("a leased task was not inserted".into()))?;
+        queued[task.owner].1.push(ClaimedTask {
+            id,
+            inbox_id: task.i.to_owned(),
+            receiver: task.r.to_owned(),
+            notice: task.notice,
+            spec: task.s.to_owned(),
+            attempt: 1,
+        });
+    }
+    Ok(())
 }

@@ -9,7 +9,7 @@
 use std::{collections::HashMap, ops::Range, sync::Arc};
 
 use tokio::sync::{mpsc, oneshot};
-use vizhook_store::{Inbound, Received, StoreError, StoreResult};
+use vizhook_store::{ClaimedTask, Inbound, Received, StoreError, StoreResult, TaskClaimRequest};
 
 use super::{
     batch::{keys as keys_of, store_accepted},
@@ -20,8 +20,11 @@ use crate::{convert::millis, writer::Writer};
 /// Events taken into one batch at most.
 const MAX_BATCH: usize = 512;
 
-type Reply = oneshot::Sender<StoreResult<Received>>;
-type Pending = (Inbound, Reply);
+/// What storing an event did, and the tasks leased to its caller.
+type Outcome = (Received, Vec<ClaimedTask>);
+type Reply = oneshot::Sender<StoreResult<Outcome>>;
+/// An event, the lease its caller asks for, and where its outcome goes.
+type Pending = (Inbound, Option<TaskClaimRequest>, Reply);
 
 #[derive(Debug, Clone)]
 pub(crate) struct ReceiveQueue {
@@ -40,10 +43,15 @@ impl ReceiveQueue {
         Self { pending }
     }
 
-    pub(crate) async fn receive(&self, inbound: Inbound) -> StoreResult<Received> {
+    /// Stores `inbound`, leasing up to `lease.limit` of its new tasks to the caller if asked.
+    pub(crate) async fn receive(
+        &self,
+        inbound: Inbound,
+        lease: Option<TaskClaimRequest>,
+    ) -> StoreResult<Outcome> {
         let (reply, outcome) = oneshot::channel();
         self.pending
-            .send((inbound, reply))
+            .send((inbound, lease, reply))
             .await
             .map_err(|_| StoreError::unavailable(Stopped))?;
         outcome
@@ -55,9 +63,19 @@ impl ReceiveQueue {
 async fn run(writer: Writer, mut keys: Keys, mut incoming: mpsc::Receiver<Pending>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while incoming.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let (inbounds, replies): (Vec<Inbound>, Vec<Reply>) = batch.drain(..).unzip();
-        let inbounds = Arc::new(inbounds);
-        match store(&writer, &mut keys, &inbounds, 0..inbounds.len()).await {
+        let mut inbounds = Vec::with_capacity(batch.len());
+        let mut leases = Vec::with_capacity(batch.len());
+        let mut replies = Vec::with_capacity(batch.len());
+        for (inbound, lease, reply) in batch.drain(..) {
+            inbounds.push(inbound);
+            leases.push(lease);
+            replies.push(reply);
+        }
+        let batch_of = Batch {
+            inbounds: Arc::new(inbounds),
+            leases: Arc::new(leases),
+        };
+        match store(&writer, &mut keys, &batch_of, 0..replies.len()).await {
             Ok(outcomes) => {
                 for (reply, outcome) in replies.into_iter().zip(outcomes) {
                     let _ = reply.send(Ok(outcome));
@@ -71,7 +89,7 @@ async fn run(writer: Writer, mut keys: Keys, mut incoming: mpsc::Receiver<Pendin
             Err(_) => {
                 // Nothing of the batch was stored: each event again, alone, in order.
                 for (index, reply) in replies.into_iter().enumerate() {
-                    let outcome = store(&writer, &mut keys, &inbounds, index..index + 1)
+                    let outcome = store(&writer, &mut keys, &batch_of, index..index + 1)
                         .await
                         .and_then(|mut outcomes| {
                             outcomes.pop().ok_or_else(|| {
@@ -85,16 +103,24 @@ async fn run(writer: Writer, mut keys: Keys, mut incoming: mpsc::Receiver<Pendin
     }
 }
 
+/// The events of one batch with the leases their callers asked for, shared with the writer's
+/// job.
+struct Batch {
+    inbounds: Arc<Vec<Inbound>>,
+    leases: Arc<Vec<Option<TaskClaimRequest>>>,
+}
+
 /// Stores `inbounds[range]` as if received one after another: an event whose key is held is a
 /// repeat (of an earlier event in the range, too); the rest are stored in one writer job, and
 /// their keys are recorded once it has committed. One outcome per event, in order.
 async fn store(
     writer: &Writer,
     keys: &mut Keys,
-    inbounds: &Arc<Vec<Inbound>>,
+    batch: &Batch,
     range: Range<usize>,
-) -> StoreResult<Vec<Received>> {
-    let mut outcomes: Vec<Option<Received>> = Vec::with_capacity(range.len());
+) -> StoreResult<Vec<Outcome>> {
+    let inbounds = &batch.inbounds;
+    let mut outcomes: Vec<Option<Outcome>> = Vec::with_capacity(range.len());
     let mut accepted = Vec::with_capacity(range.len());
     {
         // Keys taken earlier in this range, before they are committed.
@@ -107,9 +133,12 @@ async fn store(
                 None => keys.holder(key, at),
             });
             if let Some(original) = holder {
-                outcomes.push(Some(Received::Duplicate {
-                    original: original.to_string(),
-                }));
+                outcomes.push(Some((
+                    Received::Duplicate {
+                        original: original.to_string(),
+                    },
+                    Vec::new(),
+                )));
                 continue;
             }
             for key in keys_of(inbound) {
@@ -120,11 +149,14 @@ async fn store(
         }
     }
     if !accepted.is_empty() {
-        let (shared, chosen) = (inbounds.clone(), accepted.clone());
+        let (shared, leases, chosen) = (inbounds.clone(), batch.leases.clone(), accepted.clone());
         let queued = writer
             .run(move |conn| {
                 Box::pin(async move {
-                    let accepted: Vec<&Inbound> = chosen.iter().map(|&i| &shared[i]).collect();
+                    let accepted: Vec<(&Inbound, Option<&TaskClaimRequest>)> = chosen
+                        .iter()
+                        .map(|&i| (&shared[i], leases[i].as_ref()))
+                        .collect();
                     store_accepted(conn, &accepted).await
                 })
             })
@@ -145,9 +177,8 @@ async fn store(
         }
         let mut queued = queued.into_iter();
         for outcome in outcomes.iter_mut().filter(|outcome| outcome.is_none()) {
-            *outcome = Some(Received::Stored {
-                tasks: queued.next().unwrap_or_default(),
-            });
+            let (tasks, leased) = queued.next().unwrap_or_default();
+            *outcome = Some((Received::Stored { tasks }, leased));
         }
     }
     Ok(outcomes.into_iter().flatten().collect())

@@ -46,6 +46,7 @@ macro_rules! conformance_tests {
             inbox_groups_repeat_and_resolve,
             recovery_supersedes_unsent_failures,
             tasks_lease_retry_and_finish,
+            receiving_can_lease_new_tasks,
             concurrent_task_claims_never_share,
             failed_receive_does_not_spoil_its_batch,
             prune_inbox_keeps_pending_work,

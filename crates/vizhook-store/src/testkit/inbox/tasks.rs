@@ -7,7 +7,7 @@ use futures_util::future::join_all;
 use time::Duration;
 use vizhook_core::notify::{Intent, Notice};
 
-use super::{claim, finish, inbound, minutes, plan, receivers};
+use super::{claim, finish, inbound, minutes, plan, receivers, stored};
 use crate::{Inbound, Received, Store, TaskNext, TaskState, testkit::T0};
 
 pub async fn tasks_lease_retry_and_finish(store: &impl Store) {
@@ -155,6 +155,99 @@ pub async fn tasks_lease_retry_and_finish(store: &impl Store) {
         ),
         (TaskState::Done, 3, None)
     );
+}
+
+pub async fn receiving_can_lease_new_tasks(store: &impl Store) {
+    let plans = ["pager", "chat", "mail", "log"]
+        .iter()
+        .map(|r| plan(r, "", Intent::Fire, StdDuration::ZERO))
+        .collect();
+    let event = inbound("e", T0, plans);
+    let lease = claim(T0, 2, &["pager"]);
+    let (received, leased) = store.receive_leasing(&event, &lease).await.unwrap();
+    assert_eq!(
+        received,
+        stored(&[
+            ("pager", Notice::Firing),
+            ("chat", Notice::Firing),
+            ("mail", Notice::Firing),
+            ("log", Notice::Firing),
+        ])
+    );
+    assert_eq!(
+        receivers(&leased),
+        ["chat", "mail"],
+        "in plan order, up to the limit, none excluded"
+    );
+    for task in &leased {
+        assert_eq!(
+            (task.inbox_id.as_str(), task.notice, task.attempt),
+            (event.id.as_str(), Notice::Firing, 1)
+        );
+        assert_eq!(task.spec, format!("spec for {}", task.receiver));
+    }
+    let claimed = store
+        .exchange_tasks(&[], Some(&claim(T0, 10, &[])))
+        .await
+        .unwrap();
+    assert_eq!(
+        receivers(&claimed),
+        ["pager", "log"],
+        "leased tasks are not claimed again"
+    );
+    let ids: Vec<i64> = leased.iter().chain(&claimed).map(|t| t.id).collect();
+    assert!(
+        ids.iter()
+            .all(|id| ids.iter().filter(|other| *other == id).count() == 1),
+        "every task has its own id: {ids:?}"
+    );
+
+    // A leased task is recorded like a claimed one; one whose caller died is due again when
+    // its lease ends, with its attempt counted.
+    let done = finish(&leased[0], None, TaskNext::Done);
+    let finished: Vec<_> = claimed
+        .iter()
+        .map(|t| finish(t, None, TaskNext::Done))
+        .chain([done])
+        .collect();
+    store.exchange_tasks(&finished, None).await.unwrap();
+    assert_eq!(
+        store.next_task_due().await.unwrap(),
+        Some(lease.lease_until)
+    );
+    let retaken = store
+        .exchange_tasks(&[], Some(&claim(lease.lease_until, 10, &[])))
+        .await
+        .unwrap();
+    assert_eq!(receivers(&retaken), ["mail"]);
+    assert_eq!((retaken[0].id, retaken[0].attempt), (leased[1].id, 2));
+
+    let (repeat, none) = store.receive_leasing(&event, &lease).await.unwrap();
+    assert_eq!(
+        repeat,
+        Received::Duplicate {
+            original: event.id.clone()
+        }
+    );
+    assert!(none.is_empty(), "a duplicate leases nothing");
+    let unrouted = inbound("quiet", T0, Vec::new());
+    let (_, none) = store.receive_leasing(&unrouted, &lease).await.unwrap();
+    assert!(none.is_empty());
+
+    // Events received together (one batch, one transaction) each get their own tasks.
+    let events: Vec<Inbound> = (0..20)
+        .map(|n| {
+            let plans = vec![plan("chat", "", Intent::Fire, StdDuration::ZERO)];
+            inbound(&format!("together-{n}"), T0, plans)
+        })
+        .collect();
+    let one = claim(T0, 1, &[]);
+    let outcomes = join_all(events.iter().map(|e| store.receive_leasing(e, &one))).await;
+    for (event, outcome) in events.iter().zip(outcomes) {
+        let (_, leased) = outcome.unwrap();
+        assert_eq!(leased.len(), 1);
+        assert_eq!(leased[0].inbox_id, event.id);
+    }
 }
 
 pub async fn concurrent_task_claims_never_share(store: &impl Store) {
