@@ -1,8 +1,10 @@
 //! Ingest: turns one admitted, verified request into a stored inbound event. It enriches the
 //! event, routes it, plans one notification per action of each routed receiver, and stores it
-//! all in one store call that de-duplicates and applies the alert groups; then it wakes the
-//! action engine. What the actions need is stored with each task (never a secret), so actions
-//! render at execution time from the database alone.
+//! all in one store call that de-duplicates and applies the alert groups. That call also leases
+//! as many of the new tasks as the action engine has room for, and they are handed to the
+//! engine once committed (as `vizhook serve` hands new deliveries to its dispatcher); the
+//! engine is woken for the rest. What the actions need is stored with each task (never a
+//! secret), so actions render at execution time from the database alone.
 
 use std::{sync::Arc, time::Duration};
 
@@ -11,7 +13,9 @@ use sha2::{Digest, Sha256};
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 use tokio::sync::Notify;
 use vizhook_core::notify::Notice;
-use vizhook_store::{Inbound, PlannedNotification, Received, Store, StoreError};
+use vizhook_store::{
+    ClaimedTask, Inbound, PlannedNotification, Received, Store, StoreError, TaskClaimRequest,
+};
 
 use super::{
     actions::{Actions, Context},
@@ -20,6 +24,7 @@ use super::{
     routing::RouteTree,
     source::Source,
 };
+use crate::delivery::hand_off::HandOff;
 
 /// How long a request may wait for names from Tableau's REST API.
 const ENRICH_DEADLINE: Duration = Duration::from_secs(1);
@@ -70,6 +75,10 @@ pub struct Ingest {
     pub(crate) dedup_window: Duration,
     /// Wakes the action engine.
     pub(crate) wake: Arc<Notify>,
+    /// The action engine's room, for tasks leased as they are stored.
+    pub(crate) hand_off: Arc<HandOff<String, ClaimedTask>>,
+    /// How long a task handed to the engine is leased for.
+    pub(crate) lease: Duration,
 }
 
 impl Ingest {
@@ -120,11 +129,12 @@ impl Ingest {
             received_at,
             notifications,
         };
-        let outcome = match self.store.receive(&inbound).await? {
+        let (received, handed) = self.store(&inbound).await?;
+        let outcome = match received {
             Received::Duplicate { original } => Outcome::Duplicate { original },
             Received::Stored { .. } if event.is_test => Outcome::Test { id },
             Received::Stored { tasks } => {
-                if !tasks.is_empty() {
+                if tasks.len() > handed {
                     self.wake.notify_one();
                 }
                 let queued = tasks.len();
@@ -158,6 +168,29 @@ impl Ingest {
         metrics::counter!("vizhook_receive_events_total", "source" => source.name.clone(), "outcome" => label)
             .increment(1);
         Ok(outcome)
+    }
+
+    /// Stores the event, leasing as many of its tasks as the action engine has room for; those
+    /// are handed to the engine once committed. Returns how many were handed.
+    async fn store(&self, inbound: &Inbound) -> Result<(Received, usize), StoreError> {
+        let reservation = match inbound.notifications.len() {
+            0 => None,
+            planned => self.hand_off.reserve(planned),
+        };
+        let Some(reservation) = reservation else {
+            return Ok((self.store.receive(inbound).await?, 0));
+        };
+        let now = OffsetDateTime::now_utc();
+        let lease = TaskClaimRequest {
+            now,
+            lease_until: now + self.lease,
+            limit: u32::try_from(reservation.limit()).unwrap_or(u32::MAX),
+            exclude_receivers: reservation.exclude().to_vec(),
+        };
+        let (received, leased) = self.store.receive_leasing(inbound, &lease).await?;
+        let handed = leased.len();
+        reservation.hand(leased);
+        Ok((received, handed))
     }
 
     /// One planned notification per action of every routed receiver.

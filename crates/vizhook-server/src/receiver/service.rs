@@ -68,6 +68,7 @@ pub async fn run(
     } = loaded;
     let actions = Arc::new(actions);
     let wake = Arc::new(Notify::new());
+    let hand_off = HandOff::new();
     let delivery = &config.delivery;
     let engine = Engine {
         work: Arc::new(ActionTasks {
@@ -85,7 +86,7 @@ pub async fn run(
             poll_interval: delivery.poll_interval,
         },
         wake: wake.clone(),
-        hand_off: HandOff::new(),
+        hand_off: hand_off.clone(),
     };
     let shared = Arc::new(Shared {
         ingest: Ingest {
@@ -95,6 +96,8 @@ pub async fn run(
             enricher,
             dedup_window: config.dedup.window,
             wake,
+            hand_off,
+            lease: delivery.lease,
         },
         sources,
         trusted_proxies: config.server.trusted_proxies.clone(),
