@@ -294,13 +294,19 @@ impl Report {
                 measured = format!("{measured} ({ratio:.3} of the ceiling)");
             }
             self.goals.push(Goal {
-                goal: "receive: >= 20,000 accepted requests/s".to_owned(),
+                goal: format!(
+                    "receive (action: {}): >= 20,000 accepted requests/s",
+                    r.action
+                ),
                 measured,
                 met: clean && r.accepted_per_s >= 20_000.0,
             });
             let l = &r.latency;
             self.goals.push(Goal {
-                goal: format!("receive: p99 send-to-202 <= 10 ms at {}/s", l.rate),
+                goal: format!(
+                    "receive (action: {}): p99 send-to-202 <= 10 ms at {}/s",
+                    r.action, l.rate
+                ),
                 measured: format!(
                     "{:.2} ms ({:.2} ms from the schedule)",
                     l.round_trip.p99_ms, l.from_schedule.p99_ms
