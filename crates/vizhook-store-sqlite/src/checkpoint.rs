@@ -10,7 +10,7 @@
 //! often the writer's next log fsync: its journal commit must first write the database file's
 //! newly allocated blocks, which stalled single commits for 80 ms and more. So the checkpointer
 //! syncs the database file itself after each checkpoint that copied pages, while there are few
-//! of them, on a blocking thread of its own.
+//! of them, on tokio's blocking pool.
 
 use std::{fs::File, path::Path, sync::Arc, time::Duration};
 
@@ -49,6 +49,8 @@ impl Checkpoints {
                     // (busy, frames in the log, frames copied into the database so far). SQLite
                     // synced the file only if no commit came while it copied, which it cannot
                     // tell us; a second sync of a clean file costs next to nothing.
+                    // Busy: the writer's own checkpoint held the lock, and nothing was copied.
+                    Ok((busy, _, copied)) if busy != 0 || copied < 0 => {}
                     Ok((_, _, copied)) => {
                         if copied != backfilled
                             && let Some(database) = &database

@@ -10,8 +10,9 @@ use sqlx::{
 };
 
 /// The largest chunk. Chunk sizes are powers of two up to this, so a statement has at most
-/// eight prepared shapes, and a chunk of the widest row (9 parameters, a task) binds 1,152,
-/// far below SQLite's limit of 32,766.
+/// eight prepared shapes (sixteen for the task insert, with and without `RETURNING`), and a
+/// chunk of the widest row (10 parameters, a task) binds 1,280, far below SQLite's limit of
+/// 32,766.
 pub(crate) const MAX_CHUNK: usize = 128;
 
 /// Splits `rows` into chunk lengths: as many `MAX_CHUNK`s as fit, then the remainder's binary

@@ -129,7 +129,7 @@ impl Ingest {
             received_at,
             notifications,
         };
-        let (received, handed) = self.store(&inbound).await?;
+        let (received, handed) = self.store(inbound).await?;
         let outcome = match received {
             Received::Duplicate { original } => Outcome::Duplicate { original },
             Received::Stored { .. } if event.is_test => Outcome::Test { id },
@@ -172,25 +172,47 @@ impl Ingest {
 
     /// Stores the event, leasing as many of its tasks as the action engine has room for; those
     /// are handed to the engine once committed. Returns how many were handed.
-    async fn store(&self, inbound: &Inbound) -> Result<(Received, usize), StoreError> {
-        let reservation = match inbound.notifications.len() {
+    ///
+    /// Commands are never leased here: they run a few at a time, and the lease their
+    /// configuration is checked against assumes no more of them wait for a slot than a claim
+    /// brings, which hand-offs between two engine cycles do not promise. Claims bring them.
+    async fn store(&self, inbound: Inbound) -> Result<(Received, usize), StoreError> {
+        let mut capped: Vec<String> = inbound
+            .notifications
+            .iter()
+            .filter(|plan| self.actions.concurrency(&plan.receiver).is_some())
+            .map(|plan| plan.receiver.clone())
+            .collect();
+        let wanted = inbound.notifications.len() - capped.len();
+        let reservation = match wanted {
             0 => None,
-            planned => self.hand_off.reserve(planned),
+            wanted => self.hand_off.reserve(wanted),
         };
         let Some(reservation) = reservation else {
-            return Ok((self.store.receive(inbound).await?, 0));
+            return Ok((self.store.receive(&inbound).await?, 0));
         };
+        capped.sort_unstable();
+        capped.dedup();
+        capped.extend_from_slice(reservation.exclude());
         let now = OffsetDateTime::now_utc();
         let lease = TaskClaimRequest {
             now,
             lease_until: now + self.lease,
             limit: u32::try_from(reservation.limit()).unwrap_or(u32::MAX),
-            exclude_receivers: reservation.exclude().to_vec(),
+            exclude_receivers: capped,
         };
-        let (received, leased) = self.store.receive_leasing(inbound, &lease).await?;
-        let handed = leased.len();
-        reservation.hand(leased);
-        Ok((received, handed))
+        // Stored and handed over by a task of its own: if the request goes away (the client
+        // disconnects) the commit still happens, and its leased tasks must still reach the
+        // engine rather than wait for their leases to end.
+        let store = self.store.clone();
+        tokio::spawn(async move {
+            let (received, leased) = store.receive_leasing(&inbound, &lease).await?;
+            let handed = leased.len();
+            reservation.hand(leased);
+            Ok((received, handed))
+        })
+        .await
+        .map_err(StoreError::unavailable)?
     }
 
     /// One planned notification per action of every routed receiver.

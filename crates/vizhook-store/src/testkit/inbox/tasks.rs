@@ -234,6 +234,61 @@ pub async fn receiving_can_lease_new_tasks(store: &impl Store) {
     let (_, none) = store.receive_leasing(&unrouted, &lease).await.unwrap();
     assert!(none.is_empty());
 
+    // Two tasks alike (one action reached by two routes) are leased as two tasks; a firing
+    // task its group's recovery supersedes in the same event is not leased.
+    let twice = vec![
+        plan("chat", "", Intent::Fire, StdDuration::ZERO),
+        plan("chat", "", Intent::Fire, StdDuration::ZERO),
+        plan("pager", "g", Intent::Fire, StdDuration::ZERO),
+        plan("pager", "g", Intent::Resolve, StdDuration::ZERO),
+    ];
+    let event = inbound("twice", T0, twice);
+    let (received, leased) = store
+        .receive_leasing(&event, &claim(T0, 10, &[]))
+        .await
+        .unwrap();
+    assert_eq!(
+        received,
+        stored(&[
+            ("chat", Notice::Firing),
+            ("chat", Notice::Firing),
+            ("pager", Notice::Firing),
+            ("pager", Notice::Resolved),
+        ])
+    );
+    let seen: Vec<_> = leased
+        .iter()
+        .map(|t| (t.receiver.as_str(), t.notice))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("chat", Notice::Firing),
+            ("chat", Notice::Firing),
+            ("pager", Notice::Resolved)
+        ]
+    );
+    assert_ne!(leased[0].id, leased[1].id);
+    let entries = store.inbox(10).await.unwrap();
+    let stored_tasks = &entries
+        .iter()
+        .find(|entry| entry.id == event.id)
+        .expect("stored")
+        .tasks;
+    let states: Vec<_> = stored_tasks
+        .iter()
+        .map(|t| (t.receiver.as_str(), t.state, t.attempts))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("chat", TaskState::Pending, 1),
+            ("chat", TaskState::Pending, 1),
+            ("pager", TaskState::Superseded, 0),
+            ("pager", TaskState::Pending, 1),
+        ]
+    );
+
     // Events received together (one batch, one transaction) each get their own tasks.
     let events: Vec<Inbound> = (0..20)
         .map(|n| {
