@@ -46,11 +46,11 @@ impl Checkpoints {
                     .fetch_one(&mut conn)
                     .await
                 {
-                    // (busy, frames in the log, frames copied into the database so far). SQLite
-                    // synced the file only if no commit came while it copied, which it cannot
-                    // tell us; a second sync of a clean file costs next to nothing.
-                    // Busy: the writer's own checkpoint held the lock, and nothing was copied.
+                    // (busy, frames in the log, frames copied into the database so far). Busy:
+                    // the writer's own checkpoint held the lock, and nothing was copied.
                     Ok((busy, _, copied)) if busy != 0 || copied < 0 => {}
+                    // SQLite synced the file only if no commit came while it copied, which it
+                    // does not tell us; a second sync of a clean file costs next to nothing.
                     Ok((_, _, copied)) => {
                         if copied != backfilled
                             && let Some(database) = &database
