@@ -632,6 +632,13 @@ pub async fn until_closed(addr: SocketAddr, sent: &[u8], limit: Duration) -> Str
     String::from_utf8_lossy(&answer).into_owned()
 }
 
+/// Whether a raw HTTP/1.1 answer says the connection closes after it.
+pub fn says_connection_close(answer: &str) -> bool {
+    answer
+        .to_ascii_lowercase()
+        .contains("\r\nconnection: close\r\n")
+}
+
 /// Sends `head`, then one more byte of `tail` every `every`, while reading the answer; returns
 /// the answer once the server closes the connection. Fails if it is still open after `limit`.
 pub async fn trickled(

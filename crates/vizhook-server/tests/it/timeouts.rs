@@ -67,12 +67,7 @@ async fn a_body_that_trickles_in_gets_408000() {
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.contains("code=\"408000\""), "{answer}");
     assert!(answer.contains("too slowly"), "{answer}");
-    assert!(
-        answer
-            .to_ascii_lowercase()
-            .contains("\r\nconnection: close\r\n"),
-        "{answer}"
-    );
+    assert!(says_connection_close(&answer), "{answer}");
 }
 
 #[tokio::test]
