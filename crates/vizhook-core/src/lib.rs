@@ -4,6 +4,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod authz;
 pub mod error;
 pub mod event;
 pub mod ids;

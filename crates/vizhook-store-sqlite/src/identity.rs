@@ -4,8 +4,8 @@ use sqlx::{Row, SqliteConnection, SqlitePool, sqlite::SqliteRow};
 use time::OffsetDateTime;
 use vizhook_core::{AccountId, SiteId, SiteRole, UserId};
 use vizhook_store::{
-    AccessToken, Account, BootstrapSeed, NewSession, NewSiteUser, PublishEvent, Published, Session,
-    SiteUser, SiteUserUpdate, StoreError, StoreResult, TokenHash,
+    AccessToken, Account, AccountSites, BootstrapSeed, NewSession, NewSiteUser, PublishEvent,
+    Published, Session, SiteUser, SiteUserUpdate, StoreError, StoreResult, TokenHash,
 };
 
 use crate::{
@@ -160,6 +160,34 @@ pub(crate) async fn account_by_name(pool: &SqlitePool, name: &str) -> StoreResul
     .await
     .map_err(db_error)?;
     row.as_ref().map(account_from_row).transpose()
+}
+
+pub(crate) async fn account_sites(
+    pool: &SqlitePool,
+    id: AccountId,
+) -> StoreResult<Option<AccountSites>> {
+    let row =
+        sqlx::query("SELECT id, name, password_hash, server_admin FROM accounts WHERE id = ?")
+            .bind(id.to_string())
+            .fetch_optional(pool)
+            .await
+            .map_err(db_error)?;
+    let Some(account) = row.as_ref().map(account_from_row).transpose()? else {
+        return Ok(None);
+    };
+    let rows = sqlx::query(select_users!(
+        " FROM site_users u JOIN accounts a ON a.id = u.account_id WHERE u.account_id = ? \
+         ORDER BY u.created_at"
+    ))
+    .bind(id.to_string())
+    .fetch_all(pool)
+    .await
+    .map_err(db_error)?;
+    let memberships = rows.iter().map(user_from_row).collect::<StoreResult<_>>()?;
+    Ok(Some(AccountSites {
+        account,
+        memberships,
+    }))
 }
 
 pub(crate) async fn access_tokens_named(
@@ -338,7 +366,16 @@ pub(crate) async fn add_user(
             .await
             .map_err(db_error)?;
     let account_id = match existing {
-        Some(id) => parse("account id", &id)?,
+        Some(id) => {
+            if new.site_role == SiteRole::ServerAdministrator {
+                sqlx::query("UPDATE accounts SET server_admin = 1 WHERE id = ?")
+                    .bind(&id)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(db_error)?;
+            }
+            parse("account id", &id)?
+        }
         None => {
             let account = Account {
                 id: new.account_id,

@@ -25,8 +25,8 @@ use sqlx::{
 };
 use time::OffsetDateTime;
 use vizhook_core::{
-    ContentUrl, DatasourceId, DeliveryId, JobId, LabelId, ProjectId, SiteId, UserId, ViewId,
-    Webhook, WebhookId, WorkbookId,
+    AccountId, ContentUrl, DatasourceId, DeliveryId, JobId, LabelId, ProjectId, SiteId, UserId,
+    ViewId, Webhook, WebhookId, WorkbookId,
 };
 use vizhook_store::*;
 
@@ -164,6 +164,10 @@ impl Store for SqliteStore {
 
     async fn account_by_name(&self, name: &str) -> StoreResult<Option<Account>> {
         identity::account_by_name(&self.reader, name).await
+    }
+
+    async fn account_sites(&self, id: AccountId) -> StoreResult<Option<AccountSites>> {
+        identity::account_sites(&self.reader, id).await
     }
 
     async fn access_tokens_named(&self, name: &str) -> StoreResult<Vec<AccessToken>> {

@@ -17,8 +17,8 @@ pub mod testkit;
 use async_trait::async_trait;
 use time::OffsetDateTime;
 use vizhook_core::{
-    ContentUrl, DatasourceId, DeliveryId, JobId, LabelId, ProjectId, SiteId, UserId, ViewId,
-    Webhook, WebhookId, WorkbookId,
+    AccountId, ContentUrl, DatasourceId, DeliveryId, JobId, LabelId, ProjectId, SiteId, UserId,
+    ViewId, Webhook, WebhookId, WorkbookId,
 };
 
 pub use content::*;
@@ -40,6 +40,8 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     /// The account with this user name (case-insensitive), if any.
     async fn account_by_name(&self, name: &str) -> StoreResult<Option<Account>>;
+    /// The account with this id and every site membership it has (for authorization).
+    async fn account_sites(&self, id: AccountId) -> StoreResult<Option<AccountSites>>;
     /// Every personal access token with this name; secrets are checked by the caller.
     async fn access_tokens_named(&self, name: &str) -> StoreResult<Vec<AccessToken>>;
     /// Signs an account in to a site: server administrators become members of any site they
@@ -78,8 +80,9 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     // Users.
 
-    /// Adds a user to a site, creating the account when the name is new. `Conflict` when the
-    /// name is already a member of the site.
+    /// Adds a user to a site, creating the account when the name is new (an existing account
+    /// added as `ServerAdministrator` becomes a server administrator). `Conflict` when the name
+    /// is already a member of the site.
     async fn add_user(&self, new: &NewSiteUser) -> StoreResult<SiteUser>;
     async fn users(&self, site: SiteId) -> StoreResult<Vec<SiteUser>>;
     async fn user(&self, site: SiteId, id: UserId) -> StoreResult<Option<SiteUser>>;

@@ -43,6 +43,13 @@ impl fmt::Debug for Account {
     }
 }
 
+/// An account with every site membership it has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountSites {
+    pub account: Account,
+    pub memberships: Vec<SiteUser>,
+}
+
 /// A personal access token. Only a hash of its secret is kept.
 #[derive(Clone, PartialEq, Eq)]
 pub struct AccessToken {

@@ -40,6 +40,7 @@ impl FromRequestParts<AppState> for Caller {
                     "Invalid authentication credentials were provided: the token is unknown, expired or signed out.",
                 )
             })?;
+        super::authz::session(session.user.site_role)?;
         Ok(Self(session))
     }
 }
@@ -99,27 +100,6 @@ impl FromRequestParts<AppState> for SiteAdmin {
         if !caller.administers_site() {
             return Err(ApiError::forbidden(
                 "This method can only be called by server administrators and site administrators.",
-            ));
-        }
-        Ok(Self(caller))
-    }
-}
-
-/// A server administrator, on whatever site they signed in to.
-#[derive(Debug, Clone)]
-pub struct ServerAdmin(pub Caller);
-
-impl FromRequestParts<AppState> for ServerAdmin {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let caller = Caller::from_request_parts(parts, state).await?;
-        if !caller.is_server_admin() {
-            return Err(ApiError::forbidden(
-                "This method can only be called by server administrators.",
             ));
         }
         Ok(Self(caller))

@@ -73,6 +73,8 @@ constructors! {
     wrong_site => FORBIDDEN, 403000, "Forbidden";
     /// The caller's role does not allow the call.
     forbidden => FORBIDDEN, 403004, "Forbidden";
+    /// A change of a user that the caller may not make (Tableau answers Update User so).
+    user_update_forbidden => FORBIDDEN, 403009, "Forbidden";
     site_not_found => NOT_FOUND, 404000, "Site not found";
     user_not_found => NOT_FOUND, 404002, "Resource Not Found";
     project_not_found => NOT_FOUND, 404005, "Resource Not Found";

@@ -3,6 +3,7 @@
 //! tracing, the unknown-path fallback).
 
 pub mod auth;
+pub mod authz;
 pub mod error;
 pub mod extract;
 pub mod format;

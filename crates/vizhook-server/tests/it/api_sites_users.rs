@@ -267,7 +267,7 @@ async fn users_edit_themselves_but_not_their_role() {
     let answer = app.xml("PUT", &path, &viewer.token, Some(promote)).await;
     assert_eq!(
         (answer.status, answer.error_code().as_str()),
-        (403, "403004")
+        (403, "403009")
     );
     let others = format!("/api/3.24/sites/{}/users/{}", admin.site_id, admin.user_id);
     assert_eq!(

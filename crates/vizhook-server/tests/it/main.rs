@@ -9,6 +9,7 @@ mod api_sites_users;
 mod api_webhooks;
 mod concurrency;
 mod delivery;
+mod escalation;
 mod events;
 mod helpers;
 mod permissions;

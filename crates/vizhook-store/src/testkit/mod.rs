@@ -333,6 +333,64 @@ pub async fn users_add_update_remove(store: &impl Store) {
         "one account, two memberships"
     );
     assert_ne!(elsewhere.id, alice.id);
+    let sites = store
+        .account_sites(alice.account_id)
+        .await
+        .unwrap()
+        .expect("alice's account");
+    assert_eq!(sites.account.name, "alice");
+    let mut members: Vec<_> = sites
+        .memberships
+        .iter()
+        .map(|m| (m.site_id, m.id))
+        .collect();
+    members.sort();
+    let mut expected = vec![(site_id, alice.id), (other.id, elsewhere.id)];
+    expected.sort();
+    assert_eq!(members, expected, "every membership of the account");
+    assert!(
+        store
+            .account_sites(AccountId::from_uuid(Uuid::from_u128(9)))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let promoted = store
+        .add_user(&new_user(other.id, "viewer-made-admin", SiteRole::Viewer))
+        .await
+        .unwrap();
+    assert!(
+        !store
+            .account_sites(promoted.account_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .account
+            .server_admin
+    );
+    let third = site("Third", "third");
+    store
+        .create_site(&third, &project_for(&third), &[])
+        .await
+        .unwrap();
+    store
+        .add_user(&new_user(
+            third.id,
+            "viewer-made-admin",
+            SiteRole::ServerAdministrator,
+        ))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .account_sites(promoted.account_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .account
+            .server_admin,
+        "an existing account added as ServerAdministrator becomes one"
+    );
 
     let update = SiteUserUpdate {
         site_id,

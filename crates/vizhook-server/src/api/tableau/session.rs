@@ -14,6 +14,7 @@ use super::wire::site_element;
 use crate::{
     api::{
         auth::{AUTH_HEADER, Caller},
+        authz,
         error::{ApiError, ApiResult},
         extract::TsRequest,
         format::{Element, Reply},
@@ -55,7 +56,13 @@ async fn sign_in(State(state): State<AppState>, request: TsRequest) -> ApiResult
             "Sign-in with a connected app JWT is not supported by vizhook.",
         ));
     }
-    if credentials.find("user").is_some() {
+    // Clients that do not impersonate may still send `"user": {"id": null}` (or an empty
+    // id); Tableau reads that as no impersonation, and so does vizhook.
+    let impersonates = credentials
+        .find("user")
+        .and_then(|user| user.get("id"))
+        .is_some_and(|id| !id.trim().is_empty());
+    if impersonates {
         return Err(ApiError::signin_failed(
             "Impersonation is not supported by vizhook.",
         ));
@@ -82,6 +89,19 @@ async fn sign_in(State(state): State<AppState>, request: TsRequest) -> ApiResult
         Err(_) => None,
     }
     .ok_or_else(signin_failed)?;
+    let membership = state
+        .store
+        .account_sites(account_id)
+        .await?
+        .and_then(|facts| {
+            facts
+                .memberships
+                .into_iter()
+                .find(|member| member.site_id == site.id)
+        });
+    if let Some(member) = membership {
+        authz::sign_in(member.site_role)?;
+    }
 
     let token = secrets::session_token(site.id)
         .map_err(|err| ApiError::internal("token generation failed", err))?;

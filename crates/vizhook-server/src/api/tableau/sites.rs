@@ -1,5 +1,6 @@
-//! The sites resource: create, query, get, update and delete. Creating, listing and deleting
-//! sites is for server administrators; a site administrator may read and update their own site.
+//! The sites resource: create, query, get, update and delete. Who may do which is decided by
+//! `api::authz`: creating, listing and deleting sites is for server administrators; a site
+//! administrator may read their own site and rename it, but not change its admin mode or state.
 
 use axum::{
     Router,
@@ -8,13 +9,14 @@ use axum::{
 };
 use time::OffsetDateTime;
 use uuid::Uuid;
-use vizhook_core::{ContentUrl, EventKind, ProjectId, SiteId, UserId};
+use vizhook_core::{ContentUrl, EventKind, ProjectId, SiteId, UserId, authz::SiteAction};
 use vizhook_store::{Project, Site, StoreError};
 
 use super::{page::Page, wire::site_element};
 use crate::{
     api::{
-        auth::{Caller, ServerAdmin, site_not_found},
+        auth::{Caller, site_not_found},
+        authz,
         error::{ApiError, ApiResult},
         extract::{QueryParams, TsRequest},
         format::{Element, Reply},
@@ -109,9 +111,10 @@ fn taken_meanwhile(site: &Site, error: StoreError) -> ApiError {
 async fn create(
     State(state): State<AppState>,
     version: ApiVersion,
-    admin: ServerAdmin,
+    caller: Caller,
     request: TsRequest,
 ) -> ApiResult<Reply> {
+    authz::site(&caller, SiteAction::ManageAll)?;
     let element = request.required("site")?;
     let name = site_name(element.get("name").unwrap_or_default())?;
     let content_url = element
@@ -133,7 +136,7 @@ async fn create(
         updated_at: now,
     };
     check_unique(&state, &site).await?;
-    let caller = &admin.0.0;
+    let caller = &caller.0;
     let project = default_project(&site, caller.user.id);
     // The new site has no webhooks yet: SiteCreated goes to the webhooks of the caller's site.
     let event = new_event(
@@ -162,14 +165,10 @@ async fn list(
     // trailing slash is trimmed before routing: a query for the Default site, not a listing.
     if query.get("key").is_some() {
         let site = resolve(&state, "", &query).await?;
-        may_administer(&caller, &site)?;
+        authz::site(&caller, SiteAction::Read { site: site.id })?;
         return Ok(Reply::ok(site_element(&site)));
     }
-    if !caller.is_server_admin() {
-        return Err(ApiError::forbidden(
-            "This method can only be called by server administrators.",
-        ));
-    }
+    authz::site(&caller, SiteAction::ManageAll)?;
     let (sites, pagination) = Page::from_query(&query)?.apply(state.store.sites().await?);
     Ok(Reply::ok_many(vec![
         pagination,
@@ -198,18 +197,6 @@ async fn resolve(state: &AppState, raw: &str, query: &QueryParams) -> ApiResult<
     found.ok_or_else(|| site_not_found(raw))
 }
 
-/// Server administrators may act on any site; site administrators only on the one they are
-/// signed in to.
-fn may_administer(caller: &Caller, site: &Site) -> ApiResult<()> {
-    if caller.is_server_admin() || (caller.0.site.id == site.id && caller.administers_site()) {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden(
-            "Only server administrators, or administrators of this site, may do this.",
-        ))
-    }
-}
-
 async fn fetch(
     State(state): State<AppState>,
     caller: Caller,
@@ -217,7 +204,7 @@ async fn fetch(
     query: QueryParams,
 ) -> ApiResult<Reply> {
     let site = resolve(&state, &raw, &query).await?;
-    may_administer(&caller, &site)?;
+    authz::site(&caller, SiteAction::Read { site: site.id })?;
     Ok(Reply::ok(site_element(&site)))
 }
 
@@ -228,8 +215,15 @@ async fn update(
     request: TsRequest,
 ) -> ApiResult<Reply> {
     let mut site = resolve(&state, &raw, &QueryParams::default()).await?;
-    may_administer(&caller, &site)?;
+    authz::site(
+        &caller,
+        SiteAction::Update {
+            site: site.id,
+            settings: false,
+        },
+    )?;
     let element = request.required("site")?;
+    let (mode, state_before) = (site.admin_mode.clone(), site.state.clone());
     if let Some(name) = element.get("name") {
         site.name = site_name(name)?;
     }
@@ -247,6 +241,15 @@ async fn update(
     }
     if let Some(value) = element.get("state") {
         site.state = one_of("state", value, &STATES)?;
+    }
+    if site.admin_mode != mode || site.state != state_before {
+        authz::site(
+            &caller,
+            SiteAction::Update {
+                site: site.id,
+                settings: true,
+            },
+        )?;
     }
     site.updated_at = OffsetDateTime::now_utc();
     check_unique(&state, &site).await?;
@@ -271,17 +274,18 @@ async fn update(
 
 async fn remove(
     State(state): State<AppState>,
-    admin: ServerAdmin,
+    caller: Caller,
     Path((_, raw)): Path<(String, String)>,
     query: QueryParams,
 ) -> ApiResult<Reply> {
+    authz::site(&caller, SiteAction::ManageAll)?;
     let site = resolve(&state, &raw, &query).await?;
     if site.content_url.as_str().is_empty() {
         return Err(ApiError::forbidden("The Default site cannot be deleted."));
     }
     // The deleted site's webhooks go with it: SiteDeleted goes to the caller's site, or to
     // the Default site when the caller deletes the site they are signed in to.
-    let caller_site = admin.0.0.site.id;
+    let caller_site = caller.0.site.id;
     let audience = if caller_site == site.id {
         state
             .store

@@ -1,6 +1,6 @@
 //! The users resource of a site: add, list, get, update (including the site role) and remove.
-//! Administrators manage everyone on their site except server administrators, whom only
-//! server administrators manage; any user may read and edit their own name, email and password.
+//! Who may do which is decided by `api::authz` (Tableau's rules, in `vizhook_core::authz`):
+//! every handler here that reads or changes one user asks it before touching the store.
 
 use axum::{
     Router,
@@ -10,13 +10,17 @@ use axum::{
 };
 use time::OffsetDateTime;
 use uuid::Uuid;
-use vizhook_core::{AccountId, EventKind, SiteRole, UserId};
+use vizhook_core::{
+    AccountId, EventKind, SiteRole, UserId,
+    authz::{UserAction, UserChange},
+};
 use vizhook_store::{NewSiteUser, SiteUser, SiteUserUpdate, StoreError};
 
 use super::{page::Page, wire::user_element};
 use crate::{
     api::{
         auth::{Caller, SiteAdmin, SiteCaller},
+        authz::{self, Target},
         error::{ApiError, ApiResult},
         extract::{QueryParams, TsRequest, path_id},
         format::{Element, Reply},
@@ -70,23 +74,6 @@ fn parse_role(raw: &str) -> ApiResult<SiteRole> {
     })
 }
 
-/// Only server administrators may create, change or remove server administrators.
-fn guard_server_admins(
-    caller: &Caller,
-    target: Option<&SiteUser>,
-    new_role: Option<SiteRole>,
-) -> ApiResult<()> {
-    let touches_server_admin = target
-        .is_some_and(|user| user.site_role == SiteRole::ServerAdministrator)
-        || new_role == Some(SiteRole::ServerAdministrator);
-    if touches_server_admin && !caller.is_server_admin() {
-        return Err(ApiError::forbidden(
-            "Only server administrators may manage server administrators.",
-        ));
-    }
-    Ok(())
-}
-
 async fn load(state: &AppState, caller: &Caller, id: UserId) -> ApiResult<SiteUser> {
     state
         .store
@@ -98,7 +85,7 @@ async fn load(state: &AppState, caller: &Caller, id: UserId) -> ApiResult<SiteUs
 async fn add(
     State(state): State<AppState>,
     version: ApiVersion,
-    SiteAdmin(caller): SiteAdmin,
+    SiteCaller(caller): SiteCaller,
     request: TsRequest,
 ) -> ApiResult<Reply> {
     let element = request.required("user")?;
@@ -109,7 +96,9 @@ async fn add(
     let name =
         name.ok_or_else(|| ApiError::bad_request("A user needs a non-empty name attribute."))?;
     let role = parse_role(element.get("siteRole").unwrap_or("Unlicensed"))?;
-    guard_server_admins(&caller, None, Some(role))?;
+    let existing = state.store.account_by_name(name).await?;
+    let target = existing.as_ref().map_or(Target::New, Target::Account);
+    authz::user(&state, &caller, target, UserAction::Add { role }).await?;
     let new = NewSiteUser {
         account_id: AccountId::from_uuid(Uuid::new_v4()),
         user_id: UserId::from_uuid(Uuid::new_v4()),
@@ -186,23 +175,13 @@ async fn list(
     ]))
 }
 
-fn self_or_admin(caller: &Caller, user: &SiteUser) -> ApiResult<()> {
-    if caller.0.user.id == user.id || caller.administers_site() {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden(
-            "Only administrators may read or change other users.",
-        ))
-    }
-}
-
 async fn fetch(
     State(state): State<AppState>,
     SiteCaller(caller): SiteCaller,
     PathUserId(id): PathUserId,
 ) -> ApiResult<Reply> {
     let user = load(&state, &caller, id).await?;
-    self_or_admin(&caller, &user)?;
+    authz::user(&state, &caller, Target::Member(&user), UserAction::Read).await?;
     Ok(Reply::ok(user_element(&user)))
 }
 
@@ -214,25 +193,27 @@ async fn update(
 ) -> ApiResult<Reply> {
     let element = request.required("user")?;
     let user = load(&state, &caller, id).await?;
-    self_or_admin(&caller, &user)?;
     let role = element.get("siteRole").map(parse_role).transpose()?;
     let auth_setting = element.get("authSetting").map(str::to_owned);
-    if (role.is_some_and(|role| role != user.site_role) || auth_setting.is_some())
-        && !caller.administers_site()
-    {
-        return Err(ApiError::forbidden(
-            "Only administrators may change a site role or authentication setting.",
-        ));
-    }
-    if caller.0.user.id != user.id {
-        guard_server_admins(&caller, Some(&user), role)?;
-    } else if role.is_some_and(|role| role != user.site_role)
-        && user.site_role == SiteRole::ServerAdministrator
-    {
-        return Err(ApiError::forbidden(
-            "A server administrator cannot change their own site role.",
-        ));
-    }
+    // Sending a value the user already has (tableauserverclient sends every field it holds)
+    // changes nothing, so it needs no permission.
+    let differs = |key: &str, current: Option<&str>| {
+        element.get(key).is_some_and(|value| Some(value) != current)
+    };
+    let change = UserChange {
+        site_role: role,
+        account_settings: element.get("password").is_some()
+            || differs("fullName", user.full_name.as_deref())
+            || differs("email", user.email.as_deref()),
+        auth_setting: differs("authSetting", Some(&user.auth_setting)),
+    };
+    authz::user(
+        &state,
+        &caller,
+        Target::Member(&user),
+        UserAction::Update(change),
+    )
+    .await?;
     let password_hash = match element.get("password") {
         Some("") => {
             return Err(ApiError::bad_request("The password must not be empty."));
@@ -275,16 +256,11 @@ async fn update(
 
 async fn remove(
     State(state): State<AppState>,
-    SiteAdmin(caller): SiteAdmin,
+    SiteCaller(caller): SiteCaller,
     PathUserId(id): PathUserId,
 ) -> ApiResult<Reply> {
     let user = load(&state, &caller, id).await?;
-    if user.id == caller.0.user.id {
-        return Err(ApiError::forbidden(
-            "You cannot remove yourself from the site.",
-        ));
-    }
-    guard_server_admins(&caller, Some(&user), None)?;
+    authz::user(&state, &caller, Target::Member(&user), UserAction::Remove).await?;
     let event = new_event(
         user.site_id,
         EventKind::UserDeleted,
