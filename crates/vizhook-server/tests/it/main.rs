@@ -15,5 +15,6 @@ mod helpers;
 mod permissions;
 mod projects;
 mod receive;
+mod role_matrix;
 mod timeouts;
 mod xml_golden;
