@@ -15,8 +15,8 @@ use super::{
 };
 use crate::state::AppState;
 
-/// The root element of a request body (`tsRequest`), parsed from XML or JSON. An empty body
-/// gives an empty `tsRequest`.
+/// The root element of a request body (`tsRequest`), parsed from XML or JSON and checked
+/// against Tableau's schema (`tableau::wire::schema`). An empty body gives an empty `tsRequest`.
 #[derive(Debug)]
 pub struct TsRequest(pub Element);
 
@@ -69,6 +69,7 @@ fn parse_document(bytes: &[u8], format: Format) -> Result<Element, ApiError> {
             root.name
         )));
     }
+    super::tableau::wire::schema::check(&root)?;
     Ok(root)
 }
 

@@ -238,15 +238,27 @@ async fn update_follows_tableau_status_rules_and_changes_what_is_given() {
         .unwrap();
     assert_eq!(http.get("url"), Some("https://example.com/b"));
 
+    // An unset Postman variable leaves `isEnabled` empty: that is not a boolean, and saying
+    // so beats guessing what was meant. An empty reason is just no reason.
     let postman_unset = r#"<tsRequest><webhook name="renamed again" isEnabled="" statusChangeReason="" /></tsRequest>"#;
     let answer = app
         .xml("PUT", &path, &session.token, Some(postman_unset))
         .await;
     assert_eq!(
-        answer.status, 200,
-        "unset Postman variables are ignored: {}",
+        (answer.status, answer.error_code().as_str()),
+        (400, "400000"),
+        "{}",
         answer.text
     );
+    assert!(
+        answer.text.contains("'isEnabled' must be true or false"),
+        "{}",
+        answer.text
+    );
+    let no_reason =
+        r#"<tsRequest><webhook name="renamed again" statusChangeReason="" /></tsRequest>"#;
+    let answer = app.xml("PUT", &path, &session.token, Some(no_reason)).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
 }
 
 #[tokio::test]

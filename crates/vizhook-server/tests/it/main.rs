@@ -17,4 +17,5 @@ mod projects;
 mod receive;
 mod role_matrix;
 mod timeouts;
+mod types;
 mod xml_golden;

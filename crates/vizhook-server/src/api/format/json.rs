@@ -30,22 +30,19 @@ pub fn parse(bytes: &[u8]) -> Result<Element, ParseError> {
 fn fill(element: &mut Element, map: Map<String, Value>) {
     for (key, value) in map {
         match value {
-            Value::Null => {}
-            Value::Bool(flag) => element.attrs.push((key, Attr::Text(flag.to_string()))),
-            Value::Number(number) => element.attrs.push((key, Attr::Text(number.to_string()))),
+            Value::Null => element.attrs.push((key, Attr::Null)),
+            Value::Bool(flag) => element.attrs.push((key, Attr::Bool(flag))),
+            Value::Number(number) => element.attrs.push((key, Attr::Number(number.to_string()))),
             Value::String(text) => element.attrs.push((key, Attr::Text(text))),
             Value::Object(inner) => element.children.push(child(key, inner)),
-            Value::Array(items) => {
+            Value::Array(items) if !items.is_empty() && items.iter().all(Value::is_object) => {
                 for item in items {
-                    match item {
-                        Value::Object(inner) => element.children.push(child(key.clone(), inner)),
-                        Value::Null => {}
-                        scalar => element
-                            .children
-                            .push(Element::new(key.clone()).text(scalar_text(scalar))),
+                    if let Value::Object(inner) = item {
+                        element.children.push(child(key.clone(), inner));
                     }
                 }
             }
+            Value::Array(_) => element.attrs.push((key, Attr::List)),
         }
     }
 }
@@ -54,13 +51,6 @@ fn child(name: String, map: Map<String, Value>) -> Element {
     let mut element = Element::new(name);
     fill(&mut element, map);
     element
-}
-
-fn scalar_text(value: Value) -> String {
-    match value {
-        Value::String(text) => text,
-        other => other.to_string(),
-    }
 }
 
 /// Renders response children as a JSON object (the `tsResponse` level).
@@ -123,6 +113,8 @@ fn members(
         let rendered = match attr {
             Attr::Text(text) => Value::String(text.clone()),
             Attr::Bool(flag) => Value::Bool(*flag),
+            Attr::Number(number) => serde_json::from_str(number).unwrap_or(Value::Null),
+            Attr::Null | Attr::List => Value::Null,
         };
         map.insert(key.clone(), rendered);
     }

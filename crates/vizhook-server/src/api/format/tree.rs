@@ -2,20 +2,42 @@
 //! (attributes become properties, child elements become keys), so requests are parsed into,
 //! and responses built as, one tree that the XML and JSON codecs translate.
 
-/// An attribute value. Requests only ever carry text; responses may carry booleans, which JSON
+/// An attribute value. XML carries only text; a JSON request keeps the type each value had,
+/// so that the Tableau schema (`api/tableau/wire/schema.rs`) can refuse a value of the wrong
+/// type instead of reading `1` or `true` as a name. Responses may carry booleans, which JSON
 /// renders as `true`/`false` and XML as text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Attr {
     Text(String),
     Bool(bool),
+    /// A JSON number, as written.
+    Number(String),
+    /// A JSON `null`.
+    Null,
+    /// A JSON array that is empty or holds anything but objects (arrays of objects become
+    /// repeated child elements).
+    List,
 }
 
 impl Attr {
-    pub fn as_str(&self) -> &str {
+    /// The value as text: `None` for `null` and lists, which have none.
+    pub fn text(&self) -> Option<&str> {
         match self {
-            Self::Text(text) => text,
-            Self::Bool(true) => "true",
-            Self::Bool(false) => "false",
+            Self::Text(text) | Self::Number(text) => Some(text),
+            Self::Bool(true) => Some("true"),
+            Self::Bool(false) => Some("false"),
+            Self::Null | Self::List => None,
+        }
+    }
+
+    /// What kind of value this is, for error messages.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Text(_) => "a string",
+            Self::Bool(_) => "a boolean",
+            Self::Number(_) => "a number",
+            Self::Null => "null",
+            Self::List => "an array",
         }
     }
 }
@@ -78,12 +100,12 @@ impl Element {
         self
     }
 
-    /// The attribute `key`, if present.
+    /// The attribute `key`, if present with a value (a JSON `null` is none).
     pub fn get(&self, key: &str) -> Option<&str> {
         self.attrs
             .iter()
             .find(|(name, _)| name == key)
-            .map(|(_, value)| value.as_str())
+            .and_then(|(_, value)| value.text())
     }
 
     /// The first child named `name`.

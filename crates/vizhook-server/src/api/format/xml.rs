@@ -172,7 +172,7 @@ fn write_element(writer: &mut Writer<Vec<u8>>, element: &Element) -> std::io::Re
     let attrs: Vec<(&str, Cow<'_, str>)> = element
         .attrs
         .iter()
-        .map(|(key, value)| (key.as_str(), xml_chars(value.as_str())))
+        .filter_map(|(key, value)| Some((key.as_str(), xml_chars(value.text()?))))
         .collect();
     let start = BytesStart::new(element.name.as_str())
         .with_attributes(attrs.iter().map(|(key, value)| (*key, value.as_ref())));
@@ -214,7 +214,7 @@ mod tests {
         );
         let parsed = parse(text.as_bytes()).expect("readable");
         assert_eq!(
-            parsed.children[0].attrs[0].1.as_str(),
+            parsed.children[0].attrs[0].1.text().unwrap(),
             "ctl\u{FFFD}x\u{FFFD}"
         );
     }

@@ -162,3 +162,4 @@ fn webhook_event(webhook: &Element) -> Result<Option<EventKind>, ApiError> {
 }
 
 pub mod content;
+pub mod schema;
