@@ -61,12 +61,22 @@ impl DestinationUrl {
         if raw.len() > Self::MAX_LEN {
             return Err(invalid("it is longer than 2048 characters"));
         }
-        let url = url::Url::parse(raw).map_err(|err| invalid(&err.to_string()))?;
+        let mut url = url::Url::parse(raw).map_err(|err| invalid(&err.to_string()))?;
         match url.scheme() {
             "https" => {}
             "http" if policy.allow_http => {}
             "http" => return Err(DomainError::InsecureUrl(raw.to_owned())),
             _ => return Err(invalid("the scheme must be https")),
+        }
+        // `example.com.` and `example.com` are one name; keep the usual spelling, so that
+        // what is checked, shown and sent is the same.
+        if let Some(url::Host::Domain(domain)) = url.host()
+            && domain.ends_with('.')
+        {
+            let bare = domain.trim_end_matches('.').to_owned();
+            if bare.is_empty() || url.set_host(Some(&bare)).is_err() {
+                return Err(invalid("it has no host"));
+            }
         }
         if url.host_str().is_none_or(str::is_empty) {
             return Err(invalid("it has no host"));
@@ -333,8 +343,20 @@ mod tests {
     }
 
     #[test]
+    fn a_trailing_dot_is_dropped_from_the_host() {
+        let dotted =
+            DestinationUrl::parse("https://Hooks.Example.com./in?k=1", UrlPolicy::default());
+        assert_eq!(dotted.unwrap().as_str(), "https://hooks.example.com/in?k=1");
+        assert!(DestinationUrl::parse("https://./in", UrlPolicy::default()).is_err());
+    }
+
+    #[test]
     fn booleans() {
         assert_eq!(parse_bool("TRUE"), Ok(Some(true)));
+        let dotted =
+            DestinationUrl::parse("https://Hooks.Example.com./in?k=1", UrlPolicy::default());
+        assert_eq!(dotted.unwrap().as_str(), "https://hooks.example.com/in?k=1");
+        assert!(DestinationUrl::parse("https://./in", UrlPolicy::default()).is_err());
         assert_eq!(parse_bool("false"), Ok(Some(false)));
         assert_eq!(parse_bool(""), Ok(None));
         assert!(parse_bool("yes").is_err());

@@ -115,28 +115,41 @@ impl Outbound {
         })
     }
 
-    /// Refuses a URL whose host is an IP literal the guard forbids. Host names are checked
-    /// when they resolve, at connect time.
+    /// Refuses a URL whose host the guard forbids without asking DNS: an IP literal it does
+    /// not permit, or `localhost` or a name under `.localhost`, which RFC 6761 reserves for
+    /// loopback (so they stand for `127.0.0.1` and `::1` whatever a resolver says). Other host
+    /// names are checked when they resolve, at connect time.
     pub fn check_literal_host(&self, url: &Url) -> Result<(), SendError> {
-        let ip = match url.host() {
-            Some(Host::Ipv4(v4)) => IpAddr::V4(v4),
-            Some(Host::Ipv6(v6)) => IpAddr::V6(v6),
-            _ => return Ok(()),
-        };
-        if self.guard.permits(ip) {
-            Ok(())
-        } else {
-            Err(SendError::Refused {
-                host: ip.to_string(),
-                detail: format!("{ip} is not a public address"),
-            })
+        let refused = |host: String, detail: String| Err(SendError::Refused { host, detail });
+        match url.host() {
+            Some(Host::Ipv4(v4)) if !self.guard.permits(IpAddr::V4(v4)) => {
+                refused(v4.to_string(), format!("{v4} is not a public address"))
+            }
+            Some(Host::Ipv6(v6)) if !self.guard.permits(IpAddr::V6(v6)) => {
+                refused(v6.to_string(), format!("{v6} is not a public address"))
+            }
+            Some(Host::Domain(domain)) if is_localhost(domain) && !self.permits_loopback() => {
+                refused(
+                    domain.to_owned(),
+                    format!("{domain} is a loopback name (RFC 6761)"),
+                )
+            }
+            _ => Ok(()),
         }
+    }
+
+    fn permits_loopback(&self) -> bool {
+        self.guard.permits(IpAddr::from([127, 0, 0, 1]))
+            || self
+                .guard
+                .permits(IpAddr::from([0u16, 0, 0, 0, 0, 0, 0, 1]))
     }
 
     /// Resolves `url`'s host and refuses it when no address is permitted: the check made when
     /// a webhook is created or updated. A name that does not resolve yet is let through; the
     /// connect-time check still applies.
     pub async fn check_destination(&self, url: &Url) -> Result<(), SendError> {
+        let url = &without_trailing_dot(url);
         self.check_literal_host(url)?;
         let Some(Host::Domain(domain)) = url.host() else {
             return Ok(());
@@ -199,6 +212,7 @@ impl Outbound {
         body: Bytes,
         timeout: Duration,
     ) -> Result<OutboundResponse, SendError> {
+        let url = &without_trailing_dot(url);
         self.check_literal_host(url)?;
         let started = Instant::now();
         let deadline = tokio::time::Instant::from_std(started + timeout);
@@ -241,6 +255,29 @@ impl Outbound {
             body: Bytes::from(collected),
             latency: started.elapsed(),
         })
+    }
+}
+
+/// Whether a host name is `localhost` or under `.localhost` (RFC 6761), in any case, with or
+/// without a trailing dot.
+pub fn is_localhost(domain: &str) -> bool {
+    let domain = domain.trim_end_matches('.').to_ascii_lowercase();
+    domain == "localhost" || domain.ends_with(".localhost")
+}
+
+/// The URL with its host name's trailing dot removed (`example.com.` is `example.com`), so
+/// that the name vizhook checks, resolves and presents in TLS is the one it refuses or allows.
+pub fn without_trailing_dot(url: &Url) -> std::borrow::Cow<'_, Url> {
+    match url.host() {
+        Some(Host::Domain(domain)) if domain.ends_with('.') && domain.len() > 1 => {
+            let mut bare = url.clone();
+            let trimmed = domain.trim_end_matches('.').to_owned();
+            match bare.set_host(Some(&trimmed)) {
+                Ok(()) => std::borrow::Cow::Owned(bare),
+                Err(_) => std::borrow::Cow::Borrowed(url),
+            }
+        }
+        _ => std::borrow::Cow::Borrowed(url),
     }
 }
 
@@ -399,6 +436,64 @@ mod tests {
 
     fn config() -> OutboundConfig {
         crate::config::Config::defaults().outbound
+    }
+
+    #[tokio::test]
+    async fn localhost_is_refused_by_name_before_any_lookup() {
+        let guarded = Outbound::new(&config(), false).unwrap();
+        for raw in [
+            "https://localhost/x",
+            "https://localhost./x",
+            "https://LocalHost/x",
+            "https://app.localhost/x",
+            "https://a.b.localhost.:8443/x",
+        ] {
+            let url = Url::parse(raw).unwrap();
+            assert!(
+                matches!(
+                    guarded.check_destination(&url).await,
+                    Err(SendError::Refused { .. })
+                ),
+                "{raw}"
+            );
+            let sent = guarded.post(&url, json_headers(), Bytes::new()).await;
+            assert!(
+                matches!(sent, Err(SendError::Refused { .. })),
+                "{raw}: {sent:?}"
+            );
+        }
+        for open in ["https://localhost.example.com/x", "https://notlocalhost/x"] {
+            let url = Url::parse(open).unwrap();
+            assert!(guarded.check_literal_host(&url).is_ok(), "{open}");
+        }
+        let dev = Outbound::new(&config(), true).unwrap();
+        assert!(
+            dev.check_literal_host(&Url::parse("https://localhost./x").unwrap())
+                .is_ok()
+        );
+        let mut allowed = config();
+        allowed.allow_networks = vec!["127.0.0.0/8".parse().unwrap()];
+        let operator = Outbound::new(&allowed, false).unwrap();
+        assert!(
+            operator
+                .check_literal_host(&Url::parse("https://localhost/x").unwrap())
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn a_trailing_dot_is_dropped_from_host_names_only() {
+        let bare = |raw: &str| {
+            without_trailing_dot(&Url::parse(raw).unwrap())
+                .as_str()
+                .to_owned()
+        };
+        assert_eq!(bare("https://example.com./a?b"), "https://example.com/a?b");
+        assert_eq!(
+            bare("https://example.com:8443/"),
+            "https://example.com:8443/"
+        );
+        assert_eq!(bare("https://10.0.0.1/"), "https://10.0.0.1/");
     }
 
     /// A loopback server that sends each request's head to the receiver it returns, then

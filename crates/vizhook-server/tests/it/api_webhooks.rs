@@ -455,6 +455,10 @@ async fn destinations_must_be_https_and_public_outside_dev_mode() {
         "https://169.254.169.254/latest",
         "https://[::1]/x",
         "https://localhost/x",
+        "https://localhost./x",
+        "https://LOCALHOST/x",
+        "https://app.localhost/x",
+        "https://localhost.:8443/x",
     ] {
         let body = source_body("p", "webhook-source-event-datasource-created", private);
         let answer = app.xml("POST", &path, &session.token, Some(&body)).await;
@@ -469,5 +473,20 @@ async fn destinations_must_be_https_and_public_outside_dev_mode() {
     assert!(
         empty.find("webhooks").unwrap().children.is_empty(),
         "nothing was stored"
+    );
+    // A trailing dot names the same host; it is stored without it.
+    let dotted = source_body(
+        "d",
+        "webhook-source-event-datasource-created",
+        "https://hooks.example.com./in",
+    );
+    let answer = app.xml("POST", &path, &session.token, Some(&dotted)).await;
+    assert_eq!(answer.status, 201, "{}", answer.text);
+    assert!(
+        answer
+            .text
+            .contains(r#"url="https://hooks.example.com/in""#),
+        "{}",
+        answer.text
     );
 }

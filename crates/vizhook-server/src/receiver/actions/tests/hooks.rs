@@ -287,3 +287,35 @@ access_token_secret = "file:token_secret"
         format!("{} answered 401: bad signature", x.addr)
     );
 }
+
+#[tokio::test]
+async fn actions_refuse_localhost_by_name_outside_dev_mode() {
+    let toml = r#"[[receiver]]
+name = "data-team"
+[[receiver.action]]
+type = "http"
+url = "https://localhost./hook"
+[[receiver.action]]
+type = "http"
+url = "https://{{ event.resource }}.localhost/hook"
+"#;
+    let actions = build(toml, &[]);
+    let guarded = crate::delivery::http_client::Outbound::new(
+        &crate::config::Config::defaults().outbound,
+        false,
+    )
+    .unwrap();
+    let runtime = super::Runtime::new(guarded, None);
+    for target in ["data-team/0", "data-team/1"] {
+        let refused = runtime
+            .execute(&actions, target, &firing("Sales"))
+            .await
+            .expect_err("a loopback name is refused");
+        assert!(
+            crate::api::error::ErrorChain(&refused)
+                .to_string()
+                .contains("loopback name (RFC 6761)"),
+            "{target}: {refused}"
+        );
+    }
+}
