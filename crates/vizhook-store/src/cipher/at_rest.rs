@@ -3,7 +3,7 @@
 //! ever see plaintext, and at open every value is reviewed: plain ones and ones under a
 //! previous key are re-encrypted with the primary key (which is how a key is rotated).
 
-use std::sync::Arc;
+use std::{collections::HashMap, sync::Arc};
 
 use super::{CipherError, KeyRing, SecretColumn, is_sealed, sealed_key_id};
 use crate::{ClaimedDelivery, Connection, ContentChange, StoreError};
@@ -112,13 +112,32 @@ impl AtRest {
         Ok(())
     }
 
-    /// Decrypts the signing secrets of claimed or leased deliveries.
+    /// Decrypts the signing secrets of claimed or leased deliveries. A batch holds many
+    /// deliveries of few webhooks, so each stored value is decrypted once.
     pub fn unseal_deliveries(&self, deliveries: &mut [ClaimedDelivery]) -> Result<(), CipherError> {
+        let column = SecretColumn::WebhookSigningSecret;
+        if self.ring.is_none() {
+            // Plain: nothing to decrypt, and nothing encrypted may pass as a secret.
+            let mut secrets = deliveries
+                .iter()
+                .filter_map(|d| d.signing_secret.as_deref());
+            return match secrets.find(|stored| is_sealed(stored)) {
+                Some(stored) => Err(no_key(column, stored)),
+                None => Ok(()),
+            };
+        }
+        let mut opened: HashMap<String, Option<String>> = HashMap::new();
         for delivery in deliveries {
-            delivery.signing_secret = self.unseal(
-                SecretColumn::WebhookSigningSecret,
-                delivery.signing_secret.take(),
-            )?;
+            let Some(stored) = delivery.signing_secret.take() else {
+                continue;
+            };
+            if let Some(plaintext) = opened.get(&stored) {
+                delivery.signing_secret = plaintext.clone();
+                continue;
+            }
+            let plaintext = self.unseal(column, Some(stored.clone()))?;
+            delivery.signing_secret = plaintext.clone();
+            opened.insert(stored, plaintext);
         }
         Ok(())
     }

@@ -6,6 +6,7 @@ use base64::{
 };
 
 use super::*;
+use crate::ClaimedDelivery;
 
 const COLUMN: SecretColumn = SecretColumn::WebhookSigningSecret;
 
@@ -244,5 +245,44 @@ fn keyed_policy_rewrites_plain_and_previous_values_and_keeps_current_ones() {
     assert!(matches!(
         keyed.review(COLUMN, &unknown),
         Err(CipherError::UnknownKey { .. })
+    ));
+}
+
+#[test]
+fn deliveries_of_one_webhook_share_a_decryption_and_each_gets_its_own_secret() {
+    use uuid::Uuid;
+    use vizhook_core::{DeliveryId, EventId, SiteId, WebhookId};
+    let keyed = AtRest::keyed(ring(1, &[]));
+    let seal = |s: &str| keyed.seal(COLUMN, Some(s.to_owned())).unwrap();
+    let (a, b) = (seal("whsec_a"), seal("whsec_b"));
+    let delivery = |n: u128, secret: Option<String>| ClaimedDelivery {
+        id: DeliveryId::from_uuid(Uuid::from_u128(n)),
+        event_id: EventId::from_uuid(Uuid::from_u128(n)),
+        webhook_id: WebhookId::from_uuid(Uuid::from_u128(n)),
+        site_id: SiteId::from_uuid(Uuid::from_u128(0)),
+        url: "https://example.com".to_owned(),
+        signing_secret: secret,
+        payload: Vec::new(),
+        attempt: 1,
+        round_attempt: 1,
+    };
+    let mut batch = vec![
+        delivery(1, a.clone()),
+        delivery(2, None),
+        delivery(3, b),
+        delivery(4, a.clone()),
+    ];
+    keyed.unseal_deliveries(&mut batch).unwrap();
+    let secrets: Vec<Option<&str>> = batch.iter().map(|d| d.signing_secret.as_deref()).collect();
+    assert_eq!(
+        secrets,
+        [Some("whsec_a"), None, Some("whsec_b"), Some("whsec_a")]
+    );
+
+    // Without a key, an encrypted secret anywhere in the batch is refused.
+    let mut batch = vec![delivery(1, Some("whsec_plain".into())), delivery(2, a)];
+    assert!(matches!(
+        AtRest::plain().unseal_deliveries(&mut batch),
+        Err(CipherError::NoKey { .. })
     ));
 }
