@@ -344,6 +344,7 @@ mod tests {
 
     #[test]
     fn encryption_keys_resolve_from_files_and_literals_and_are_checked() {
+        use vizhook_store::cipher::SecretColumn::ConnectionPassword;
         let dir = tempfile::tempdir().unwrap();
         let key = Key::generate().unwrap();
         let old = Key::generate().unwrap();
@@ -359,18 +360,11 @@ mod tests {
         let ring = from_file.key_ring().unwrap();
         assert_eq!(ring.primary_id(), Key::parse(&key).unwrap().id());
         let sealed = AtRest::keyed(KeyRing::new(Key::parse(&old).unwrap(), Vec::new()))
-            .seal(
-                vizhook_store::cipher::SecretColumn::ConnectionPassword,
-                Some("pw".into()),
-            )
+            .seal(ConnectionPassword, Some("pw".into()))
             .unwrap()
             .unwrap();
         assert!(
-            ring.open(
-                vizhook_store::cipher::SecretColumn::ConnectionPassword,
-                &sealed
-            )
-            .is_ok(),
+            ring.open(ConnectionPassword, &sealed).is_ok(),
             "previous keys decrypt"
         );
 

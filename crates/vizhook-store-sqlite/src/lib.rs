@@ -86,11 +86,11 @@ impl SqliteStore {
         Self::open_with(url, Options::default()).await
     }
 
-    /// Opens the database at `url` with `options`: after the migrations, the secret columns
+    /// Opens the database at `url` with `settings`: after the migrations, the secret columns
     /// are reviewed against the key ring in one transaction (`rekey.rs`), so a store that
     /// opens holds every secret under its primary key, or none encrypted if it has no key.
-    pub async fn open_with(url: &str, options: Options) -> Result<Self, OpenError> {
-        let Options { at_rest } = options;
+    pub async fn open_with(url: &str, settings: Options) -> Result<Self, OpenError> {
+        let Options { at_rest } = settings;
         let options = SqliteConnectOptions::from_str(url)
             .map_err(|source| OpenError::InvalidUrl {
                 url: url.to_owned(),
