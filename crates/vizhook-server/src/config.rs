@@ -10,6 +10,7 @@ use figment::{
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 use vizhook_core::{DeliveryPolicy, RetrySchedule};
+use vizhook_store::cipher::{AtRest, Key, KeyRing};
 
 pub use crate::delivery::email::{SmtpConfig, SmtpTls};
 
@@ -21,6 +22,7 @@ pub const DEFAULT_CONFIG: &str = include_str!("../../../config/vizhook.default.t
 pub struct Config {
     pub server: ServerConfig,
     pub database: DatabaseConfig,
+    pub encryption: EncryptionConfig,
     pub auth: AuthConfig,
     pub tableau: TableauConfig,
     pub outbound: OutboundConfig,
@@ -62,6 +64,63 @@ pub fn redact_url(url: &str) -> String {
             parsed.to_string()
         }
         _ => url.to_owned(),
+    }
+}
+
+/// Encryption at rest of webhook signing secrets and embedded connection passwords. Each key is
+/// a secret reference (`env:NAME`, `file:PATH`) or, discouraged, the key itself.
+#[derive(Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EncryptionConfig {
+    /// The key that encrypts; empty for none.
+    pub key: String,
+    /// Keys that secrets may still be encrypted with; they only decrypt.
+    pub previous_keys: Vec<String>,
+}
+
+/// References are shown, keys written in the file are not.
+impl fmt::Debug for EncryptionConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fn shown(raw: &str) -> &str {
+            if raw.is_empty() || raw.starts_with("env:") || raw.starts_with("file:") {
+                raw
+            } else {
+                "<redacted>"
+            }
+        }
+        let previous: Vec<&str> = self.previous_keys.iter().map(|k| shown(k)).collect();
+        f.debug_struct("EncryptionConfig")
+            .field("key", &shown(&self.key))
+            .field("previous_keys", &previous)
+            .finish()
+    }
+}
+
+impl EncryptionConfig {
+    /// Resolves the keys (relative `file:` paths against `base`) into the store's policy:
+    /// plain without a key.
+    pub fn at_rest(&self, base: &Path) -> Result<AtRest, ConfigError> {
+        let read = |name: String, raw: &str| {
+            let secret = crate::secret_ref::resolve(raw, base)
+                .map_err(|err| ConfigError::Rule(format!("{name}: {err}")))?;
+            Key::parse(secret.expose()).map_err(|err| ConfigError::Rule(format!("{name}: {err}")))
+        };
+        if self.key.is_empty() {
+            if !self.previous_keys.is_empty() {
+                return Err(ConfigError::Rule(
+                    "encryption.previous_keys only decrypt, so they need encryption.key".into(),
+                ));
+            }
+            return Ok(AtRest::plain());
+        }
+        let primary = read("encryption.key".into(), &self.key)?;
+        let previous = self
+            .previous_keys
+            .iter()
+            .enumerate()
+            .map(|(i, raw)| read(format!("encryption.previous_keys[{i}]"), raw))
+            .collect::<Result<_, _>>()?;
+        Ok(AtRest::keyed(KeyRing::new(primary, previous)))
     }
 }
 
@@ -270,6 +329,7 @@ mod tests {
         assert_eq!(config.database.url, "sqlite://vizhook.db");
         assert_eq!(config.auth.session_ttl, Duration::from_secs(240 * 60));
         assert!(!config.server.dev);
+        assert!(config.encryption.key.is_empty() && config.encryption.previous_keys.is_empty());
         let outbound = OutboundConfig::default();
         assert_eq!(
             (outbound.connect_timeout, outbound.timeout),
@@ -280,6 +340,49 @@ mod tests {
             config.outbound.max_response_bytes
         );
         assert_eq!(outbound.allow_networks, config.outbound.allow_networks);
+    }
+
+    #[test]
+    fn encryption_keys_resolve_from_files_and_literals_and_are_checked() {
+        use vizhook_store::cipher::SecretColumn::ConnectionPassword;
+        let dir = tempfile::tempdir().unwrap();
+        let key = Key::generate().unwrap();
+        let old = Key::generate().unwrap();
+        std::fs::write(dir.path().join("key"), format!("{key}\n")).unwrap();
+        let config = |key: &str, previous: &[&str]| EncryptionConfig {
+            key: key.to_owned(),
+            previous_keys: previous.iter().map(|k| (*k).to_owned()).collect(),
+        };
+
+        let none = config("", &[]).at_rest(dir.path()).unwrap();
+        assert!(none.key_ring().is_none());
+        let from_file = config("file:key", &[&old]).at_rest(dir.path()).unwrap();
+        let ring = from_file.key_ring().unwrap();
+        assert_eq!(ring.primary_id(), Key::parse(&key).unwrap().id());
+        let sealed = AtRest::keyed(KeyRing::new(Key::parse(&old).unwrap(), Vec::new()))
+            .seal(ConnectionPassword, Some("pw".into()))
+            .unwrap()
+            .unwrap();
+        assert!(
+            ring.open(ConnectionPassword, &sealed).is_ok(),
+            "previous keys decrypt"
+        );
+
+        let message = |c: EncryptionConfig| c.at_rest(dir.path()).unwrap_err().to_string();
+        assert_eq!(
+            message(config("env:VIZHOOK_SURELY_UNSET_KEY", &[])),
+            "invalid configuration: encryption.key: the environment variable VIZHOOK_SURELY_UNSET_KEY is not set"
+        );
+        assert!(message(config("file:missing", &[])).contains("cannot read the secret file"));
+        assert_eq!(
+            message(config(&key, &["AAAA"])),
+            "invalid configuration: encryption.previous_keys[0]: an encryption key must be 32 random bytes, and this one is 3 bytes"
+        );
+        assert!(message(config("", &[&old])).contains("need encryption.key"));
+
+        let shown = format!("{:?}", config(&key, &["env:OLD_KEY"]));
+        assert!(!shown.contains(&key), "{shown}");
+        assert!(shown.contains("env:OLD_KEY"), "{shown}");
     }
 
     #[test]

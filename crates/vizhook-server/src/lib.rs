@@ -12,6 +12,7 @@ pub mod delivery;
 pub mod events;
 pub mod listener;
 pub mod receiver;
+pub mod secret_ref;
 pub mod secrets;
 pub mod state;
 

@@ -1,7 +1,9 @@
 //! The embedded SQLite backend of the vizhook store: one file, WAL journal, `synchronous=FULL`
 //! for durability, migrations embedded in the binary. Reads use a pool of read-only
 //! connections; all writes go through one writer task that group-commits them, and a
-//! connection of its own checkpoints the log in the background.
+//! connection of its own checkpoints the log in the background. With a key ring
+//! (`Options::at_rest`) the secret columns are encrypted on write, decrypted on read, and
+//! reviewed at open (`rekey.rs`).
 
 #![forbid(unsafe_code)]
 
@@ -11,6 +13,7 @@ mod convert;
 mod identity;
 mod inbox;
 mod outbox;
+mod rekey;
 mod rows;
 mod sites;
 mod webhooks;
@@ -28,7 +31,10 @@ use vizhook_core::{
     AccountId, ContentUrl, DatasourceId, DeliveryId, JobId, LabelId, ProjectId, SiteId, UserId,
     ViewId, Webhook, WebhookId, WorkbookId,
 };
-use vizhook_store::*;
+use vizhook_store::{
+    cipher::{AtRest, CipherError},
+    *,
+};
 
 use crate::{convert::db_error, writer::Writer};
 
@@ -47,6 +53,19 @@ pub enum OpenError {
     Migrate(#[source] sqlx::migrate::MigrateError),
     #[error("could not read the inbox's de-duplication keys")]
     Keys(#[source] StoreError),
+    /// A stored secret cannot be read with the configured keys; nothing was changed.
+    #[error(transparent)]
+    Secrets(#[from] CipherError),
+    #[error("could not re-encrypt the database's secrets")]
+    Reencrypt(#[source] sqlx::Error),
+}
+
+/// How to open a store.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Encryption at rest of the secret columns (`webhooks.signing_secret`,
+    /// `connections.password`); plain by default.
+    pub at_rest: AtRest,
 }
 
 /// The SQLite store.
@@ -56,12 +75,22 @@ pub struct SqliteStore {
     writer: Writer,
     /// Inbound events, batched in front of the writer.
     receives: inbox::ReceiveQueue,
+    /// Seals the secret columns on write and unseals them on read.
+    at_rest: AtRest,
 }
 
 impl SqliteStore {
     /// Opens (creating if missing) the database at `url` (`sqlite://path` or `sqlite:path`)
-    /// and applies pending migrations.
+    /// and applies pending migrations, without encryption at rest.
     pub async fn open(url: &str) -> Result<Self, OpenError> {
+        Self::open_with(url, Options::default()).await
+    }
+
+    /// Opens the database at `url` with `settings`: after the migrations, the secret columns
+    /// are reviewed against the key ring in one transaction (`rekey.rs`), so a store that
+    /// opens holds every secret under its primary key, or none encrypted if it has no key.
+    pub async fn open_with(url: &str, settings: Options) -> Result<Self, OpenError> {
+        let Options { at_rest } = settings;
         let options = SqliteConnectOptions::from_str(url)
             .map_err(|source| OpenError::InvalidUrl {
                 url: url.to_owned(),
@@ -98,6 +127,16 @@ impl SqliteStore {
             .run(&mut write_conn)
             .await
             .map_err(OpenError::Migrate)?;
+        let rewritten = rekey::review(&mut write_conn, &at_rest).await?;
+        if let Some(ring) = at_rest.key_ring()
+            && rewritten > 0
+        {
+            tracing::info!(
+                secrets = rewritten,
+                key = ring.primary_id(),
+                "encrypted the database's secrets with the primary key"
+            );
+        }
 
         // Readers keep SQLite's default page cache: every commit by the writer invalidates a
         // reader's cache, and emptying a large one costs more than it saves.
@@ -126,6 +165,7 @@ impl SqliteStore {
             reader,
             receives: inbox::ReceiveQueue::spawn(writer.clone(), keys),
             writer,
+            at_rest,
         })
     }
 
@@ -318,6 +358,9 @@ impl Store for SqliteStore {
         id: WebhookId,
         secret: Option<String>,
     ) -> StoreResult<()> {
+        let secret = self
+            .at_rest
+            .seal(cipher::SecretColumn::WebhookSigningSecret, secret)?;
         self.writer
             .run(move |conn| Box::pin(outbox::set_signing_secret(conn, site, id, secret)))
             .await
@@ -328,7 +371,8 @@ impl Store for SqliteStore {
         changes: &[ContentChange],
         events: &[PublishEvent],
     ) -> StoreResult<Vec<Published>> {
-        let (changes, events) = (changes.to_vec(), events.to_vec());
+        let (mut changes, events) = (changes.to_vec(), events.to_vec());
+        self.at_rest.seal_changes(&mut changes)?;
         self.writer
             .run(move |conn| Box::pin(content::apply(conn, changes, events)))
             .await
@@ -371,7 +415,9 @@ impl Store for SqliteStore {
         site: SiteId,
         owner: ContentRef,
     ) -> StoreResult<Vec<vizhook_store::Connection>> {
-        content::connections(&self.reader, site, owner).await
+        let mut connections = content::connections(&self.reader, site, owner).await?;
+        self.at_rest.unseal_connections(&mut connections)?;
+        Ok(connections)
     }
 
     async fn job(&self, site: SiteId, id: JobId) -> StoreResult<Option<Job>> {
@@ -402,10 +448,15 @@ impl Store for SqliteStore {
         events: &[PublishEvent],
         lease: &ClaimRequest,
     ) -> StoreResult<Publication> {
-        let (events, lease) = (events.to_vec(), lease.clone());
+        let (events, lease, at_rest) = (events.to_vec(), lease.clone(), self.at_rest.clone());
         self.writer
             .run(move |conn| {
-                Box::pin(async move { outbox::publish_leasing(conn, &events, Some(&lease)).await })
+                Box::pin(async move {
+                    let mut publication =
+                        outbox::publish_leasing(conn, &events, Some(&lease)).await?;
+                    at_rest.unseal_deliveries(&mut publication.leased)?;
+                    Ok(publication)
+                })
             })
             .await
     }
@@ -417,14 +468,17 @@ impl Store for SqliteStore {
         claim: Option<&ClaimRequest>,
     ) -> StoreResult<Exchange> {
         let (records, failure, claim) = (records.to_vec(), failure.clone(), claim.cloned());
+        let at_rest = self.at_rest.clone();
         self.writer
             .run(move |conn| {
                 Box::pin(async move {
                     let disabled = outbox::record(conn, records, failure).await?;
-                    let claimed = match claim {
+                    let mut claimed = match claim {
                         Some(request) => outbox::claim(conn, request).await?,
                         None => Vec::new(),
                     };
+                    // Inside the write, so a secret that cannot be read leases nothing.
+                    at_rest.unseal_deliveries(&mut claimed)?;
                     Ok(Exchange { disabled, claimed })
                 })
             })

@@ -6,6 +6,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod cipher;
 mod content;
 mod error;
 mod inbox;

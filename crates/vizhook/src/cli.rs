@@ -20,6 +20,8 @@ pub(crate) enum Command {
     Receive(ReceiveArgs),
     /// Print the default configuration, every key documented.
     DefaultConfig,
+    /// Print a new random key for `[encryption] key`: 32 bytes in base64.
+    GenerateKey,
 }
 
 #[derive(Debug, Args)]

@@ -3,33 +3,7 @@
 
 mod common;
 
-use common::{PAT_NAME, PAT_SECRET, Server, run_to_end, serve_command};
-
-fn sign_in_body(name: &str, secret: &str) -> String {
-    format!(
-        r#"<tsRequest><credentials personalAccessTokenName="{name}" personalAccessTokenSecret="{secret}"><site contentUrl="" /></credentials></tsRequest>"#
-    )
-}
-
-/// Signs in and returns (token, site id, whole answer).
-async fn sign_in(server: &Server, name: &str, secret: &str) -> (String, String, String) {
-    let client = reqwest::Client::new();
-    let answer = client
-        .post(server.url("/api/3.24/auth/signin"))
-        .header("Accept", "application/json")
-        .body(sign_in_body(name, secret))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(answer.status(), 200);
-    let json: serde_json::Value = answer.json().await.unwrap();
-    let credentials = &json["credentials"];
-    (
-        credentials["token"].as_str().unwrap().to_owned(),
-        credentials["site"]["id"].as_str().unwrap().to_owned(),
-        json.to_string(),
-    )
-}
+use common::{PAT_NAME, PAT_SECRET, Server, run_to_end, serve_command, sign_in};
 
 #[tokio::test]
 async fn dev_mode_prints_generated_credentials_once_and_they_work() {
@@ -213,6 +187,8 @@ fn the_default_configuration_is_printable_and_documented() {
         "rest_api_version",
         "timeout",
         "allow_networks",
+        "key",
+        "previous_keys",
     ] {
         let lines: Vec<&str> = stdout.lines().collect();
         let at = lines

@@ -10,7 +10,9 @@ pub mod event;
 pub mod http;
 pub mod ingest;
 pub mod routing;
-pub mod secret;
 pub mod service;
 pub mod source;
 mod tasks;
+
+/// Secret references; shared with `serve`'s configuration, so they live above the receiver.
+pub use crate::secret_ref as secret;

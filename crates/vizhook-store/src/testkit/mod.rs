@@ -33,6 +33,7 @@ macro_rules! conformance_tests {
             leases_expire_and_claims_exclude_busy_webhooks,
             concurrent_claims_never_share_a_delivery,
             publishing_can_lease_new_deliveries,
+            signing_secrets_reach_their_deliveries,
             attempts_move_deliveries_and_count_failures,
             four_failed_deliveries_disable_with_a_notice,
             disabled_webhooks_pause_and_resume,

@@ -277,6 +277,57 @@ pub async fn publishing_can_lease_new_deliveries(store: &impl Store) {
     );
 }
 
+/// A webhook's own signing secret reaches the deliveries a publication leases and the ones a
+/// claim leases; removing it leaves them unsigned; a missing webhook is `NotFound`.
+pub async fn signing_secrets_reach_their_deliveries(store: &impl Store) {
+    use EventKind::*;
+    let (seed, hooks) =
+        with_webhooks(store, &[(WorkbookCreated, true), (WorkbookCreated, true)]).await;
+    let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    store
+        .set_signing_secret(seed.site.id, hooks[0].id, Some(secret.to_owned()))
+        .await
+        .unwrap();
+    let secret_of = |deliveries: &[ClaimedDelivery], hook: WebhookId| {
+        let found = deliveries.iter().find(|d| d.webhook_id == hook).unwrap();
+        found.signing_secret.clone()
+    };
+    let events = [event(seed.site.id, WorkbookCreated, "a")];
+    let leased = store
+        .publish_leasing(&events, &claim_at(T0, 10))
+        .await
+        .unwrap()
+        .leased;
+    assert_eq!(secret_of(&leased, hooks[0].id).as_deref(), Some(secret));
+    assert_eq!(secret_of(&leased, hooks[1].id), None);
+
+    store
+        .publish_events(&[event(seed.site.id, WorkbookCreated, "b")])
+        .await
+        .unwrap();
+    let claimed = store.claim_deliveries(&claim_at(T0, 10)).await.unwrap();
+    assert_eq!(secret_of(&claimed, hooks[0].id).as_deref(), Some(secret));
+
+    store
+        .set_signing_secret(seed.site.id, hooks[0].id, None)
+        .await
+        .unwrap();
+    store
+        .publish_events(&[event(seed.site.id, WorkbookCreated, "c")])
+        .await
+        .unwrap();
+    let claimed = store.claim_deliveries(&claim_at(T0, 10)).await.unwrap();
+    assert_eq!(secret_of(&claimed, hooks[0].id), None);
+
+    let missing = WebhookId::from_uuid(Uuid::new_v4());
+    assert!(matches!(
+        store
+            .set_signing_secret(seed.site.id, missing, Some(secret.to_owned()))
+            .await,
+        Err(StoreError::NotFound)
+    ));
+}
+
 pub async fn attempts_move_deliveries_and_count_failures(store: &impl Store) {
     let (seed, hooks) = with_webhooks(store, &[(EventKind::WorkbookDeleted, true)]).await;
     let events: Vec<PublishEvent> = (0..3)

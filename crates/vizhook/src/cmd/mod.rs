@@ -7,11 +7,14 @@ mod serve;
 
 use std::sync::Arc;
 
-use anyhow::{Context, bail};
+use anyhow::{Context, anyhow, bail};
 use tokio_util::sync::CancellationToken;
 use vizhook_server::config::redact_url;
-use vizhook_store::Store;
-use vizhook_store_sqlite::SqliteStore;
+use vizhook_store::{
+    Store,
+    cipher::{AtRest, CipherError, Key},
+};
+use vizhook_store_sqlite::{OpenError, Options, SqliteStore};
 
 use crate::cli::Command;
 
@@ -29,15 +32,36 @@ pub(crate) async fn run(command: Command) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::GenerateKey => {
+            let key = Key::generate().context("could not generate a key")?;
+            #[allow(
+                clippy::print_stdout,
+                reason = "the key is the command's output, never logged"
+            )]
+            {
+                println!("{key}");
+            }
+            Ok(())
+        }
     }
 }
 
-/// Picks the backend from the URL scheme.
-pub(crate) async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+/// Picks the backend from the URL scheme; `at_rest` encrypts the secrets it stores.
+pub(crate) async fn open_store(url: &str, at_rest: AtRest) -> anyhow::Result<Arc<dyn Store>> {
     if url.starts_with("sqlite:") {
-        let store = SqliteStore::open(url)
+        let store = SqliteStore::open_with(url, Options { at_rest })
             .await
-            .with_context(|| format!("could not open the database {}", redact_url(url)))?;
+            .map_err(|err| {
+                let hint = match &err {
+                    OpenError::Secrets(err) => key_hint(err),
+                    _ => "",
+                };
+                let err = anyhow::Error::new(err);
+                anyhow!(
+                    "could not open the database {}: {err:#}{hint}",
+                    redact_url(url)
+                )
+            })?;
         return Ok(Arc::new(store));
     }
     if url.starts_with("postgres:") || url.starts_with("postgresql:") {
@@ -47,6 +71,17 @@ pub(crate) async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
         "unsupported database url '{}': use sqlite://PATH",
         redact_url(url)
     )
+}
+
+/// What to change in `[encryption]` when the database's secrets do not open with its keys.
+fn key_hint(err: &CipherError) -> &'static str {
+    match err {
+        CipherError::UnknownKey { .. } => {
+            "; set [encryption] previous_keys to the old key to rotate"
+        }
+        CipherError::NoKey { .. } => "; set [encryption] key to that key",
+        _ => "",
+    }
 }
 
 /// Cancels `shutdown` on the first SIGINT or SIGTERM. The handlers are installed before this

@@ -3,6 +3,7 @@
 
 use anyhow::Context;
 use vizhook_server::receiver::{config, service};
+use vizhook_store::cipher::AtRest;
 
 use super::{inbox_lock, open_store, stop_on_signal};
 use crate::cli::ReceiveArgs;
@@ -34,7 +35,7 @@ pub(super) async fn run(args: ReceiveArgs) -> anyhow::Result<()> {
     }
     // Held until the receiver stops.
     let _inbox = inbox_lock::lock(&loaded.database)?;
-    let store = open_store(&loaded.database).await?;
+    let store = open_store(&loaded.database, AtRest::plain()).await?;
     let listen = loaded.config.server.listen;
     let listener = std::net::TcpListener::bind(listen)
         .with_context(|| format!("could not listen on {listen}"))?;

@@ -1,6 +1,8 @@
 //! `vizhook serve`: load the configuration, open the store, seed it on first run, and serve
 //! the API until SIGINT or SIGTERM.
 
+use std::path::Path;
+
 use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -20,7 +22,14 @@ pub(super) async fn run(args: ServeArgs) -> anyhow::Result<()> {
         dev: args.dev,
     };
     let config = Config::load(args.config.as_deref(), &overrides)?;
-    let store = open_store(&config.database.url).await?;
+    // `file:` keys are read relative to the configuration file, as `receive` reads its secrets.
+    let base = args
+        .config
+        .as_deref()
+        .and_then(Path::parent)
+        .unwrap_or(Path::new(""));
+    let at_rest = config.encryption.at_rest(base)?;
+    let store = open_store(&config.database.url, at_rest).await?;
 
     let outcome = bootstrap::bootstrap(store.as_ref(), admin_seed(), config.server.dev).await?;
     match outcome {

@@ -186,15 +186,19 @@ pub fn run_to_end(mut command: Command) -> (ExitStatus, String, String) {
 }
 
 /// A destination that answers every request with 200, counts them and keeps their paths and
-/// bodies.
+/// bodies, and their headers in `heads` (in the same order).
 pub struct Destination {
     pub addr: SocketAddr,
     pub hits: Arc<AtomicUsize>,
     pub requests: Arc<Mutex<Vec<Request>>>,
+    pub heads: Arc<Mutex<Vec<Headers>>>,
 }
 
 /// A received request's path and body.
 pub type Request = (String, Vec<u8>);
+
+/// A received request's headers, names in lower case.
+pub type Headers = Vec<(String, String)>;
 
 impl Destination {
     pub fn start() -> Self {
@@ -202,11 +206,14 @@ impl Destination {
         let addr = listener.local_addr().unwrap();
         let hits = Arc::new(AtomicUsize::new(0));
         let requests = Arc::new(Mutex::new(Vec::new()));
-        let (counter, kept) = (hits.clone(), requests.clone());
+        let heads = Arc::new(Mutex::new(Vec::new()));
+        let (counter, kept, kept_heads) = (hits.clone(), requests.clone(), heads.clone());
         thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(mut stream) = stream else { continue };
-                if let Some(request) = read_request(&mut stream) {
+                if let Some((request, head)) = read_request(&mut stream) {
+                    // Headers first: whoever sees the request may look for them.
+                    kept_heads.lock().unwrap().push(head);
                     kept.lock().unwrap().push(request);
                     counter.fetch_add(1, Ordering::SeqCst);
                     let _ = stream.write_all(
@@ -219,6 +226,7 @@ impl Destination {
             addr,
             hits,
             requests,
+            heads,
         }
     }
 
@@ -237,8 +245,9 @@ impl Destination {
     }
 }
 
-/// Reads one HTTP/1.1 request (headers and a `Content-Length` body): its path and body.
-fn read_request(stream: &mut std::net::TcpStream) -> Option<(String, Vec<u8>)> {
+/// Reads one HTTP/1.1 request (headers and a `Content-Length` body): its path and body, and
+/// its headers (names in lower case).
+fn read_request(stream: &mut std::net::TcpStream) -> Option<(Request, Headers)> {
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .ok()?;
@@ -251,11 +260,17 @@ fn read_request(stream: &mut std::net::TcpStream) -> Option<(String, Vec<u8>)> {
         }
         data.extend_from_slice(&buf[..n]);
         if let Some(end) = data.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&data[..end]).to_ascii_lowercase();
-            let length = head
+            let head = String::from_utf8_lossy(&data[..end]).into_owned();
+            let headers: Headers = head
                 .lines()
-                .find_map(|line| line.strip_prefix("content-length:"))
-                .and_then(|value| value.trim().parse::<usize>().ok())
+                .skip(1)
+                .filter_map(|line| line.split_once(':'))
+                .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_owned()))
+                .collect();
+            let length = headers
+                .iter()
+                .find(|(name, _)| name == "content-length")
+                .and_then(|(_, value)| value.parse::<usize>().ok())
                 .unwrap_or(0);
             while data.len() < end + 4 + length {
                 let n = stream.read(&mut buf).ok()?;
@@ -268,8 +283,35 @@ fn read_request(stream: &mut std::net::TcpStream) -> Option<(String, Vec<u8>)> {
                 .split_whitespace()
                 .nth(1)
                 .unwrap_or_default()
-                .to_owned();
-            return Some((path, data[end + 4..].to_vec()));
+                .to_ascii_lowercase();
+            return Some(((path, data[end + 4..].to_vec()), headers));
         }
     }
+}
+
+/// A sign-in request with a personal access token, to the Default site.
+pub fn sign_in_body(name: &str, secret: &str) -> String {
+    format!(
+        r#"<tsRequest><credentials personalAccessTokenName="{name}" personalAccessTokenSecret="{secret}"><site contentUrl="" /></credentials></tsRequest>"#
+    )
+}
+
+/// Signs in and returns (token, site id, whole answer).
+pub async fn sign_in(server: &Server, name: &str, secret: &str) -> (String, String, String) {
+    let client = reqwest::Client::new();
+    let answer = client
+        .post(server.url("/api/3.24/auth/signin"))
+        .header("Accept", "application/json")
+        .body(sign_in_body(name, secret))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let json: serde_json::Value = answer.json().await.unwrap();
+    let credentials = &json["credentials"];
+    (
+        credentials["token"].as_str().unwrap().to_owned(),
+        credentials["site"]["id"].as_str().unwrap().to_owned(),
+        json.to_string(),
+    )
 }

@@ -1,7 +1,8 @@
-//! Secrets in the receiver's configuration: a literal value, or a reference `env:NAME` (an
-//! environment variable) or `file:PATH` (a file's contents, trailing newline dropped, relative
-//! paths against the configuration file's folder). Resolved once at load time; the resolved
-//! value never appears in `Debug` output or logs.
+//! Secrets given in configuration, by both `vizhook serve` (`[encryption]` keys) and `vizhook
+//! receive` (tokens, passwords, template secrets): a literal value, or a reference `env:NAME`
+//! (an environment variable) or `file:PATH` (a file's contents, trailing newline dropped,
+//! relative paths against the configuration file's folder). Resolved once at load time; the
+//! resolved value never appears in `Debug` output or logs.
 
 use std::{
     fmt,
