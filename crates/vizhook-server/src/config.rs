@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use vizhook_core::{DeliveryPolicy, RetrySchedule};
 
 pub use crate::delivery::email::{SmtpConfig, SmtpTls};
+use crate::listener::Limits;
 
 /// The default configuration, every key documented.
 pub const DEFAULT_CONFIG: &str = include_str!("../../../config/vizhook.default.toml");
@@ -37,6 +38,17 @@ pub struct ServerConfig {
     pub max_publish_bytes: usize,
     #[serde(with = "humantime_serde")]
     pub read_timeout: Duration,
+    pub max_header_bytes: usize,
+    pub max_uri_bytes: usize,
+}
+
+impl ServerConfig {
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_header_bytes: self.max_header_bytes,
+            max_uri_bytes: self.max_uri_bytes,
+        }
+    }
 }
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -254,6 +266,9 @@ impl Config {
         if self.server.max_body_bytes < 1024 {
             return rule("server.max_body_bytes must be at least 1024");
         }
+        if let Some(problem) = self.server.limits().check().first() {
+            return rule(&format!("server.{} {problem}", problem.key()));
+        }
         self.delivery.validate()
     }
 }
@@ -270,6 +285,7 @@ mod tests {
         assert_eq!(config.database.url, "sqlite://vizhook.db");
         assert_eq!(config.auth.session_ttl, Duration::from_secs(240 * 60));
         assert!(!config.server.dev);
+        assert_eq!(config.server.limits(), Limits::default());
         let outbound = OutboundConfig::default();
         assert_eq!(
             (outbound.connect_timeout, outbound.timeout),
@@ -280,6 +296,24 @@ mod tests {
             config.outbound.max_response_bytes
         );
         assert_eq!(outbound.allow_networks, config.outbound.allow_networks);
+    }
+
+    #[test]
+    fn head_limits_hyper_cannot_honour_are_refused() {
+        let mut config = Config::defaults();
+        config.server.max_header_bytes = 8191;
+        let err = config.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("server.max_header_bytes must be at least 8192"),
+            "{err}"
+        );
+        let mut config = Config::defaults();
+        config.server.max_uri_bytes = 65535;
+        let err = config.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("server.max_uri_bytes must be from 1 to 65534"),
+            "{err}"
+        );
     }
 
     #[test]
