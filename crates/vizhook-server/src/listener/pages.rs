@@ -115,14 +115,15 @@ impl ErrorPages {
         &self.pages[refusal.index()]
     }
 
-    /// The refusal as a response, for a request that was parsed.
+    /// The refusal as a response, for a request that was parsed. It closes the connection,
+    /// as hyper's own refusals do: what else the client sends is not worth reading.
     pub(crate) fn response(&self, refusal: Refusal) -> Response {
         let page = self.page(refusal);
         let mut response = Response::new(Body::from(page.body.clone()));
         *response.status_mut() = refusal.status();
-        response
-            .headers_mut()
-            .insert(header::CONTENT_TYPE, page.content_type.clone());
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, page.content_type.clone());
+        headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
         response
     }
 

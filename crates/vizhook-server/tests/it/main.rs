@@ -13,6 +13,8 @@ mod events;
 mod helpers;
 mod permissions;
 mod projects;
+mod raw;
 mod receive;
+mod refusals;
 mod timeouts;
 mod xml_golden;
