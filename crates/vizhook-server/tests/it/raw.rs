@@ -65,13 +65,14 @@ impl RawAnswer {
         tableau_error(&self.body)
     }
 
-    /// The sentence of receive's `{"error": …}`.
+    /// The sentence of receive's `{"error": …}`, which must say that the connection closes.
     pub fn json_error(&self) -> String {
         assert_eq!(
             self.header("content-type"),
             Some("application/json"),
             "{self:?}"
         );
+        assert_eq!(self.header("connection"), Some("close"), "{self:?}");
         let value: serde_json::Value = serde_json::from_str(&self.body)
             .unwrap_or_else(|err| panic!("not JSON ({err}): {self:?}"));
         value["error"]

@@ -46,7 +46,10 @@ async fn uris_over_the_limit_get_414000() {
         let answer = refused(&app, sent.as_bytes()).await;
         assert_eq!(answer.status, 414, "{length}: {answer:?}");
         let (code, summary, detail) = answer.tableau_error();
-        assert_eq!((code.as_str(), summary.as_str()), ("414000", "URI Too Long"));
+        assert_eq!(
+            (code.as_str(), summary.as_str()),
+            ("414000", "URI Too Long")
+        );
         assert!(detail.contains("16384 bytes"), "{detail}");
     }
     let path = format!("/api/3.24/serverinfo?q={}", "a".repeat(16_384 - 23));
