@@ -13,6 +13,7 @@ use vizhook_core::{DeliveryPolicy, RetrySchedule};
 use vizhook_store::cipher::{AtRest, Key, KeyRing};
 
 pub use crate::delivery::email::{SmtpConfig, SmtpTls};
+use crate::listener::Limits;
 
 /// The default configuration, every key documented.
 pub const DEFAULT_CONFIG: &str = include_str!("../../../config/vizhook.default.toml");
@@ -39,6 +40,17 @@ pub struct ServerConfig {
     pub max_publish_bytes: usize,
     #[serde(with = "humantime_serde")]
     pub read_timeout: Duration,
+    pub max_header_bytes: usize,
+    pub max_uri_bytes: usize,
+}
+
+impl ServerConfig {
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_header_bytes: self.max_header_bytes,
+            max_uri_bytes: self.max_uri_bytes,
+        }
+    }
 }
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -313,6 +325,9 @@ impl Config {
         if self.server.max_body_bytes < 1024 {
             return rule("server.max_body_bytes must be at least 1024");
         }
+        if let Some(problem) = self.server.limits().check().first() {
+            return rule(&format!("server.{} {problem}", problem.key()));
+        }
         self.delivery.validate()
     }
 }
@@ -330,6 +345,7 @@ mod tests {
         assert_eq!(config.auth.session_ttl, Duration::from_secs(240 * 60));
         assert!(!config.server.dev);
         assert!(config.encryption.key.is_empty() && config.encryption.previous_keys.is_empty());
+        assert_eq!(config.server.limits(), Limits::default());
         let outbound = OutboundConfig::default();
         assert_eq!(
             (outbound.connect_timeout, outbound.timeout),
@@ -383,6 +399,24 @@ mod tests {
         let shown = format!("{:?}", config(&key, &["env:OLD_KEY"]));
         assert!(!shown.contains(&key), "{shown}");
         assert!(shown.contains("env:OLD_KEY"), "{shown}");
+    }
+
+    #[test]
+    fn head_limits_hyper_cannot_honour_are_refused() {
+        let mut config = Config::defaults();
+        config.server.max_header_bytes = 8191;
+        let err = config.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("server.max_header_bytes must be at least 8192"),
+            "{err}"
+        );
+        let mut config = Config::defaults();
+        config.server.max_uri_bytes = 65535;
+        let err = config.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("server.max_uri_bytes must be from 1 to 65534"),
+            "{err}"
+        );
     }
 
     #[test]

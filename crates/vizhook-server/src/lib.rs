@@ -43,12 +43,20 @@ pub async fn run(
     content::refresh::recover(&state).await;
     let mut workers = delivery::spawn_workers(&state, &shutdown)?;
     let read_timeout = state.config.server.read_timeout;
-    // Trailing slashes are trimmed before routing: some clients POST to `.../webhooks/`.
-    let app = NormalizePathLayer::trim_trailing_slash()
-        .layer(router(state).layer(listener::body_timeout(read_timeout)));
+    let pages = api::error::refusal_pages(
+        state.config.server.limits(),
+        &state.config.tableau.rest_api_version,
+    )?;
+    // Trailing slashes are trimmed before routing: some clients POST to `.../webhooks/`. The
+    // head limits measure the URI as it was sent, so they come first.
+    let app = listener::HeadLimitLayer::new(pages.clone()).layer(
+        NormalizePathLayer::trim_trailing_slash()
+            .layer(router(state).layer(listener::body_timeout(read_timeout))),
+    );
     let handle = listener::stopped_by(&shutdown, &mut workers);
     let server = axum_server::from_tcp(listener.into_std()?)?.handle(handle);
-    let served = listener::with_read_timeout(server, read_timeout)
+    let server = listener::with_read_timeout(server, read_timeout);
+    let served = listener::with_error_bodies(server, &pages)
         .serve(ServiceExt::<Request>::into_make_service(app))
         .await;
     shutdown.cancel();

@@ -11,7 +11,8 @@ use axum::{
 use vizhook_core::DomainError;
 use vizhook_store::StoreError;
 
-use super::format::{Document, Element};
+use super::format::{Document, Element, XML_CONTENT_TYPE, xml};
+use crate::listener::{ErrorPages, Limits};
 
 /// A failed API request.
 #[derive(Debug, thiserror::Error)]
@@ -196,8 +197,24 @@ pub fn generic_error(status: StatusCode) -> Element {
             "The HTTP method is not supported for this resource.",
         );
     }
+    status_error(status, status.canonical_reason().unwrap_or("Error"))
+}
+
+/// The error document for `status` with a detail of its own: the code follows the
+/// status-times-1000 pattern, and the summary is the status's reason phrase.
+pub fn status_error(status: StatusCode, detail: &str) -> Element {
     let reason = status.canonical_reason().unwrap_or("Error");
-    error_element(u32::from(status.as_u16()) * 1000, reason, reason)
+    error_element(u32::from(status.as_u16()) * 1000, reason, detail)
+}
+
+/// The documents of the requests the listener refuses before routing (a head hyper cannot
+/// parse, a URI or head over the limits), as Tableau's XML errors: the format when nothing asks
+/// for JSON, and a request that cannot be parsed asks for nothing.
+pub fn refusal_pages(limits: Limits, api_version: &str) -> std::io::Result<ErrorPages> {
+    ErrorPages::render(limits, |status, sentence| {
+        let document = xml::write(&[status_error(status, sentence)], api_version)?;
+        Ok((XML_CONTENT_TYPE, document))
+    })
 }
 
 impl IntoResponse for ApiError {

@@ -2,9 +2,17 @@
 //! that a client that connects and then sends nothing, stops in the middle of its headers,
 //! idles between requests or stops sending a body cannot hold a connection (and its file
 //! descriptor) for ever. HTTP/2 is not offered: hyper has no idle timeout for it, and
-//! Tableau's clients and webhooks speak HTTP/1.1.
+//! Tableau's clients and webhooks speak HTTP/1.1. Requests refused before any handler sees
+//! them (a head hyper cannot parse, a URI or head over [`Limits`]) get the role's error
+//! document ([`ErrorPages`]), from [`HeadLimitLayer`] or, for hyper's own answers, from the
+//! stream [`ErrorBodies`] gives every connection.
 
+mod accept;
 mod body;
+mod head;
+mod limits;
+mod pages;
+mod refusing;
 
 use std::{io, net::SocketAddr, path::Path, sync::Arc, time::Duration};
 
@@ -18,7 +26,11 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tower::util::MapRequestLayer;
 
+pub use accept::{Counting, ErrorBodies};
 pub use body::{BodyTimeout, MIN_RATE};
+pub use limits::{HeadLimit, HeadLimitLayer, LimitError, Limits, MAX_URI_BYTES, MIN_HEADER_BYTES};
+pub use pages::{ErrorPages, Refusal};
+pub use refusing::RefusingIo;
 
 /// Serves HTTP/1.1 only and bounds how long `server` waits for a client: for the first request
 /// to begin, for a request's headers to complete, and (through hyper's header timer) for the
@@ -29,6 +41,19 @@ pub fn with_read_timeout<A: axum_server::Address, Acc>(
 ) -> Server<A, Acc> {
     let mut server = server.http1_only().first_request_timeout(timeout);
     server.http_builder().http1().header_read_timeout(timeout);
+    server
+}
+
+/// Caps hyper's read buffer at `max_header_bytes` and wraps every accepted connection, above
+/// TLS if there is one, so that the answers hyper writes on its own carry `pages`' documents.
+pub fn with_error_bodies<A: axum_server::Address, Acc>(
+    server: Server<A, Acc>,
+    pages: &ErrorPages,
+) -> Server<A, ErrorBodies<Acc>> {
+    let mut server = server.map(|acceptor| ErrorBodies::new(acceptor, pages.clone()));
+    // Configuration refuses less than hyper's minimum; never let hyper panic on it.
+    let buffer = pages.limits().max_header_bytes.max(MIN_HEADER_BYTES);
+    server.http_builder().http1().max_buf_size(buffer);
     server
 }
 

@@ -18,6 +18,8 @@ use serde_json::json;
 use time::OffsetDateTime;
 use tower_http::catch_panic::CatchPanicLayer;
 
+use crate::listener::{ErrorPages, Limits};
+
 use super::{
     event::InboundEvent,
     ingest::{Ingest, Outcome},
@@ -51,6 +53,16 @@ pub fn router(shared: Arc<Shared>) -> Router {
                 )
             },
         ))
+}
+
+/// The documents of the requests the listener refuses before routing (a head hyper cannot
+/// parse, a URI or head over the limits), in the shape of every other refusal.
+pub fn refusal_pages(limits: Limits) -> ErrorPages {
+    let Ok(pages) = ErrorPages::render(limits, |_, sentence| {
+        let body = json!({ "error": sentence }).to_string();
+        Ok::<_, std::convert::Infallible>(("application/json", body.into_bytes()))
+    });
+    pages
 }
 
 fn error(status: StatusCode, message: impl Into<String>) -> Response {

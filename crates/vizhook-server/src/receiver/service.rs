@@ -18,7 +18,7 @@ use vizhook_store::Store;
 use super::{
     actions::Runtime,
     config::Loaded,
-    http::{Shared, router},
+    http::{Shared, refusal_pages, router},
     ingest::Ingest,
     tasks::ActionTasks,
 };
@@ -114,8 +114,10 @@ pub async fn run(
 
     let handle = listener::stopped_by(&shutdown, &mut workers);
     let read_timeout = config.server.read_timeout;
+    let pages = refusal_pages(config.server.limits());
     let app = router(shared)
         .layer(listener::body_timeout(read_timeout))
+        .layer(listener::HeadLimitLayer::new(pages.clone()))
         .into_make_service_with_connect_info::<SocketAddr>();
     let served = match (&config.server.tls_cert, &config.server.tls_key) {
         (Some(cert), Some(key)) => {
@@ -131,18 +133,16 @@ pub async fn run(
                 .map_err(ServeError::Serve)?
                 .handle(handle)
                 .map(|acceptor| acceptor.handshake_timeout(read_timeout));
-            listener::with_read_timeout(server, read_timeout)
-                .serve(app)
-                .await
+            let server = listener::with_read_timeout(server, read_timeout);
+            listener::with_error_bodies(server, &pages).serve(app).await
         }
         _ => {
             workers.spawn(reload_on_hangup(None, shutdown.clone()));
             let server = axum_server::from_tcp(listener)
                 .map_err(ServeError::Serve)?
                 .handle(handle);
-            listener::with_read_timeout(server, read_timeout)
-                .serve(app)
-                .await
+            let server = listener::with_read_timeout(server, read_timeout);
+            listener::with_error_bodies(server, &pages).serve(app).await
         }
     };
     shutdown.cancel();

@@ -31,6 +31,7 @@ use crate::{
         email::{Mailer, SmtpConfig},
         http_client::Outbound,
     },
+    listener::Limits,
 };
 
 /// The whole file.
@@ -77,6 +78,18 @@ pub struct ServerSection {
     /// its headers, its next request on a keep-alive connection, or the next part of its body.
     #[serde(with = "humantime_serde")]
     pub read_timeout: Duration,
+    /// The largest request head (request line and headers), and the longest request URI.
+    pub max_header_bytes: usize,
+    pub max_uri_bytes: usize,
+}
+
+impl ServerSection {
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_header_bytes: self.max_header_bytes,
+            max_uri_bytes: self.max_uri_bytes,
+        }
+    }
 }
 
 impl Default for ServerSection {
@@ -88,6 +101,8 @@ impl Default for ServerSection {
             trusted_proxies: Vec::new(),
             metrics: true,
             read_timeout: Duration::from_secs(30),
+            max_header_bytes: Limits::default().max_header_bytes,
+            max_uri_bytes: Limits::default().max_uri_bytes,
         }
     }
 }
@@ -323,6 +338,14 @@ pub fn load_str(text: &str, base: &Path, dev: bool) -> Result<Loaded, Vec<Proble
             "must be longer than zero".into(),
         ));
     }
+    problems.extend(
+        config
+            .server
+            .limits()
+            .check()
+            .into_iter()
+            .map(|problem| (format!("server.{}", problem.key()), problem.to_string())),
+    );
     problems.extend(check_command_timeouts(&config));
     problems.extend(check_tls(&config.server, base));
     let outbound = Outbound::new(&config.outbound, dev)

@@ -44,6 +44,20 @@ fn a_minimal_file_loads_with_the_documented_defaults() {
     );
     assert_eq!(loaded.sources[0].path, "/tableau");
     assert!(loaded.mailer.is_none());
+    assert_eq!(config.server.limits(), Limits::default());
+}
+
+#[test]
+fn head_limits_hyper_cannot_honour_are_placed() {
+    let text =
+        format!("[server]\nmax_header_bytes = 4096\nmax_uri_bytes = 0\n{SOURCE}{MINIMAL_ROUTE}");
+    expected_in_order(
+        &problems(&text),
+        &[
+            "2:20: server.max_header_bytes: must be at least 8192, the smallest read buffer hyper allows",
+            "3:17: server.max_uri_bytes: must be from 1 to 65534, hyper's own limit",
+        ],
+    );
 }
 
 #[test]
