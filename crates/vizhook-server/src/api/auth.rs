@@ -40,7 +40,12 @@ impl FromRequestParts<AppState> for Caller {
                     "Invalid authentication credentials were provided: the token is unknown, expired or signed out.",
                 )
             })?;
-        super::authz::session(session.user.site_role)?;
+        // A member who became unlicensed keeps no access (the rule is authz's, as at sign-in).
+        vizhook_core::authz::authorize_sign_in(session.user.site_role).map_err(|denied| {
+            ApiError::invalid_token(format!(
+                "The authentication token can no longer be used: {denied}."
+            ))
+        })?;
         Ok(Self(session))
     }
 }

@@ -83,15 +83,6 @@ pub fn sign_in(role: SiteRole) -> ApiResult<()> {
     })
 }
 
-/// Whether a session may still be used by its member, as a `401002` otherwise.
-pub fn session(role: SiteRole) -> ApiResult<()> {
-    authz::authorize_sign_in(role).map_err(|denied| {
-        ApiError::invalid_token(format!(
-            "The authentication token can no longer be used: {denied}."
-        ))
-    })
-}
-
 fn actor<'a>(caller: &Caller, administered: &'a [SiteId]) -> Actor<'a> {
     Actor {
         user: caller.0.user.id,

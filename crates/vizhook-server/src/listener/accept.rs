@@ -1,14 +1,11 @@
 //! [`ErrorBodies`], the acceptor that gives each connection a [`RefusingIo`] stream and a
-//! [`Counting`] service sharing one [`Owed`] count: the requests hyper handed to vizhook whose
-//! response heads have not been written yet. A response head written when none is owed is
-//! hyper's own.
+//! [`Counting`] service sharing one [`Owed`] count (`owed.rs`). A response head written when
+//! none is owed is hyper's own.
 
 use std::{
-    collections::VecDeque,
     future::Future,
     io,
     pin::Pin,
-    sync::{Arc, Mutex, PoisonError},
     task::{Context, Poll},
 };
 
@@ -16,40 +13,11 @@ use axum::http::{Method, Request};
 use axum_server::accept::Accept;
 use tower::Service;
 
-use super::{pages::ErrorPages, refusing::RefusingIo};
-
-/// What a request handed to vizhook tells of its response's framing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Expect {
-    /// A response whose body follows its head.
-    Body,
-    /// The response to a `HEAD`: never a body, whatever its `content-length`.
-    NoBody,
-    /// The response to a `CONNECT`: a 2xx turns the connection into a tunnel.
-    Tunnel,
-}
-
-/// The requests of one connection handed to vizhook whose response heads are not written yet,
-/// oldest first (HTTP/1.1 answers in order).
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Owed(Arc<Mutex<VecDeque<Expect>>>);
-
-impl Owed {
-    fn push(&self, expect: Expect) {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push_back(expect);
-    }
-
-    /// The oldest request still owed a response head, which is the one being written.
-    pub(crate) fn pop(&self) -> Option<Expect> {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .pop_front()
-    }
-}
+use super::{
+    owed::{Expect, Owed},
+    pages::ErrorPages,
+    refusing::RefusingIo,
+};
 
 /// Wraps another acceptor (plain TCP, or TLS beneath it) so that the answers hyper writes on
 /// its own carry `pages`' documents.
@@ -118,13 +86,5 @@ where
         };
         self.owed.push(expect);
         self.inner.call(request)
-    }
-}
-
-#[cfg(test)]
-impl Owed {
-    /// Records a request handed over, as [`Counting`] does.
-    pub(crate) fn handed(&self, expect: Expect) {
-        self.push(expect);
     }
 }

@@ -2,7 +2,7 @@
 //! found), and whether a head is one of hyper's own refusals (a `400`, `414` or `431` with
 //! `content-length: 0` and nothing but `date` and `connection` beside it).
 
-use super::{accept::Expect, pages::Refusal};
+use super::{limits::Refusal, owed::Expect};
 
 /// The longest response head followed; after a longer one the connection is passed through.
 const MAX_HEAD: usize = 64 * 1024;

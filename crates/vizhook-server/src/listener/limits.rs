@@ -3,23 +3,10 @@
 //! `414`). hyper's read buffer is capped at `max_header_bytes`, which bounds what a connection
 //! can hold before its head is complete; but hyper measures its buffer, not the head (one large
 //! read can carry a head past the cap), and its own URI limit is fixed near 64 KiB, so
-//! [`HeadLimitLayer`] checks both limits exactly on every request hyper parsed.
+//! `HeadLimitLayer` (`head_limit.rs`) checks both limits exactly on every request hyper parsed.
+//! [`Refusal`] names why the HTTP layer refused a request.
 
-use std::{
-    convert::Infallible,
-    future::Future,
-    pin::Pin,
-    task::{Context, Poll},
-};
-
-use axum::{
-    extract::Request,
-    http::{Method, Uri},
-    response::Response,
-};
-use tower::{Layer, Service};
-
-use super::pages::{ErrorPages, Refusal};
+use axum::http::{Method, StatusCode, Uri};
 
 /// The smallest `max_header_bytes`: hyper refuses a smaller read buffer.
 pub const MIN_HEADER_BYTES: usize = 8192;
@@ -78,7 +65,7 @@ impl Limits {
     }
 
     /// What a parsed request breaks, if anything.
-    fn refusal(
+    pub(crate) fn refusal(
         &self,
         method: &Method,
         uri: &Uri,
@@ -109,61 +96,59 @@ fn target_bytes(uri: &Uri) -> usize {
     }
 }
 
-/// Answers a request whose URI or head is over [`Limits`] with the role's error document.
-#[derive(Debug, Clone)]
-pub struct HeadLimitLayer {
-    pages: ErrorPages,
+/// Why the HTTP layer refused a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// hyper could not parse the request line or a header (`400`).
+    Malformed,
+    /// The request target is over `max_uri_bytes`, or hyper's own limit (`414`).
+    UriTooLong,
+    /// The request line and headers are over `max_header_bytes`, or number more than hyper's
+    /// 100 (`431`).
+    HeadersTooLarge,
 }
 
-impl HeadLimitLayer {
-    pub fn new(pages: ErrorPages) -> Self {
-        Self { pages }
-    }
-}
+impl Refusal {
+    const ALL: [Self; 3] = [Self::Malformed, Self::UriTooLong, Self::HeadersTooLarge];
 
-impl<S> Layer<S> for HeadLimitLayer {
-    type Service = HeadLimit<S>;
-
-    fn layer(&self, inner: S) -> HeadLimit<S> {
-        HeadLimit {
-            inner,
-            pages: self.pages.clone(),
+    pub fn status(self) -> StatusCode {
+        match self {
+            Self::Malformed => StatusCode::BAD_REQUEST,
+            Self::UriTooLong => StatusCode::URI_TOO_LONG,
+            Self::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
         }
     }
-}
 
-/// The service of [`HeadLimitLayer`].
-#[derive(Debug, Clone)]
-pub struct HeadLimit<S> {
-    inner: S,
-    pages: ErrorPages,
-}
-
-impl<S, B> Service<Request<B>> for HeadLimit<S>
-where
-    S: Service<Request<B>, Response = Response, Error = Infallible>,
-    S::Future: Send + 'static,
-{
-    type Response = Response;
-    type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        self.inner.poll_ready(cx)
+    /// The refusal hyper answers with `status` on its own, if it is one.
+    pub(crate) fn of_status(status: u16) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|refusal| refusal.status().as_u16() == status)
     }
 
-    fn call(&mut self, request: Request<B>) -> Self::Future {
-        let limits = self.pages.limits();
-        match limits.refusal(request.method(), request.uri(), request.headers()) {
-            Some(refusal) => {
-                tracing::debug!(
-                    status = refusal.status().as_u16(),
-                    "refused an oversized request head"
-                );
-                let response = self.pages.response(refusal);
-                Box::pin(std::future::ready(Ok(response)))
-            }
-            None => Box::pin(self.inner.call(request)),
+    /// What the client is told.
+    pub fn sentence(self, limits: &Limits) -> String {
+        match self {
+            Self::Malformed => "The request could not be parsed: its request line or a header is \
+                malformed (a header value may not hold control characters, for example)."
+                .to_owned(),
+            Self::UriTooLong => format!(
+                "The request URI is longer than the {} bytes this server accepts.",
+                limits.max_uri_bytes
+            ),
+            Self::HeadersTooLarge => format!(
+                "The request line and headers are larger than the {} bytes this server accepts, \
+                 or there are more than 100 headers.",
+                limits.max_header_bytes
+            ),
+        }
+    }
+
+    pub(crate) fn index(self) -> usize {
+        match self {
+            Self::Malformed => 0,
+            Self::UriTooLong => 1,
+            Self::HeadersTooLarge => 2,
         }
     }
 }

@@ -10,7 +10,9 @@
 mod accept;
 mod body;
 mod head;
+mod head_limit;
 mod limits;
+mod owed;
 mod pages;
 mod refusing;
 
@@ -28,8 +30,9 @@ use tower::util::MapRequestLayer;
 
 pub use accept::{Counting, ErrorBodies};
 pub use body::{BodyTimeout, MIN_RATE};
-pub use limits::{HeadLimit, HeadLimitLayer, LimitError, Limits, MAX_URI_BYTES, MIN_HEADER_BYTES};
-pub use pages::{ErrorPages, Refusal};
+pub use head_limit::{HeadLimit, HeadLimitLayer};
+pub use limits::{LimitError, Limits, MAX_URI_BYTES, MIN_HEADER_BYTES, Refusal};
+pub use pages::ErrorPages;
 pub use refusing::RefusingIo;
 
 /// Serves HTTP/1.1 only and bounds how long `server` waits for a client: for the first request

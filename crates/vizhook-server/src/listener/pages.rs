@@ -11,64 +11,7 @@ use axum::{
 };
 use bytes::Bytes;
 
-use super::limits::Limits;
-
-/// Why the HTTP layer refused a request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refusal {
-    /// hyper could not parse the request line or a header (`400`).
-    Malformed,
-    /// The request target is over `max_uri_bytes`, or hyper's own limit (`414`).
-    UriTooLong,
-    /// The request line and headers are over `max_header_bytes`, or number more than hyper's
-    /// 100 (`431`).
-    HeadersTooLarge,
-}
-
-impl Refusal {
-    const ALL: [Self; 3] = [Self::Malformed, Self::UriTooLong, Self::HeadersTooLarge];
-
-    pub fn status(self) -> StatusCode {
-        match self {
-            Self::Malformed => StatusCode::BAD_REQUEST,
-            Self::UriTooLong => StatusCode::URI_TOO_LONG,
-            Self::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-        }
-    }
-
-    /// The refusal hyper answers with `status` on its own, if it is one.
-    pub(crate) fn of_status(status: u16) -> Option<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|refusal| refusal.status().as_u16() == status)
-    }
-
-    /// What the client is told.
-    pub fn sentence(self, limits: &Limits) -> String {
-        match self {
-            Self::Malformed => "The request could not be parsed: its request line or a header is \
-                malformed (a header value may not hold control characters, for example)."
-                .to_owned(),
-            Self::UriTooLong => format!(
-                "The request URI is longer than the {} bytes this server accepts.",
-                limits.max_uri_bytes
-            ),
-            Self::HeadersTooLarge => format!(
-                "The request line and headers are larger than the {} bytes this server accepts, \
-                 or there are more than 100 headers.",
-                limits.max_header_bytes
-            ),
-        }
-    }
-
-    fn index(self) -> usize {
-        match self {
-            Self::Malformed => 0,
-            Self::UriTooLong => 1,
-            Self::HeadersTooLarge => 2,
-        }
-    }
-}
+use super::limits::{Limits, Refusal};
 
 struct Page {
     content_type: HeaderValue,

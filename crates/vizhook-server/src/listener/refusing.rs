@@ -23,8 +23,8 @@ use tokio::{
 };
 
 use super::{
-    accept::Owed,
     head::{Framing, Head},
+    owed::Owed,
     pages::ErrorPages,
 };
 
@@ -238,7 +238,7 @@ mod tests {
     use tokio::io::AsyncWriteExt;
 
     use super::*;
-    use crate::listener::{accept::Expect, limits::Limits};
+    use crate::listener::{limits::Limits, owed::Expect};
 
     /// A peer that takes at most `chunk` bytes per write and has nothing more to send.
     struct Wire {
