@@ -7,13 +7,16 @@ use figment::{
     Figment,
     providers::{Env, Format, Serialized, Toml},
 };
-use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 use vizhook_core::{DeliveryPolicy, RetrySchedule};
 use vizhook_store::cipher::{AtRest, Key, KeyRing};
 
-pub use crate::delivery::email::{SmtpConfig, SmtpTls};
-use crate::listener::Limits;
+pub use vizhook_runtime::email::{SmtpConfig, SmtpTls};
+use vizhook_runtime::{
+    engine::{LimitProblem, Limits as EngineLimits},
+    listener::Limits,
+    outbound::OutboundConfig,
+};
 
 /// The default configuration, every key documented.
 pub const DEFAULT_CONFIG: &str = include_str!("../../../config/vizhook.default.toml");
@@ -153,29 +156,6 @@ pub struct TableauConfig {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct OutboundConfig {
-    #[serde(with = "humantime_serde")]
-    pub connect_timeout: Duration,
-    #[serde(with = "humantime_serde")]
-    pub timeout: Duration,
-    pub max_response_bytes: usize,
-    pub allow_networks: Vec<IpNet>,
-}
-
-impl Default for OutboundConfig {
-    /// The values of `config/vizhook.default.toml` (a test checks they agree).
-    fn default() -> Self {
-        Self {
-            connect_timeout: Duration::from_secs(5),
-            timeout: Duration::from_secs(10),
-            max_response_bytes: 65536,
-            allow_networks: Vec::new(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct DeliveryConfig {
     pub retry_schedule: Vec<humantime_serde::Serde<Duration>>,
     pub disable_after_failed_deliveries: u32,
@@ -204,31 +184,32 @@ impl DeliveryConfig {
         }
     }
 
+    /// The delivery engine's limits, a webhook being its key.
+    pub fn limits(&self) -> EngineLimits {
+        EngineLimits {
+            max_in_flight: self.max_in_flight,
+            max_in_flight_per_key: self.max_in_flight_per_webhook,
+            claim_batch: self.claim_batch,
+            lease: self.lease,
+            poll_interval: self.poll_interval,
+        }
+    }
+
     fn validate(&self) -> Result<(), ConfigError> {
         let rule = |message: String| Err(ConfigError::Rule(message));
-        if self.max_in_flight == 0 || self.max_in_flight_per_webhook == 0 || self.claim_batch == 0 {
-            return rule("delivery.max_in_flight, max_in_flight_per_webhook and claim_batch must be at least 1".into());
+        if self.prune_interval.is_zero() {
+            return rule("delivery.prune_interval must be longer than zero".into());
         }
-        if self.attempt_timeout.is_zero()
-            || self.poll_interval.is_zero()
-            || self.prune_interval.is_zero()
-        {
-            return rule("delivery.attempt_timeout, poll_interval and prune_interval must be longer than zero".into());
-        }
-        // A claimed delivery may wait behind a webhook's full share and a claim batch.
-        let rounds = (self.claim_batch + self.max_in_flight_per_webhook)
-            .div_ceil(self.max_in_flight_per_webhook)
-            + 1;
-        let needed = self
-            .attempt_timeout
-            .saturating_mul(u32::try_from(rounds).unwrap_or(u32::MAX));
-        if self.lease < needed {
-            return rule(format!(
-                "delivery.lease ({}) must be at least attempt_timeout * ((claim_batch + max_in_flight_per_webhook) / max_in_flight_per_webhook + 1) = {}, \
-                 or deliveries still waiting to be sent could be claimed twice",
-                humantime::format_duration(self.lease),
-                humantime::format_duration(needed)
-            ));
+        if let Some(problem) = self.limits().check(self.attempt_timeout).first() {
+            let key = match problem {
+                LimitProblem::MaxInFlight => "max_in_flight",
+                LimitProblem::MaxInFlightPerKey => "max_in_flight_per_webhook",
+                LimitProblem::ClaimBatch => "claim_batch",
+                LimitProblem::AttemptTimeout => "attempt_timeout",
+                LimitProblem::PollInterval => "poll_interval",
+                LimitProblem::Lease { .. } => "lease",
+            };
+            return rule(format!("delivery.{key} {problem}"));
         }
         if !self.signing_secret.is_empty()
             && let Err(err) = crate::delivery::signing::Signer::new(&self.signing_secret)

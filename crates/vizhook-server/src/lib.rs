@@ -10,7 +10,6 @@ pub mod config;
 pub mod content;
 pub mod delivery;
 pub mod events;
-pub mod listener;
 pub mod receiver;
 pub mod secret_ref;
 pub mod secrets;
@@ -21,6 +20,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower::Layer;
 use tower_http::normalize_path::NormalizePathLayer;
+use vizhook_runtime::listener;
 
 pub use crate::{api::router, config::Config, state::AppState};
 

@@ -5,10 +5,9 @@ use std::sync::Arc;
 use vizhook_core::UrlPolicy;
 use vizhook_store::Store;
 
-use crate::{
-    config::Config,
-    delivery::{DeliveryHandle, http_client::Outbound},
-};
+use vizhook_runtime::outbound::Outbound;
+
+use crate::{config::Config, delivery::DeliveryHandle};
 
 #[derive(Debug, Clone)]
 pub struct AppState {
@@ -22,7 +21,7 @@ impl AppState {
     pub fn new(
         store: Arc<dyn Store>,
         config: Config,
-    ) -> Result<Self, crate::delivery::http_client::ClientError> {
+    ) -> Result<Self, vizhook_runtime::outbound::ClientError> {
         let outbound = Outbound::new(&config.outbound, config.server.dev)?;
         Ok(Self {
             store,

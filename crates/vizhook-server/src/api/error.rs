@@ -9,10 +9,11 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use vizhook_core::DomainError;
+use vizhook_runtime::ErrorChain;
 use vizhook_store::StoreError;
 
 use super::format::{Document, Element, XML_CONTENT_TYPE, xml};
-use crate::listener::{ErrorPages, Limits};
+use vizhook_runtime::listener::{ErrorPages, Limits};
 
 /// A failed API request.
 #[derive(Debug, thiserror::Error)]
@@ -242,21 +243,5 @@ impl IntoResponse for ApiError {
         }
         response.extensions_mut().insert(Document(vec![element]));
         response
-    }
-}
-
-/// Formats an error with its whole `source()` chain, for logs.
-#[derive(Debug)]
-pub struct ErrorChain<'a>(pub &'a dyn Error);
-
-impl std::fmt::Display for ErrorChain<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.0)?;
-        let mut source = self.0.source();
-        while let Some(cause) = source {
-            write!(f, ": {cause}")?;
-            source = cause.source();
-        }
-        Ok(())
     }
 }

@@ -14,7 +14,9 @@ use tokio::net::TcpStream;
 use vizhook_core::EventKind;
 use vizhook_store::{Connection, ContentChange, ContentRef, FINISH_FAILED, FINISH_SUCCESS, Job};
 
-use crate::{api::error::ErrorChain, events::new_event, state::AppState};
+use vizhook_runtime::ErrorChain;
+
+use crate::{events::new_event, state::AppState};
 
 /// How long one connection check may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);

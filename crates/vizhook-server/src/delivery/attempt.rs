@@ -15,10 +15,9 @@ use url::Url;
 use vizhook_core::{DeliveryPolicy, Next};
 use vizhook_store::{AttemptNext, AttemptRecord, ClaimedDelivery};
 
-use super::{
-    http_client::{Outbound, OutboundResponse, json_headers},
-    signing::Signer,
-};
+use vizhook_runtime::outbound::{Outbound, OutboundResponse, json_headers};
+
+use super::signing::Signer;
 
 /// What every attempt needs besides its delivery.
 #[derive(Debug, Clone)]

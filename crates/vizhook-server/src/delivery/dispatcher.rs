@@ -12,11 +12,10 @@ use vizhook_store::{
     AttemptNext, AttemptRecord, ClaimRequest, ClaimedDelivery, FailurePolicy, Store,
 };
 
-use super::{
-    attempt::{AttemptContext, attempt},
-    engine::{Claim, Work},
-};
-use crate::api::error::ErrorChain;
+use vizhook_runtime::engine::{Claim, Work};
+
+use super::attempt::{AttemptContext, attempt};
+use vizhook_runtime::ErrorChain;
 
 #[derive(Debug)]
 pub(crate) struct Deliveries {

@@ -4,15 +4,10 @@
 
 mod attempt;
 mod dispatcher;
-pub mod email;
-pub(crate) mod engine;
-pub(crate) mod hand_off;
-pub mod http_client;
 mod notices;
 pub mod payload;
 mod retention;
 pub mod signing;
-pub mod ssrf;
 
 use std::sync::Arc;
 
@@ -22,14 +17,13 @@ use vizhook_core::WebhookId;
 use vizhook_store::ClaimedDelivery;
 
 use self::{
-    attempt::AttemptContext,
-    dispatcher::Deliveries,
-    email::Mailer,
-    engine::{Engine, Limits},
-    hand_off::HandOff,
-    notices::NoticeWorker,
-    signing::Signer,
+    attempt::AttemptContext, dispatcher::Deliveries, notices::NoticeWorker, signing::Signer,
 };
+use vizhook_runtime::{
+    email::{self, Mailer},
+    engine::{Engine, HandOff},
+};
+
 use crate::state::AppState;
 
 /// How the API tells the delivery workers that there is new work, or hands them deliveries it
@@ -98,13 +92,7 @@ pub fn spawn_workers(
             ),
             notices: state.delivery.notices.clone(),
         }),
-        limits: Limits {
-            max_in_flight: delivery.max_in_flight,
-            max_in_flight_per_key: delivery.max_in_flight_per_webhook,
-            claim_batch: delivery.claim_batch,
-            lease: delivery.lease,
-            poll_interval: delivery.poll_interval,
-        },
+        limits: delivery.limits(),
         wake: state.delivery.wake.clone(),
         hand_off: state.delivery.hand_off.clone(),
     };

@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 use vizhook_store::{EmailState, Notice, NoticeUpdate, Store};
 
 use super::email::{Email, Mailer};
-use crate::api::error::ErrorChain;
+use vizhook_runtime::ErrorChain;
 
 /// Sends that may fail before a notice's email is given up.
 const MAX_EMAIL_ATTEMPTS: u32 = 5;

@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
 use vizhook_store::Store;
 
-use crate::api::error::ErrorChain;
+use vizhook_runtime::ErrorChain;
 
 pub(crate) async fn run(
     store: Arc<dyn Store>,
@@ -15,7 +15,7 @@ pub(crate) async fn run(
     interval: Duration,
     shutdown: CancellationToken,
 ) {
-    loop {
+    vizhook_runtime::retention::every(interval, shutdown, || async {
         let before = OffsetDateTime::now_utc() - retention;
         match store.prune(before).await {
             Ok(stats) if stats.deliveries > 0 || stats.events > 0 => {
@@ -28,9 +28,6 @@ pub(crate) async fn run(
             Ok(_) => {}
             Err(err) => tracing::error!(error = %ErrorChain(&err), "retention failed"),
         }
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            () = tokio::time::sleep(interval) => {}
-        }
-    }
+    })
+    .await;
 }

@@ -18,7 +18,7 @@ use serde_json::json;
 use time::OffsetDateTime;
 use tower_http::catch_panic::CatchPanicLayer;
 
-use crate::listener::{ErrorPages, Limits};
+use vizhook_runtime::listener::{ErrorPages, Limits};
 
 use super::{
     event::InboundEvent,
@@ -141,7 +141,7 @@ async fn receive(
     }
     let body = match axum::body::to_bytes(body, source.max_body_bytes).await {
         Ok(body) => body,
-        Err(err) if crate::listener::is_body_timeout(&err) => {
+        Err(err) if vizhook_runtime::listener::is_body_timeout(&err) => {
             return reject(name, &Rejection::BodyTimeout);
         }
         Err(_) => return reject(name, &too_large),
@@ -185,7 +185,7 @@ async fn receive(
         }
         Err(err) => {
             count(name, StatusCode::SERVICE_UNAVAILABLE);
-            tracing::error!(source = name, error = %crate::api::error::ErrorChain(&err), "could not store an event");
+            tracing::error!(source = name, error = %vizhook_runtime::ErrorChain(&err), "could not store an event");
             let mut response = error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "the event could not be stored; retry later",
@@ -220,7 +220,7 @@ async fn ready(State(shared): State<Arc<Shared>>) -> Response {
     {
         Ok(_) => (StatusCode::OK, "ready\n").into_response(),
         Err(err) => {
-            tracing::warn!(error = %crate::api::error::ErrorChain(&err), "not ready: the store does not take writes");
+            tracing::warn!(error = %vizhook_runtime::ErrorChain(&err), "not ready: the store does not take writes");
             error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "the store does not take writes",

@@ -24,7 +24,7 @@ use super::{
     routing::RouteTree,
     source::Source,
 };
-use crate::delivery::hand_off::HandOff;
+use vizhook_runtime::engine::HandOff;
 
 /// How long a request may wait for names from Tableau's REST API.
 const ENRICH_DEADLINE: Duration = Duration::from_secs(1);

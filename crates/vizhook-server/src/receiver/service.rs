@@ -22,12 +22,9 @@ use super::{
     ingest::Ingest,
     tasks::ActionTasks,
 };
-use crate::{
-    api::error::ErrorChain,
-    delivery::{
-        engine::{Engine, Limits},
-        hand_off::HandOff,
-    },
+use vizhook_runtime::{
+    ErrorChain,
+    engine::{Engine, HandOff},
     listener,
 };
 
@@ -78,13 +75,7 @@ pub async fn run(
             schedule: delivery.schedule(),
             attempt_timeout: delivery.attempt_timeout,
         }),
-        limits: Limits {
-            max_in_flight: delivery.max_in_flight,
-            max_in_flight_per_key: delivery.max_in_flight_per_action,
-            claim_batch: delivery.claim_batch,
-            lease: delivery.lease,
-            poll_interval: delivery.poll_interval,
-        },
+        limits: delivery.limits(),
         wake: wake.clone(),
         hand_off: hand_off.clone(),
     };
@@ -171,7 +162,7 @@ async fn reload_on_hangup(
                 () = shutdown.cancelled() => return,
                 _ = hangups.recv() => match &tls {
                     None => tracing::info!("SIGHUP received; there is no TLS certificate to reload"),
-                    Some((tls, cert, key)) => match crate::listener::tls_config(cert, key) {
+                    Some((tls, cert, key)) => match vizhook_runtime::listener::tls_config(cert, key) {
                         Ok(config) => {
                             tls.reload_from_config(config);
                             tracing::info!(cert = %cert.display(), "reloaded the TLS certificate");
@@ -199,12 +190,7 @@ async fn retention(
     keep: Duration,
     shutdown: CancellationToken,
 ) {
-    let mut tick = tokio::time::interval(Duration::from_secs(3600));
-    loop {
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            _ = tick.tick() => {}
-        }
+    vizhook_runtime::retention::every(Duration::from_secs(3600), shutdown, || async {
         for source in &shared.sources {
             source.forget_idle_clients();
         }
@@ -213,5 +199,6 @@ async fn retention(
             Ok(events) => tracing::info!(events, "pruned handled events past their retention"),
             Err(err) => tracing::error!(error = %ErrorChain(&err), "could not prune the inbox"),
         }
-    }
+    })
+    .await;
 }

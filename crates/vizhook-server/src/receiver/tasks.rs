@@ -13,9 +13,9 @@ use super::{
     actions::{ActionError, Actions, Runtime},
     ingest::TaskSpec,
 };
-use crate::{
-    api::error::ErrorChain,
-    delivery::engine::{Claim, Work},
+use vizhook_runtime::{
+    ErrorChain,
+    engine::{Claim, Work},
 };
 
 #[derive(Debug)]

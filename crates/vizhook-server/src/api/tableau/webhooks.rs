@@ -21,9 +21,9 @@ use crate::{
         format::{Element, Reply},
         version::ApiVersion,
     },
-    delivery::http_client::{SendError, json_headers},
     state::AppState,
 };
+use vizhook_runtime::outbound::{SendError, json_headers};
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()

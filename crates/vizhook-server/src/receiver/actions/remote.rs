@@ -7,10 +7,9 @@ use http::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue};
 use url::Url;
 
 use super::{ActionError, Actions, Context, messages, run::one_line, templates::Tpl};
-use crate::{
-    delivery::http_client::{Outbound, json_headers},
-    receiver::secret::Secret,
-};
+use vizhook_runtime::outbound::{Outbound, json_headers};
+
+use crate::receiver::secret::Secret;
 
 /// Where an HTTP action sends: a fixed URL (from a secret reference) or a template.
 pub(super) enum UrlSource {

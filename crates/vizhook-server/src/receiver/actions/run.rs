@@ -7,9 +7,9 @@ use super::{
     messages, remote,
     templates::{self, Tpl},
 };
-use crate::delivery::{
+use vizhook_runtime::{
     email::{Email, Mailer},
-    http_client::Outbound,
+    outbound::Outbound,
 };
 
 /// What actions need to reach the outside: the guarded HTTP client and the mailer (when

@@ -25,13 +25,11 @@ use super::{
     secret::resolve,
     source::{Source, SourceConfig},
 };
-use crate::{
-    config::OutboundConfig,
-    delivery::{
-        email::{Mailer, SmtpConfig},
-        http_client::Outbound,
-    },
+use vizhook_runtime::{
+    email::{Mailer, SmtpConfig},
+    engine::{LimitProblem, Limits as EngineLimits},
     listener::Limits,
+    outbound::{Outbound, OutboundConfig},
 };
 
 /// The whole file.
@@ -157,6 +155,19 @@ pub struct ActionDelivery {
     pub lease: Duration,
     #[serde(with = "humantime_serde")]
     pub poll_interval: Duration,
+}
+
+impl ActionDelivery {
+    /// The action engine's limits, an action being its key.
+    pub fn limits(&self) -> EngineLimits {
+        EngineLimits {
+            max_in_flight: self.max_in_flight,
+            max_in_flight_per_key: self.max_in_flight_per_action,
+            claim_batch: self.claim_batch,
+            lease: self.lease,
+            poll_interval: self.poll_interval,
+        }
+    }
 }
 
 impl Default for ActionDelivery {
@@ -397,40 +408,22 @@ pub fn load_str(text: &str, base: &Path, dev: bool) -> Result<Loaded, Vec<Proble
 }
 
 fn check_delivery(delivery: &ActionDelivery) -> Vec<(String, String)> {
-    let mut problems = Vec::new();
-    let mut rule = |key: &str, message: &str| {
-        problems.push((format!("delivery.{key}"), message.to_owned()));
-    };
-    if delivery.max_in_flight == 0 {
-        rule("max_in_flight", "must be at least 1");
-    }
-    if delivery.max_in_flight_per_action == 0 {
-        rule("max_in_flight_per_action", "must be at least 1");
-    }
-    if delivery.claim_batch == 0 {
-        rule("claim_batch", "must be at least 1");
-    }
-    if delivery.attempt_timeout.is_zero() {
-        rule("attempt_timeout", "must be longer than zero");
-    }
-    if delivery.poll_interval.is_zero() {
-        rule("poll_interval", "must be longer than zero");
-    }
-    // A claimed task may wait behind its action's full share and a claim batch.
-    let rounds = (delivery.claim_batch + delivery.max_in_flight_per_action)
-        .div_ceil(delivery.max_in_flight_per_action.max(1))
-        + 1;
-    let needed = delivery
-        .attempt_timeout
-        .saturating_mul(u32::try_from(rounds).unwrap_or(u32::MAX));
-    if delivery.lease < needed {
-        let message = format!(
-            "must be at least {} (attempt_timeout times the rounds a claimed task may wait), or a task could run twice",
-            humantime::format_duration(needed)
-        );
-        rule("lease", &message);
-    }
-    problems
+    delivery
+        .limits()
+        .check(delivery.attempt_timeout)
+        .into_iter()
+        .map(|problem| {
+            let key = match problem {
+                LimitProblem::MaxInFlight => "max_in_flight",
+                LimitProblem::MaxInFlightPerKey => "max_in_flight_per_action",
+                LimitProblem::ClaimBatch => "claim_batch",
+                LimitProblem::AttemptTimeout => "attempt_timeout",
+                LimitProblem::PollInterval => "poll_interval",
+                LimitProblem::Lease { .. } => "lease",
+            };
+            (format!("delivery.{key}"), problem.to_string())
+        })
+        .collect()
 }
 
 /// The longest duration a setting may hold: later times would leave the calendar.
@@ -479,11 +472,11 @@ fn check_command_timeouts(config: &ReceiveConfig) -> Vec<(String, String)> {
                     ),
                 ));
             }
-            let share = command.max_concurrent.max(1);
-            let rounds = (delivery.claim_batch + share).div_ceil(share) + 1;
-            let needed = command
-                .timeout
-                .saturating_mul(u32::try_from(rounds).unwrap_or(u32::MAX));
+            let needed = EngineLimits::lease_needed(
+                command.timeout,
+                delivery.claim_batch,
+                command.max_concurrent,
+            );
             if delivery.lease < needed {
                 problems.push((
                     format!("{path}.max_concurrent"),

@@ -15,7 +15,9 @@ use self::{
     cache::TtlCache,
     tableau::{Kind, Tableau, TableauError},
 };
-use crate::{delivery::http_client::Outbound, receiver::event::InboundEvent};
+use vizhook_runtime::outbound::Outbound;
+
+use crate::receiver::event::InboundEvent;
 
 /// How long a failed or empty lookup is remembered (at most `cache_ttl`).
 const FAILURE_TTL: Duration = Duration::from_secs(60);

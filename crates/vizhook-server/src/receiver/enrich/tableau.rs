@@ -10,10 +10,9 @@ use serde_json::Value;
 use tokio::sync::Mutex;
 use url::Url;
 
-use crate::{
-    delivery::http_client::{Outbound, OutboundResponse, SendError, json_headers},
-    receiver::secret::Secret,
-};
+use vizhook_runtime::outbound::{Outbound, OutboundResponse, SendError, json_headers};
+
+use crate::receiver::secret::Secret;
 
 /// How long a failed sign-in keeps vizhook from trying again.
 const SIGN_IN_PAUSE: Duration = Duration::from_secs(60);

@@ -300,7 +300,7 @@ type = "http"
 url = "https://{{ event.resource }}.localhost/hook"
 "#;
     let actions = build(toml, &[]);
-    let guarded = crate::delivery::http_client::Outbound::new(
+    let guarded = vizhook_runtime::outbound::Outbound::new(
         &crate::config::Config::defaults().outbound,
         false,
     )
@@ -312,7 +312,7 @@ url = "https://{{ event.resource }}.localhost/hook"
             .await
             .expect_err("a loopback name is refused");
         assert!(
-            crate::api::error::ErrorChain(&refused)
+            vizhook_runtime::ErrorChain(&refused)
                 .to_string()
                 .contains("loopback name (RFC 6761)"),
             "{target}: {refused}"

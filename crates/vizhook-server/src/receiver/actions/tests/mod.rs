@@ -17,13 +17,12 @@ use axum::{
 use vizhook_core::notify::Notice;
 
 use super::{Actions, ConfigProblem, Context, ReceiverConfig, Runtime};
-use crate::{
-    delivery::{
-        email::{Mailer, SmtpConfig},
-        http_client::Outbound,
-    },
-    receiver::{event::InboundEvent, secret::Secret},
+use vizhook_runtime::{
+    email::{Mailer, SmtpConfig},
+    outbound::Outbound,
 };
+
+use crate::receiver::{event::InboundEvent, secret::Secret};
 
 mod chat;
 mod config;

@@ -16,7 +16,7 @@ use super::{
     config::{DEFAULT_API_VERSION, DEFAULT_CACHE_TTL},
     *,
 };
-use crate::config::OutboundConfig;
+use vizhook_runtime::outbound::OutboundConfig;
 
 fn outbound() -> Outbound {
     Outbound::new(&crate::config::Config::defaults().outbound, true).unwrap()

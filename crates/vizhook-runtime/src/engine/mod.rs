@@ -13,12 +13,7 @@
 //! Work can also arrive without a claim: a writer that leased it in its own transaction hands
 //! it over ([`HandOff`]), within the same room.
 
-use std::{
-    collections::{HashMap, VecDeque},
-    hash::Hash,
-    sync::Arc,
-    time::Duration,
-};
+use std::{hash::Hash, sync::Arc, time::Duration};
 
 use async_trait::async_trait;
 use time::OffsetDateTime;
@@ -28,14 +23,22 @@ use tokio::{
 };
 use tokio_util::sync::CancellationToken;
 
-use super::hand_off::HandOff;
+use self::slots::{Exhausted, Slots};
+pub use self::{
+    hand_off::{HandOff, Reservation},
+    limits::{Claim, LimitProblem, Limits},
+};
+
+mod hand_off;
+mod limits;
+mod slots;
 
 /// Outcomes recorded per cycle at most.
 const RECORD_BATCH: usize = 2048;
 
 /// A kind of durable work: how to lease it, run it and record it.
 #[async_trait]
-pub(crate) trait Work: Send + Sync + 'static {
+pub trait Work: Send + Sync + 'static {
     /// A leased unit of work.
     type Item: Send + 'static;
     /// The outcome of running one item.
@@ -64,54 +67,20 @@ pub(crate) trait Work: Send + Sync + 'static {
     async fn next_due(&self) -> Option<OffsetDateTime>;
 }
 
-/// A request to lease due work.
-#[derive(Debug, Clone)]
-pub(crate) struct Claim<K> {
-    pub(crate) now: OffsetDateTime,
-    pub(crate) lease_until: OffsetDateTime,
-    pub(crate) limit: u32,
-    /// Keys that already have as much work in flight as they may.
-    pub(crate) exclude: Vec<K>,
-}
-
-/// How much the engine runs at once and how it paces itself.
-#[derive(Debug, Clone)]
-pub(crate) struct Limits {
-    pub(crate) max_in_flight: usize,
-    pub(crate) max_in_flight_per_key: usize,
-    pub(crate) claim_batch: usize,
-    pub(crate) lease: Duration,
-    pub(crate) poll_interval: Duration,
-}
-
-pub(crate) struct Engine<W: Work> {
-    pub(crate) work: Arc<W>,
-    pub(crate) limits: Limits,
+pub struct Engine<W: Work> {
+    pub work: Arc<W>,
+    pub limits: Limits,
     /// Woken when new work was written.
-    pub(crate) wake: Arc<Notify>,
+    pub wake: Arc<Notify>,
     /// The room this engine shares with writers that hand it work.
-    pub(crate) hand_off: Arc<HandOff<W::Key, W::Item>>,
+    pub hand_off: Arc<HandOff<W::Key, W::Item>>,
 }
 
-/// The keys that were full when a claim last came back short: until something wakes the
-/// engine, claiming with the same (or a larger) set excluded would find nothing new.
-struct Exhausted<K>(Option<Vec<K>>);
-
-impl<K: Ord> Exhausted<K> {
-    fn remember(&mut self, mut full: Vec<K>) {
-        full.sort_unstable();
-        self.0 = Some(full);
-    }
-
-    fn forget(&mut self) {
-        self.0 = None;
-    }
-
-    /// Whether `full` excludes at least what the short claim excluded.
-    fn covers(&self, full: &[K]) -> bool {
-        self.0
-            .as_ref()
-            .is_some_and(|before| before.iter().all(|key| full.contains(key)))
+impl<W: Work> std::fmt::Debug for Engine<W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
     }
 }
 
@@ -124,74 +93,6 @@ enum Cycle {
     /// No worthwhile room, or only full keys have due work: wait for finished work or a
     /// wake-up (at most the poll interval).
     Blocked,
-}
-
-/// Items this engine holds: running (at most `per_key` per key) and claimed but waiting for a
-/// slot of their key. Waiting ones are few (at most `per_key` plus a claim batch per key), and
-/// the lease covers their wait. How many it holds in all is counted in the [`HandOff`] room.
-struct Slots<W: Work> {
-    per_key: usize,
-    running: HashMap<W::Key, usize>,
-    waiting: HashMap<W::Key, VecDeque<W::Item>>,
-}
-
-impl<W: Work> Slots<W> {
-    fn new(per_key: usize) -> Self {
-        Self {
-            per_key,
-            running: HashMap::new(),
-            waiting: HashMap::new(),
-        }
-    }
-
-    /// A key's share: the engine's per-key cap, or the key's own when lower.
-    fn share(&self, work: &W, key: &W::Key) -> usize {
-        work.key_limit(key)
-            .map_or(self.per_key, |limit| limit.clamp(1, self.per_key))
-    }
-
-    /// Takes a claimed item: returns it if it may run now, else queues it.
-    fn admit(&mut self, work: &W, item: W::Item) -> Option<W::Item> {
-        let key = W::item_key(&item);
-        let share = self.share(work, &key);
-        let running = self.running.entry(key.clone()).or_default();
-        if *running < share {
-            *running += 1;
-            return Some(item);
-        }
-        self.waiting.entry(key).or_default().push_back(item);
-        None
-    }
-
-    /// Frees a finished item's slot; returns the next item of that key to run.
-    fn release(&mut self, key: &W::Key) -> Option<W::Item> {
-        if let Some(next) = self.waiting.get_mut(key).and_then(VecDeque::pop_front) {
-            if self.waiting.get(key).is_some_and(VecDeque::is_empty) {
-                self.waiting.remove(key);
-            }
-            return Some(next);
-        }
-        if let Some(count) = self.running.get_mut(key) {
-            *count = count.saturating_sub(1);
-            if *count == 0 {
-                self.running.remove(key);
-            }
-        }
-        None
-    }
-
-    /// Keys that may not take more work now: those running their full share with as many
-    /// again waiting, so that the next batch is at hand while a cycle commits.
-    fn full(&self, work: &W) -> Vec<W::Key> {
-        self.running
-            .iter()
-            .filter(|(key, running)| {
-                let waiting = self.waiting.get(*key).map_or(0, VecDeque::len);
-                **running + waiting >= 2 * self.share(work, key)
-            })
-            .map(|(key, _)| key.clone())
-            .collect()
-    }
 }
 
 /// The engine's state between cycles.
@@ -210,7 +111,7 @@ struct Running<W: Work> {
 impl<W: Work> Engine<W> {
     /// Runs until `shutdown`, then lets work in flight finish (within its own timeouts) and
     /// records it.
-    pub(crate) async fn run(self, shutdown: CancellationToken) {
+    pub async fn run(self, shutdown: CancellationToken) {
         let Some(handed) = self.hand_off.take_receiver() else {
             tracing::error!("a second engine was started on the same room; it does nothing");
             return;
@@ -433,152 +334,4 @@ impl<W: Work> Engine<W> {
 }
 
 #[cfg(test)]
-mod tests {
-    use std::sync::Mutex;
-
-    use super::*;
-
-    /// `total` items of one key, each finishing at once; every exchange is logged as (records,
-    /// claim limit).
-    struct Counter {
-        total: usize,
-        claimed: Mutex<usize>,
-        exchanges: Mutex<Vec<(usize, Option<u32>)>>,
-    }
-
-    #[async_trait]
-    impl Work for Counter {
-        type Item = usize;
-        type Record = usize;
-        type Key = u8;
-
-        fn item_key(_: &usize) -> u8 {
-            0
-        }
-        fn record_key(_: &usize) -> u8 {
-            0
-        }
-        async fn exchange(
-            &self,
-            records: Vec<usize>,
-            claim: Option<Claim<u8>>,
-        ) -> Option<Vec<usize>> {
-            // As a store would: a round trip takes a while, and work finishes meanwhile.
-            tokio::time::sleep(Duration::from_millis(2)).await;
-            self.exchanges
-                .lock()
-                .ok()?
-                .push((records.len(), claim.as_ref().map(|c| c.limit)));
-            let mut claimed = self.claimed.lock().ok()?;
-            let limit = claim
-                .filter(|c| c.exclude.is_empty())
-                .map_or(0, |c| c.limit as usize);
-            let start = *claimed;
-            *claimed = (start + limit).min(self.total);
-            Some((start..*claimed).collect())
-        }
-        async fn perform(self: Arc<Self>, item: usize) -> usize {
-            tokio::task::yield_now().await;
-            item
-        }
-        async fn next_due(&self) -> Option<OffsetDateTime> {
-            None
-        }
-    }
-
-    #[tokio::test]
-    async fn handed_items_run_and_are_recorded_without_a_claim() {
-        let work = Arc::new(Counter {
-            total: 0,
-            claimed: Mutex::new(0),
-            exchanges: Mutex::new(Vec::new()),
-        });
-        let hand_off = HandOff::new();
-        let engine = Engine {
-            work: work.clone(),
-            limits: Limits {
-                max_in_flight: 8,
-                max_in_flight_per_key: 4,
-                claim_batch: 6,
-                lease: Duration::from_secs(60),
-                poll_interval: Duration::from_secs(3600),
-            },
-            wake: Arc::new(Notify::new()),
-            hand_off: hand_off.clone(),
-        };
-        let shutdown = CancellationToken::new();
-        let running = tokio::spawn(engine.run(shutdown.clone()));
-        let recorded = || -> usize {
-            let exchanges = work.exchanges.lock().expect("log");
-            exchanges.iter().map(|(records, _)| records).sum()
-        };
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-        let mut handed = 0;
-        while recorded() < 20 {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "handed items stalled"
-            );
-            if handed < 20
-                && let Some(reservation) = hand_off.reserve(20 - handed)
-            {
-                assert!(reservation.limit() <= 6, "at most a claim batch per cycle");
-                let count = reservation.limit();
-                reservation.hand((handed..handed + count).collect());
-                handed += count;
-            }
-            tokio::time::sleep(Duration::from_millis(1)).await;
-        }
-        shutdown.cancel();
-        running.await.expect("engine");
-        assert_eq!(
-            recorded(),
-            20,
-            "every handed item ran once and was recorded"
-        );
-        assert_eq!(hand_off.room(), (0, 0), "the room is closed and empty");
-    }
-
-    #[tokio::test]
-    async fn a_saturated_engine_records_and_leases_in_the_same_round_trip() {
-        let work = Arc::new(Counter {
-            total: 2_000,
-            claimed: Mutex::new(0),
-            exchanges: Mutex::new(Vec::new()),
-        });
-        let engine = Engine {
-            work: work.clone(),
-            limits: Limits {
-                max_in_flight: 64,
-                max_in_flight_per_key: 32,
-                claim_batch: 32,
-                lease: Duration::from_secs(60),
-                poll_interval: Duration::from_millis(5),
-            },
-            wake: Arc::new(Notify::new()),
-            hand_off: HandOff::new(),
-        };
-        let shutdown = CancellationToken::new();
-        let running = tokio::spawn(engine.run(shutdown.clone()));
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-        while work.claimed.lock().map(|c| *c).unwrap_or(0) < 2_000 {
-            assert!(tokio::time::Instant::now() < deadline, "the engine stalled");
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        shutdown.cancel();
-        running.await.expect("engine");
-        let exchanges = work.exchanges.lock().expect("log").clone();
-        let recorded: usize = exchanges.iter().map(|(records, _)| records).sum();
-        assert_eq!(recorded, 2_000, "every outcome is recorded");
-        // Up to the last round trip that leases, every round trip that records also leases.
-        let last_lease = exchanges
-            .iter()
-            .rposition(|(_, claim)| claim.is_some())
-            .unwrap_or(0);
-        let record_only = exchanges[..last_lease]
-            .iter()
-            .filter(|(records, claim)| *records > 0 && claim.is_none())
-            .count();
-        assert_eq!(record_only, 0, "round trips: {exchanges:?}");
-    }
-}
+mod tests;

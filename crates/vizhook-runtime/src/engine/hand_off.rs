@@ -19,7 +19,7 @@ use tokio::sync::mpsc;
 /// The room shared by an engine and the writers handing it work; `K` is the engine's key, `I`
 /// its item.
 #[derive(Debug)]
-pub(crate) struct HandOff<K, I> {
+pub struct HandOff<K, I> {
     counts: Mutex<Counts<K>>,
     items: mpsc::UnboundedSender<Vec<I>>,
     receiver: Mutex<Option<mpsc::UnboundedReceiver<Vec<I>>>>,
@@ -41,14 +41,14 @@ struct Counts<K> {
 
 /// Room reserved for a hand-off. What is not handed over goes back when this is dropped.
 #[derive(Debug)]
-pub(crate) struct Reservation<K, I> {
+pub struct Reservation<K, I> {
     hand_off: Arc<HandOff<K, I>>,
     count: usize,
     exclude: Arc<[K]>,
 }
 
 impl<K, I> HandOff<K, I> {
-    pub(crate) fn new() -> Arc<Self> {
+    pub fn new() -> Arc<Self> {
         let (items, receiver) = mpsc::unbounded_channel();
         Arc::new(Self {
             counts: Mutex::new(Counts {
@@ -69,7 +69,7 @@ impl<K, I> HandOff<K, I> {
     }
 
     /// Reserves room for up to `want` items, if the engine has any for hand-offs now.
-    pub(crate) fn reserve(self: &Arc<Self>, want: usize) -> Option<Reservation<K, I>> {
+    pub fn reserve(self: &Arc<Self>, want: usize) -> Option<Reservation<K, I>> {
         let mut counts = self.counts();
         let room = counts
             .capacity
@@ -90,7 +90,7 @@ impl<K, I> HandOff<K, I> {
     // The engine's side.
 
     /// The receiving end of hand-offs, for the engine that runs with this room (once).
-    pub(crate) fn take_receiver(&self) -> Option<mpsc::UnboundedReceiver<Vec<I>>> {
+    pub fn take_receiver(&self) -> Option<mpsc::UnboundedReceiver<Vec<I>>> {
         self.receiver
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -98,12 +98,12 @@ impl<K, I> HandOff<K, I> {
     }
 
     /// The engine starts (with this room) or stops (zero).
-    pub(crate) fn set_capacity(&self, capacity: usize) {
+    pub fn set_capacity(&self, capacity: usize) {
         self.counts().capacity = capacity;
     }
 
     /// Room free for a claim now, and how many items the engine holds.
-    pub(crate) fn room(&self) -> (usize, usize) {
+    pub fn room(&self) -> (usize, usize) {
         let counts = self.counts();
         let room = counts
             .capacity
@@ -113,27 +113,27 @@ impl<K, I> HandOff<K, I> {
 
     /// Opens the window for hand-offs until the next refresh: at most `window` items, none of
     /// the keys in `exclude`.
-    pub(crate) fn open(&self, window: usize, exclude: Vec<K>) {
+    pub fn open(&self, window: usize, exclude: Vec<K>) {
         let mut counts = self.counts();
         counts.window = window;
         counts.exclude = Arc::from(exclude);
     }
 
     /// Takes room for a claim of up to `limit` items.
-    pub(crate) fn reserve_claim(&self, limit: usize) {
+    pub fn reserve_claim(&self, limit: usize) {
         self.counts().reserved += limit;
     }
 
     /// A claim of up to `limit` items brought `count`, or a hand-off of `count` arrived
     /// (`limit == count`): they are held now, and their reservation is over.
-    pub(crate) fn arrived(&self, limit: usize, count: usize) {
+    pub fn arrived(&self, limit: usize, count: usize) {
         let mut counts = self.counts();
         counts.reserved = counts.reserved.saturating_sub(limit);
         counts.held += count;
     }
 
     /// An item the engine held has finished.
-    pub(crate) fn released(&self) {
+    pub fn released(&self) {
         let mut counts = self.counts();
         counts.held = counts.held.saturating_sub(1);
     }
@@ -141,18 +141,18 @@ impl<K, I> HandOff<K, I> {
 
 impl<K, I> Reservation<K, I> {
     /// At most how many items to lease.
-    pub(crate) fn limit(&self) -> usize {
+    pub fn limit(&self) -> usize {
         self.count
     }
 
     /// Keys not to lease for: they were full at the engine's last refresh.
-    pub(crate) fn exclude(&self) -> &[K] {
+    pub fn exclude(&self) -> &[K] {
         &self.exclude
     }
 
     /// Hands the leased items to the engine (at most [`limit`](Self::limit) of them). If the
     /// engine has stopped they are dropped, and their leases bring them back.
-    pub(crate) fn hand(mut self, mut items: Vec<I>) {
+    pub fn hand(mut self, mut items: Vec<I>) {
         items.truncate(self.count);
         let count = items.len();
         if count > 0 && self.hand_off.items.send(items).is_ok() {
