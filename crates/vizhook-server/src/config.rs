@@ -212,7 +212,7 @@ impl DeliveryConfig {
             return rule(format!("delivery.{key} {problem}"));
         }
         if !self.signing_secret.is_empty()
-            && let Err(err) = crate::delivery::signing::Signer::new(&self.signing_secret)
+            && let Err(err) = vizhook_tableau::signing::Signer::new(&self.signing_secret)
         {
             return rule(format!("delivery.signing_secret: {err}"));
         }
@@ -291,7 +291,7 @@ impl Config {
 
     fn validate(&self) -> Result<(), ConfigError> {
         let rule = |message: &str| Err(ConfigError::Rule(message.to_owned()));
-        if crate::api::version::ApiVersion::parse(&self.tableau.rest_api_version).is_none() {
+        if vizhook_tableau::ApiVersion::parse(&self.tableau.rest_api_version).is_none() {
             return rule("tableau.rest_api_version must look like 3.24");
         }
         if self.auth.session_ttl.is_zero() {

@@ -6,7 +6,9 @@ use uuid::Uuid;
 use vizhook_core::{Event, EventId, EventKind, Resource, SiteId};
 use vizhook_store::{ClaimRequest, Publication, PublishEvent, Published};
 
-use crate::{api::error::ApiResult, delivery::payload::tableau_payload, state::AppState};
+use vizhook_tableau::payload::encode as tableau_payload;
+
+use crate::{api::error::ApiResult, state::AppState};
 
 /// An event about `resource_luid` named `resource_name`, happening now on `site`.
 pub fn new_event(

@@ -12,8 +12,8 @@ use std::{
 };
 
 use common::{Destination, PAT_NAME, PAT_SECRET, Server, run_to_end, serve_command, sign_in};
-use vizhook_server::delivery::signing::Signer;
 use vizhook_store::cipher::Key;
+use vizhook_tableau::signing::Signer;
 
 /// `serve` over `keyed.db` in `dir`, in development mode (the destination is on loopback), with
 /// `section` as its `[encryption]` section and `env` added to the environment.

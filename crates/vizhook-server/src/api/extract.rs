@@ -16,7 +16,7 @@ use super::{
 use crate::state::AppState;
 
 /// The root element of a request body (`tsRequest`), parsed from XML or JSON and checked
-/// against Tableau's schema (`tableau::wire::schema`). An empty body gives an empty `tsRequest`.
+/// against Tableau's schema (`vizhook_tableau::schema`). An empty body gives an empty `tsRequest`.
 #[derive(Debug)]
 pub struct TsRequest(pub Element);
 
@@ -69,7 +69,7 @@ fn parse_document(bytes: &[u8], format: Format) -> Result<Element, ApiError> {
             root.name
         )));
     }
-    super::tableau::wire::schema::check(&root)?;
+    vizhook_tableau::schema::check(&root)?;
     Ok(root)
 }
 

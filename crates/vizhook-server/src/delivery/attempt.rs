@@ -17,7 +17,7 @@ use vizhook_store::{AttemptNext, AttemptRecord, ClaimedDelivery};
 
 use vizhook_runtime::outbound::{Outbound, OutboundResponse, json_headers};
 
-use super::signing::Signer;
+use vizhook_tableau::signing::Signer;
 
 /// What every attempt needs besides its delivery.
 #[derive(Debug, Clone)]

@@ -5,9 +5,7 @@
 mod attempt;
 mod dispatcher;
 mod notices;
-pub mod payload;
 mod retention;
-pub mod signing;
 
 use std::sync::Arc;
 
@@ -16,13 +14,12 @@ use tokio_util::sync::CancellationToken;
 use vizhook_core::WebhookId;
 use vizhook_store::ClaimedDelivery;
 
-use self::{
-    attempt::AttemptContext, dispatcher::Deliveries, notices::NoticeWorker, signing::Signer,
-};
+use self::{attempt::AttemptContext, dispatcher::Deliveries, notices::NoticeWorker};
 use vizhook_runtime::{
     email::{self, Mailer},
     engine::{Engine, HandOff},
 };
+use vizhook_tableau::signing::Signer;
 
 use crate::state::AppState;
 
@@ -58,7 +55,7 @@ pub enum StartError {
     #[error("the SMTP configuration is invalid")]
     Smtp(#[from] email::EmailError),
     #[error("delivery.signing_secret is invalid")]
-    Secret(#[from] signing::SecretFormatError),
+    Secret(#[from] vizhook_tableau::signing::SecretFormatError),
 }
 
 /// Starts the dispatcher, the notice mailer and retention. They stop when `shutdown` is

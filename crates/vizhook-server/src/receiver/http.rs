@@ -20,8 +20,9 @@ use tower_http::catch_panic::CatchPanicLayer;
 
 use vizhook_runtime::listener::{ErrorPages, Limits};
 
+use vizhook_tableau::payload::InboundEvent;
+
 use super::{
-    event::InboundEvent,
     ingest::{Ingest, Outcome},
     source::{Rejection, Source, client_ip},
 };

@@ -17,10 +17,11 @@ use vizhook_store::{
     ClaimedTask, Inbound, PlannedNotification, Received, Store, StoreError, TaskClaimRequest,
 };
 
+use vizhook_tableau::payload::InboundEvent;
+
 use super::{
     actions::{Actions, Context},
     enrich::{Enricher, Enrichment},
-    event::InboundEvent,
     routing::RouteTree,
     source::Source,
 };

@@ -6,7 +6,6 @@
 pub mod actions;
 pub mod config;
 pub mod enrich;
-pub mod event;
 pub mod http;
 pub mod ingest;
 pub mod routing;

@@ -20,7 +20,7 @@ use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
 
 use super::secret::{Secret, resolve};
-use crate::delivery::signing::Signer;
+use vizhook_tableau::signing::Signer;
 
 /// One `[[source]]` table.
 #[derive(Debug, Clone, Deserialize)]

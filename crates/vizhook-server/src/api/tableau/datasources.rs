@@ -28,7 +28,7 @@ use crate::{
         error::{ApiError, ApiResult},
         extract::{QueryParams, TsRequest, path_id},
         format::{Element, Reply},
-        version::ApiVersion,
+        version::Version,
     },
     content::{
         content_url,
@@ -83,7 +83,7 @@ async fn element(state: &AppState, datasource: &Datasource) -> ApiResult<Element
 /// `POST …/datasources?datasourceType=tdsx[&overwrite=true|&append=true]`, multipart.
 async fn publish_datasource(
     State(state): State<AppState>,
-    version: ApiVersion,
+    Version(version): Version,
     SiteCaller(caller): SiteCaller,
     query: QueryParams,
     headers: HeaderMap,

@@ -18,7 +18,7 @@ use crate::{
         error::{ApiError, ApiResult},
         extract::{QueryParams, TsRequest},
         format::{Element, Reply},
-        version::ApiVersion,
+        version::Version,
     },
     events::new_event,
     state::AppState,
@@ -85,7 +85,7 @@ async fn list(
 
 async fn create(
     State(state): State<AppState>,
-    version: ApiVersion,
+    Version(version): Version,
     SiteAdmin(caller): SiteAdmin,
     request: TsRequest,
 ) -> ApiResult<Reply> {

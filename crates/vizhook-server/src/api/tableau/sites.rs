@@ -20,7 +20,7 @@ use crate::{
         error::{ApiError, ApiResult},
         extract::{QueryParams, TsRequest},
         format::{Element, Reply},
-        version::ApiVersion,
+        version::Version,
     },
     events::new_event,
     state::AppState,
@@ -110,7 +110,7 @@ fn taken_meanwhile(site: &Site, error: StoreError) -> ApiError {
 
 async fn create(
     State(state): State<AppState>,
-    version: ApiVersion,
+    Version(version): Version,
     caller: Caller,
     request: TsRequest,
 ) -> ApiResult<Reply> {

@@ -24,7 +24,7 @@ use crate::{
         error::{ApiError, ApiResult},
         extract::{QueryParams, TsRequest, path_id},
         format::{Element, Reply},
-        version::ApiVersion,
+        version::Version,
     },
     events::new_event,
     secrets,
@@ -84,7 +84,7 @@ async fn load(state: &AppState, caller: &Caller, id: UserId) -> ApiResult<SiteUs
 
 async fn add(
     State(state): State<AppState>,
-    version: ApiVersion,
+    Version(version): Version,
     SiteCaller(caller): SiteCaller,
     request: TsRequest,
 ) -> ApiResult<Reply> {

@@ -19,7 +19,7 @@ use crate::{
         error::{ApiError, ApiResult},
         extract::{TsRequest, path_id},
         format::{Element, Reply},
-        version::ApiVersion,
+        version::{ApiVersion, Version},
     },
     state::AppState,
 };
@@ -71,7 +71,7 @@ async fn check_reachable(state: &AppState, webhook: &Webhook) -> ApiResult<()> {
 
 async fn create(
     State(state): State<AppState>,
-    version: ApiVersion,
+    Version(version): Version,
     OriginalUri(uri): OriginalUri,
     admin: SiteAdmin,
     request: TsRequest,
@@ -118,7 +118,7 @@ async fn create(
 
 async fn list(
     State(state): State<AppState>,
-    version: ApiVersion,
+    Version(version): Version,
     OriginalUri(uri): OriginalUri,
     admin: SiteAdmin,
 ) -> ApiResult<Reply> {
@@ -132,7 +132,7 @@ async fn list(
 
 async fn fetch(
     State(state): State<AppState>,
-    version: ApiVersion,
+    Version(version): Version,
     OriginalUri(uri): OriginalUri,
     admin: SiteAdmin,
     PathWebhookId(id): PathWebhookId,
@@ -143,7 +143,7 @@ async fn fetch(
 
 async fn update(
     State(state): State<AppState>,
-    version: ApiVersion,
+    Version(version): Version,
     OriginalUri(uri): OriginalUri,
     admin: SiteAdmin,
     PathWebhookId(id): PathWebhookId,
@@ -174,7 +174,7 @@ async fn update(
 
 async fn remove(
     State(state): State<AppState>,
-    version: ApiVersion,
+    Version(version): Version,
     OriginalUri(uri): OriginalUri,
     admin: SiteAdmin,
     PathWebhookId(id): PathWebhookId,
@@ -197,7 +197,7 @@ async fn remove(
 /// at all is a `400113` error.
 async fn test(
     State(state): State<AppState>,
-    version: ApiVersion,
+    Version(version): Version,
     OriginalUri(uri): OriginalUri,
     admin: SiteAdmin,
     PathWebhookId(id): PathWebhookId,

@@ -29,7 +29,7 @@ use crate::{
         error::{ApiError, ApiResult},
         extract::{QueryParams, TsRequest, path_id},
         format::{Element, Reply},
-        version::ApiVersion,
+        version::Version,
     },
     content::{
         content_url,
@@ -116,7 +116,7 @@ fn views_for(workbook: &Workbook, names: &[String], previous: &[View]) -> Vec<Vi
 /// `POST …/workbooks?workbookType=twbx[&overwrite=true]`, multipart.
 async fn publish_workbook(
     State(state): State<AppState>,
-    version: ApiVersion,
+    Version(version): Version,
     SiteCaller(caller): SiteCaller,
     query: QueryParams,
     headers: HeaderMap,

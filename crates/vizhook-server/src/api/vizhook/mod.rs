@@ -23,7 +23,9 @@ use super::{
     error::{ApiError, ApiResult},
     extract::{QueryParams, path_id, read_body},
 };
-use crate::{delivery::signing::Signer, events::event_at, state::AppState};
+use vizhook_tableau::signing::Signer;
+
+use crate::{events::event_at, state::AppState};
 
 /// Events one injection request may carry.
 pub(crate) const MAX_EVENTS_PER_REQUEST: usize = 1000;

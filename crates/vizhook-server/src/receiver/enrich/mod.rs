@@ -4,20 +4,22 @@
 
 mod cache;
 mod config;
-mod tableau;
 #[cfg(test)]
 mod tests;
 
 use std::{collections::HashMap, path::Path, sync::Arc, time::Duration};
 
 pub use self::config::{EnrichConfig, EnrichProblem, TableauConfig};
-use self::{
-    cache::TtlCache,
-    tableau::{Kind, Tableau, TableauError},
-};
 use vizhook_runtime::outbound::Outbound;
+use vizhook_tableau::{
+    client::{Client, ClientError, ContentKind as Kind, Credentials, Hidden},
+    payload::InboundEvent,
+};
 
-use crate::receiver::event::InboundEvent;
+use self::cache::TtlCache;
+
+/// How long a failed sign-in keeps enrichment from trying again.
+const SIGN_IN_PAUSE: Duration = Duration::from_secs(60);
 
 /// How long a failed or empty lookup is remembered (at most `cache_ttl`).
 const FAILURE_TTL: Duration = Duration::from_secs(60);
@@ -46,7 +48,7 @@ struct Inner {
 /// A Tableau server and what it answered.
 #[derive(Debug)]
 struct Remote {
-    client: Tableau,
+    client: Client,
     ttl: Duration,
     failure_ttl: Duration,
     site_names: TtlCache<Option<String>>,
@@ -66,13 +68,16 @@ impl Enricher {
     ) -> Result<Self, Vec<EnrichProblem>> {
         let settings = config::validate(config, base)?;
         let remote = settings.tableau.map(|tableau| Remote {
-            client: Tableau::new(
+            client: Client::with_api(
                 outbound,
                 tableau.api,
                 tableau.site,
-                tableau.pat_name,
-                tableau.pat_secret,
-            ),
+                Credentials::AccessToken {
+                    name: tableau.pat_name,
+                    secret: Hidden::new(tableau.pat_secret.expose()),
+                },
+            )
+            .pausing_after_failure(SIGN_IN_PAUSE),
             ttl: tableau.cache_ttl,
             failure_ttl: FAILURE_TTL.min(tableau.cache_ttl),
             site_names: TtlCache::new(),
@@ -153,8 +158,8 @@ impl Remote {
             match self.client.sites().await {
                 Ok(sites) => {
                     let mut found = None;
-                    for (id, name) in sites {
-                        let id = id.to_ascii_lowercase();
+                    for site in sites {
+                        let (id, name) = (site.id.to_ascii_lowercase(), site.name);
                         if id == key {
                             found = Some(name.clone());
                         }
@@ -166,7 +171,7 @@ impl Remote {
                     return found;
                 }
                 Err(
-                    err @ (TableauError::Status { status: 403, .. } | TableauError::Shape { .. }),
+                    err @ (ClientError::Status { status: 403, .. } | ClientError::Shape { .. }),
                 ) => {
                     tracing::debug!(error = %err, "cannot list Tableau sites; asking for each site");
                     self.no_listing.put(String::new(), (), self.ttl);
@@ -187,7 +192,9 @@ impl Remote {
                 // Content can be read only on the site the session is for.
                 match self.client.session().await {
                     Ok(session) if session.site_id.eq_ignore_ascii_case(site) => {
-                        let answer = self.client.content(kind, site, id).await;
+                        let answer = self.client.content(kind, site, id).await.map(|found| {
+                            found.map(|content| (content.project_name, content.owner_id))
+                        });
                         self.settle(&self.contents, key, answer, "a project and owner")
                     }
                     Ok(_) => {
@@ -214,7 +221,14 @@ impl Remote {
         if let Some(hit) = self.users.get(&key) {
             return hit;
         }
-        let answer = self.client.user_name(site, user).await;
+        let answer = self.client.user(site, user).await.map(|found| {
+            found.and_then(|user| {
+                user.full_name
+                    .filter(|n| !n.is_empty())
+                    .or(Some(user.name))
+                    .filter(|n| !n.is_empty())
+            })
+        });
         self.settle(&self.users, key, answer, "an owner name")
     }
 
@@ -223,7 +237,7 @@ impl Remote {
         &self,
         cache: &TtlCache<Option<V>>,
         key: String,
-        answer: Result<Option<V>, TableauError>,
+        answer: Result<Option<V>, ClientError>,
         what: &str,
     ) -> Option<V> {
         match answer {
@@ -236,7 +250,7 @@ impl Remote {
                 None
             }
             Err(err) => {
-                if matches!(err, TableauError::Paused) {
+                if matches!(err, ClientError::Paused(_)) {
                     tracing::debug!(error = %err, "skipped looking up {what} in Tableau");
                 } else {
                     tracing::warn!(error = %err, "could not look up {what} in Tableau");

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::{ALL_GROUP_LABELS, Node, RouteConfig, RouteProblem, matcher::Matcher};
-use crate::receiver::event::LABELS;
+use vizhook_tableau::payload::LABELS;
 
 /// What a node passes on to its children.
 struct Inherited {

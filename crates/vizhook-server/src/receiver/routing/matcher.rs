@@ -4,7 +4,7 @@
 
 use regex::Regex;
 
-use crate::receiver::event::LABELS;
+use vizhook_tableau::payload::LABELS;
 
 /// A parsed matcher. A label the event lacks (`site_name` before enrichment) matches as "".
 #[derive(Debug, Clone)]

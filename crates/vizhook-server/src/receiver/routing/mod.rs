@@ -12,7 +12,7 @@ use std::time::Duration;
 use vizhook_core::notify::{Intent, failure_of};
 
 use self::matcher::Matcher;
-use crate::receiver::event::InboundEvent;
+use vizhook_tableau::payload::InboundEvent;
 
 /// The labels `group_by = ["..."]` stands for: every label of the event itself.
 const ALL_GROUP_LABELS: [&str; 5] = [

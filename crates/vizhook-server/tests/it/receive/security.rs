@@ -1,6 +1,6 @@
 //! Every way a request is refused: each a clear 4xx, nothing stored, no action run.
 
-use vizhook_server::delivery::signing::Signer;
+use vizhook_tableau::signing::Signer;
 
 use super::harness::*;
 

@@ -1,7 +1,6 @@
 //! The Tableau wire shapes: domain records to response elements, and request elements to
 //! validated domain input. The only place that knows Tableau's element and attribute names.
 
-use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 use vizhook_core::{
     DestinationUrl, EventKind, StatusPatch, UrlPolicy, WebhookName, WebhookPatch, parse_bool,
 };
@@ -9,15 +8,7 @@ use vizhook_store::{OwnedWebhook, Site, SiteUser};
 
 use crate::api::{error::ApiError, format::Element};
 
-/// `2020-03-05T22:05:32Z`: Tableau's timestamps have second precision.
-pub fn timestamp(at: OffsetDateTime) -> String {
-    let at = at
-        .checked_to_offset(time::UtcOffset::UTC)
-        .unwrap_or(at)
-        .replace_nanosecond(0)
-        .unwrap_or(at);
-    at.format(&Rfc3339).unwrap_or_default()
-}
+pub use vizhook_tableau::time::timestamp;
 
 pub fn site_element(site: &Site) -> Element {
     Element::new("site")
@@ -162,4 +153,3 @@ fn webhook_event(webhook: &Element) -> Result<Option<EventKind>, ApiError> {
 }
 
 pub mod content;
-pub mod schema;

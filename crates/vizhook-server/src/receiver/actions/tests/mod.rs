@@ -22,7 +22,9 @@ use vizhook_runtime::{
     outbound::Outbound,
 };
 
-use crate::receiver::{event::InboundEvent, secret::Secret};
+use vizhook_tableau::payload::InboundEvent;
+
+use crate::receiver::secret::Secret;
 
 mod chat;
 mod config;

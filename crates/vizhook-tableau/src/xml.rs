@@ -8,9 +8,9 @@ use quick_xml::{
     events::{BytesEnd, BytesStart, BytesText, Event},
 };
 
-use super::{
-    ParseError,
-    tree::{Attr, Element},
+use crate::{
+    element::{Attr, Element},
+    format::ParseError,
 };
 
 /// Deeper nesting than any Tableau request uses; refusing it bounds memory and work.

@@ -1,92 +1,23 @@
 //! Content negotiation for the Tableau API, in one place: request bodies are parsed from XML or
-//! JSON into an [`Element`] tree, and responses (successes and errors alike) are rendered from
-//! one by the [`render`] middleware, as XML unless the client sent `Accept: application/json`.
-//! Handlers never touch quick-xml or serde_json.
-
-pub mod json;
-pub mod tree;
-pub mod xml;
+//! JSON into an [`Element`] tree (`vizhook_tableau`'s, re-exported here for handlers), and
+//! responses (successes and errors alike) are rendered from one by the [`render`] middleware,
+//! as XML unless the client sent `Accept: application/json`. Handlers never touch quick-xml or
+//! serde_json.
 
 use axum::{
     extract::{Request, State},
-    http::{HeaderMap, HeaderValue, StatusCode, header},
+    http::{HeaderValue, StatusCode, header},
     middleware::Next,
     response::{IntoResponse, Response},
 };
-pub use tree::{Attr, Element};
+use vizhook_tableau::TsError;
+pub use vizhook_tableau::{
+    Attr, Element, Format, ParseError,
+    format::{JSON_CONTENT_TYPE, XML_CONTENT_TYPE, parse},
+    json, xml,
+};
 
 use crate::state::AppState;
-
-pub const XML_CONTENT_TYPE: &str = "application/xml;charset=utf-8";
-pub const JSON_CONTENT_TYPE: &str = "application/json;charset=utf-8";
-
-/// The wire format of a request body or a response.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    Xml,
-    Json,
-}
-
-impl Format {
-    /// The response format: JSON only when the client accepts `application/json`. TSC sends
-    /// `Accept: */*` and must get XML.
-    pub fn for_response(headers: &HeaderMap) -> Self {
-        let accepts_json = headers
-            .get_all(header::ACCEPT)
-            .iter()
-            .filter_map(|value| value.to_str().ok())
-            .any(|value| value.to_ascii_lowercase().contains("application/json"));
-        if accepts_json { Self::Json } else { Self::Xml }
-    }
-
-    /// The request body format, from the body itself when its first non-blank byte tells
-    /// (`<` or `{`/`[`), else from `Content-Type`. Clients are sloppy here: TSC 0.40 signs in
-    /// without a `Content-Type`, and scripts send XML labelled as JSON.
-    pub fn for_body(headers: &HeaderMap, body: &[u8]) -> Self {
-        match body.iter().find(|byte| !byte.is_ascii_whitespace()) {
-            Some(b'<') => return Self::Xml,
-            Some(b'{' | b'[') => return Self::Json,
-            _ => {}
-        }
-        let content_type = headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|value| value.to_str().ok())
-            .unwrap_or_default()
-            .to_ascii_lowercase();
-        if content_type.contains("json") {
-            Self::Json
-        } else {
-            Self::Xml
-        }
-    }
-}
-
-/// Why a request body could not be read as a document.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
-pub struct ParseError {
-    message: String,
-}
-
-impl ParseError {
-    pub fn new(message: impl Into<String>) -> Self {
-        Self {
-            message: message.into(),
-        }
-    }
-
-    fn xml(reader: &quick_xml::Reader<&[u8]>, err: quick_xml::Error) -> Self {
-        Self::new(format!("{err} (at byte {})", reader.error_position()))
-    }
-}
-
-/// Parses a request body in the given format into its root element.
-pub fn parse(format: Format, body: &[u8]) -> Result<Element, ParseError> {
-    match format {
-        Format::Xml => xml::parse(body),
-        Format::Json => json::parse(body),
-    }
-}
 
 /// The children of a `tsResponse`, attached to a response for [`render`] to serialize.
 #[derive(Debug, Clone)]
@@ -175,7 +106,7 @@ pub async fn render(State(state): State<AppState>, request: Request, next: Next)
     let document = match response.extensions_mut().remove::<Document>() {
         Some(document) => document,
         None if response.status().is_client_error() || response.status().is_server_error() => {
-            Document(vec![crate::api::error::generic_error(response.status())])
+            Document(vec![TsError::generic(response.status()).element()])
         }
         None => return response,
     };

@@ -4,9 +4,9 @@
 
 use serde_json::{Map, Value};
 
-use super::{
-    ParseError,
-    tree::{Attr, Element},
+use crate::{
+    element::{Attr, Element},
+    format::ParseError,
 };
 
 /// Parses a JSON request body into a `tsRequest` element. A `{"tsRequest": {..}}` wrapper is

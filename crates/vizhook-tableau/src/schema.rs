@@ -4,9 +4,9 @@
 //! second copy of an element that appears once (two `<webhook>`s) are `400`s, not values
 //! read leniently or ignored. Names nobody reads are not checked.
 
-use crate::api::{
-    error::ApiError,
-    format::{Attr, Element},
+use crate::{
+    TsError,
+    element::{Attr, Element},
 };
 
 /// What an attribute holds.
@@ -100,14 +100,14 @@ fn element(name: &str) -> Option<bool> {
         .map(|(_, repeats)| *repeats)
 }
 
-fn refuse(detail: String) -> ApiError {
-    ApiError::bad_request(format!(
+fn refuse(detail: String) -> TsError {
+    TsError::bad_request(format!(
         "Payload is either malformed or incomplete: {detail}."
     ))
 }
 
 /// Checks a request document against the schema, depth first.
-pub fn check(document: &Element) -> Result<(), ApiError> {
+pub fn check(document: &Element) -> Result<(), TsError> {
     for (key, attr) in &document.attrs {
         if element(key).is_some() {
             return Err(refuse(format!(
@@ -142,7 +142,7 @@ pub fn check(document: &Element) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn check_value(key: &str, expected: Value, attr: &Attr, nullable: bool) -> Result<(), ApiError> {
+fn check_value(key: &str, expected: Value, attr: &Attr, nullable: bool) -> Result<(), TsError> {
     let fits = match (expected, attr) {
         (_, Attr::Null) => nullable,
         (Value::Text, Attr::Text(_)) => true,
@@ -174,7 +174,7 @@ fn check_value(key: &str, expected: Value, attr: &Attr, nullable: bool) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::format::{json, xml};
+    use crate::{json, xml};
 
     fn json_error(body: &str) -> Option<String> {
         check(&json::parse(body.as_bytes()).unwrap())

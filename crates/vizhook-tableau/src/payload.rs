@@ -1,8 +1,50 @@
-//! The event a receiver accepts, read leniently: Tableau's six fields (also in the hyphenated
-//! spelling of the 2018 preview), any other fields kept, unknown event types accepted, and
-//! Tableau's empty test payload recognised.
+//! Tableau's six-field webhook payload, both ways: written strictly (exactly the six fields, in
+//! the documented order, [`encode`]) as `vizhook serve` delivers it, and read leniently
+//! ([`InboundEvent::parse`]: also the hyphenated spelling of the 2018 preview, any other fields
+//! kept, unknown event types accepted, and the empty test payload recognised) as `vizhook
+//! receive` takes it from any sender. [`FIELDS`] names the six once for both.
 
+use serde::Serialize;
 use serde_json::{Map, Value};
+use vizhook_core::Event;
+
+use crate::time::timestamp;
+
+/// The six documented fields in the documented order, each with its 2018-preview spelling.
+pub const FIELDS: [(&str, &str); 6] = [
+    ("resource", "resource-type"),
+    ("event_type", "event-type"),
+    ("resource_name", "resource-name"),
+    ("site_luid", "site-luid"),
+    ("resource_luid", "resource-luid"),
+    ("created_at", "created-at"),
+];
+
+/// `{"resource", "event_type", "resource_name", "site_luid", "resource_luid", "created_at"}`.
+pub fn encode(event: &Event) -> Vec<u8> {
+    let body = Payload {
+        resource: event.resource.as_str(),
+        event_type: event.kind.api_name(),
+        resource_name: &event.resource_name,
+        site_luid: event.site_id.to_string(),
+        resource_luid: &event.resource_luid,
+        created_at: timestamp(event.created_at),
+    };
+    // Serializing plain strings cannot fail.
+    serde_json::to_vec(&body).unwrap_or_default()
+}
+
+/// The six fields, in the documented order (serde writes fields in declaration order, and
+/// the test holds it to [`FIELDS`]).
+#[derive(Serialize)]
+struct Payload<'a> {
+    resource: &'static str,
+    event_type: &'static str,
+    resource_name: &'a str,
+    site_luid: String,
+    resource_luid: &'a str,
+    created_at: String,
+}
 
 /// An inbound event. Fields that are missing are empty strings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,8 +92,8 @@ impl InboundEvent {
             return Err(EventError::NotObject);
         };
         let is_test = map.is_empty();
-        let mut take = |names: [&str; 2]| -> String {
-            names
+        let mut take = |(name, preview): (&str, &str)| -> String {
+            [name, preview]
                 .iter()
                 .find_map(|name| map.remove(*name))
                 .map(|value| match value {
@@ -62,12 +104,12 @@ impl InboundEvent {
                 .unwrap_or_default()
         };
         let event = Self {
-            resource: take(["resource", "resource-type"]),
-            event_type: take(["event_type", "event-type"]),
-            resource_name: take(["resource_name", "resource-name"]),
-            site_luid: take(["site_luid", "site-luid"]),
-            resource_luid: take(["resource_luid", "resource-luid"]),
-            created_at: take(["created_at", "created-at"]),
+            resource: take(FIELDS[0]),
+            event_type: take(FIELDS[1]),
+            resource_name: take(FIELDS[2]),
+            site_luid: take(FIELDS[3]),
+            resource_luid: take(FIELDS[4]),
+            created_at: take(FIELDS[5]),
             extra: Map::new(),
             is_test,
         };
@@ -124,6 +166,10 @@ impl InboundEvent {
 
 #[cfg(test)]
 mod tests {
+    use time::macros::datetime;
+    use uuid::Uuid;
+    use vizhook_core::{EventId, EventKind, SiteId};
+
     use super::*;
 
     #[test]
@@ -159,5 +205,28 @@ mod tests {
             Err(EventError::NotJson(_))
         ));
         assert_eq!(InboundEvent::parse(b"[1]"), Err(EventError::NotObject));
+    }
+
+    #[test]
+    fn payload_has_the_six_documented_fields_in_order() {
+        let event = Event {
+            id: EventId::from_uuid(Uuid::nil()),
+            kind: EventKind::DatasourceRefreshFailed,
+            resource: EventKind::DatasourceRefreshFailed.default_resource(),
+            resource_name: "Sales \"Q1\"".to_owned(),
+            site_id: SiteId::from_uuid(Uuid::from_u128(0x8b2a95d8_52b9_40a4_8712_cd6da771bd1b)),
+            resource_luid: "99".to_owned(),
+            created_at: datetime!(2018-11-15 17:14:45.123 UTC),
+        };
+        assert_eq!(
+            String::from_utf8(encode(&event)).unwrap(),
+            r#"{"resource":"EXTRACTS","event_type":"DatasourceRefreshFailed","resource_name":"Sales \"Q1\"","site_luid":"8b2a95d8-52b9-40a4-8712-cd6da771bd1b","resource_luid":"99","created_at":"2018-11-15T17:14:45Z"}"#
+        );
+        let keys: Vec<String> = serde_json::from_slice::<Map<String, Value>>(&encode(&event))
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        assert_eq!(keys, FIELDS.map(|(name, _)| name.to_owned()));
     }
 }
