@@ -8,15 +8,10 @@ use figment::{
     providers::{Env, Format, Serialized, Toml},
 };
 use serde::{Deserialize, Serialize};
-use vizhook_core::{DeliveryPolicy, RetrySchedule};
-use vizhook_store::cipher::{AtRest, Key, KeyRing};
-
+pub use vizhook_delivery::DeliveryConfig;
 pub use vizhook_runtime::email::{SmtpConfig, SmtpTls};
-use vizhook_runtime::{
-    engine::{LimitProblem, Limits as EngineLimits},
-    listener::Limits,
-    outbound::OutboundConfig,
-};
+use vizhook_runtime::{listener::Limits, outbound::OutboundConfig};
+use vizhook_store::cipher::{AtRest, Key, KeyRing};
 
 /// The default configuration, every key documented.
 pub const DEFAULT_CONFIG: &str = include_str!("../../../config/vizhook.default.toml");
@@ -154,72 +149,6 @@ pub struct TableauConfig {
     pub rest_api_version: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DeliveryConfig {
-    pub retry_schedule: Vec<humantime_serde::Serde<Duration>>,
-    pub disable_after_failed_deliveries: u32,
-    #[serde(with = "humantime_serde")]
-    pub attempt_timeout: Duration,
-    #[serde(with = "humantime_serde")]
-    pub lease: Duration,
-    pub max_in_flight: usize,
-    pub max_in_flight_per_webhook: usize,
-    pub claim_batch: usize,
-    #[serde(with = "humantime_serde")]
-    pub poll_interval: Duration,
-    pub signing_secret: String,
-    pub response_excerpt_bytes: usize,
-    #[serde(with = "humantime_serde")]
-    pub retention: Duration,
-    #[serde(with = "humantime_serde")]
-    pub prune_interval: Duration,
-}
-
-impl DeliveryConfig {
-    pub fn policy(&self) -> DeliveryPolicy {
-        DeliveryPolicy {
-            retry: RetrySchedule::new(self.retry_schedule.iter().map(|gap| **gap).collect()),
-            disable_after_failed_deliveries: self.disable_after_failed_deliveries,
-        }
-    }
-
-    /// The delivery engine's limits, a webhook being its key.
-    pub fn limits(&self) -> EngineLimits {
-        EngineLimits {
-            max_in_flight: self.max_in_flight,
-            max_in_flight_per_key: self.max_in_flight_per_webhook,
-            claim_batch: self.claim_batch,
-            lease: self.lease,
-            poll_interval: self.poll_interval,
-        }
-    }
-
-    fn validate(&self) -> Result<(), ConfigError> {
-        let rule = |message: String| Err(ConfigError::Rule(message));
-        if self.prune_interval.is_zero() {
-            return rule("delivery.prune_interval must be longer than zero".into());
-        }
-        if let Some(problem) = self.limits().check(self.attempt_timeout).first() {
-            let key = match problem {
-                LimitProblem::MaxInFlight => "max_in_flight",
-                LimitProblem::MaxInFlightPerKey => "max_in_flight_per_webhook",
-                LimitProblem::ClaimBatch => "claim_batch",
-                LimitProblem::AttemptTimeout => "attempt_timeout",
-                LimitProblem::PollInterval => "poll_interval",
-                LimitProblem::Lease { .. } => "lease",
-            };
-            return rule(format!("delivery.{key} {problem}"));
-        }
-        if !self.signing_secret.is_empty()
-            && let Err(err) = vizhook_tableau::signing::Signer::new(&self.signing_secret)
-        {
-            return rule(format!("delivery.signing_secret: {err}"));
-        }
-        Ok(())
-    }
-}
-
 /// Values from the command line, which win over every other layer.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Overrides {
@@ -309,7 +238,7 @@ impl Config {
         if let Some(problem) = self.server.limits().check().first() {
             return rule(&format!("server.{} {problem}", problem.key()));
         }
-        self.delivery.validate()
+        self.delivery.validate().map_err(ConfigError::Rule)
     }
 }
 

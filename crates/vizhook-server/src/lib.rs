@@ -8,8 +8,6 @@ pub mod api;
 pub mod bootstrap;
 pub mod config;
 pub mod content;
-pub mod delivery;
-pub mod events;
 pub mod receiver;
 pub mod secret_ref;
 pub mod secrets;
@@ -28,7 +26,7 @@ pub use crate::{api::router, config::Config, state::AppState};
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     #[error("could not start the delivery workers")]
-    Start(#[from] delivery::StartError),
+    Start(#[from] vizhook_delivery::StartError),
     #[error("the HTTP server failed")]
     Serve(#[from] std::io::Error),
 }
@@ -41,7 +39,15 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> Result<(), RunError> {
     content::refresh::recover(&state).await;
-    let mut workers = delivery::spawn_workers(&state, &shutdown)?;
+    let workers = vizhook_delivery::Workers {
+        store: state.store.clone(),
+        config: state.config.delivery.clone(),
+        smtp: state.config.smtp.clone(),
+        outbound: state.outbound.clone(),
+        handle: state.delivery.clone(),
+        server_name: format!("vizhook {}", state.config.server.listen),
+    };
+    let mut workers = vizhook_delivery::spawn_workers(workers, &shutdown)?;
     let read_timeout = state.config.server.read_timeout;
     let pages = api::error::refusal_pages(
         state.config.server.limits(),

@@ -5,9 +5,11 @@ use std::sync::Arc;
 use vizhook_core::UrlPolicy;
 use vizhook_store::Store;
 
+use vizhook_delivery::{DeliveryHandle, PublishError, Publisher};
 use vizhook_runtime::outbound::Outbound;
+use vizhook_store::{PublishEvent, Published};
 
-use crate::{config::Config, delivery::DeliveryHandle};
+use crate::{api::error::ApiResult, config::Config};
 
 #[derive(Debug, Clone)]
 pub struct AppState {
@@ -36,5 +38,28 @@ impl AppState {
         UrlPolicy {
             allow_http: self.config.server.dev,
         }
+    }
+
+    /// What publishes this state's events.
+    pub fn publisher(&self) -> Publisher {
+        Publisher {
+            store: self.store.clone(),
+            handle: self.delivery.clone(),
+            lease: self.config.delivery.lease,
+        }
+    }
+
+    /// Writes events with their deliveries and hands the dispatcher what it leased (see
+    /// [`Publisher::publish`]).
+    pub async fn publish(&self, events: &[PublishEvent]) -> ApiResult<Vec<Published>> {
+        self.publisher()
+            .publish(events)
+            .await
+            .map_err(|PublishError(error)| error.into())
+    }
+
+    /// Tells the dispatcher about deliveries a store call wrote together with a change.
+    pub fn after_publish(&self, published: &[Published]) {
+        self.publisher().after_publish(published);
     }
 }

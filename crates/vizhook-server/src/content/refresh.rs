@@ -16,7 +16,9 @@ use vizhook_store::{Connection, ContentChange, ContentRef, FINISH_FAILED, FINISH
 
 use vizhook_runtime::ErrorChain;
 
-use crate::{events::new_event, state::AppState};
+use vizhook_delivery::new_event;
+
+use crate::state::AppState;
 
 /// How long one connection check may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);

@@ -22,6 +22,8 @@ use super::{
     page::Page,
     wire::content::{connection_element, datasource_element, project_id},
 };
+use vizhook_delivery::new_event;
+
 use crate::{
     api::{
         auth::SiteCaller,
@@ -35,7 +37,6 @@ use crate::{
         files::{self, FileKind},
         publish,
     },
-    events::new_event,
     state::AppState,
 };
 

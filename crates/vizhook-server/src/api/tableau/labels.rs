@@ -16,6 +16,8 @@ use super::{
     content::{datasource_not_found, may_publish, workbook_not_found},
     wire::content::{content_list, label_element},
 };
+use vizhook_delivery::event_at;
+
 use crate::{
     api::{
         auth::{Caller, SiteCaller},
@@ -23,7 +25,6 @@ use crate::{
         extract::TsRequest,
         format::{Element, Reply},
     },
-    events::event_at,
     state::AppState,
 };
 

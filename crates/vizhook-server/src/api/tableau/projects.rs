@@ -12,6 +12,8 @@ use vizhook_core::{EventKind, ProjectId};
 use vizhook_store::{ContentChange, Project};
 
 use super::{content::load_project, page::Page, wire::content::project_element};
+use vizhook_delivery::new_event;
+
 use crate::{
     api::{
         auth::{SiteAdmin, SiteCaller},
@@ -20,7 +22,6 @@ use crate::{
         format::{Element, Reply},
         version::Version,
     },
-    events::new_event,
     state::AppState,
 };
 

@@ -13,6 +13,8 @@ use vizhook_core::{ContentUrl, EventKind, ProjectId, SiteId, UserId, authz::Site
 use vizhook_store::{Project, Site, StoreError};
 
 use super::{page::Page, wire::site_element};
+use vizhook_delivery::new_event;
+
 use crate::{
     api::{
         auth::{Caller, site_not_found},
@@ -22,7 +24,6 @@ use crate::{
         format::{Element, Reply},
         version::Version,
     },
-    events::new_event,
     state::AppState,
 };
 

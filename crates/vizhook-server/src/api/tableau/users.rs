@@ -17,6 +17,8 @@ use vizhook_core::{
 use vizhook_store::{NewSiteUser, SiteUser, SiteUserUpdate, StoreError};
 
 use super::{page::Page, wire::user_element};
+use vizhook_delivery::new_event;
+
 use crate::{
     api::{
         auth::{Caller, SiteAdmin, SiteCaller},
@@ -26,7 +28,6 @@ use crate::{
         format::{Element, Reply},
         version::Version,
     },
-    events::new_event,
     secrets,
     state::AppState,
 };

@@ -15,6 +15,8 @@ use super::{
     page::Page,
     wire::content::view_element,
 };
+use vizhook_delivery::new_event;
+
 use crate::{
     api::{
         auth::SiteCaller,
@@ -22,7 +24,6 @@ use crate::{
         extract::{QueryParams, path_id},
         format::{Element, Reply},
     },
-    events::new_event,
     state::AppState,
 };
 

@@ -23,6 +23,8 @@ use super::{
     page::Page,
     wire::content::{connection_element, project_id, view_element, workbook_element},
 };
+use vizhook_delivery::{event_at, new_event};
+
 use crate::{
     api::{
         auth::SiteCaller,
@@ -36,7 +38,6 @@ use crate::{
         files::{self, FileKind},
         publish,
     },
-    events::{event_at, new_event},
     state::AppState,
 };
 

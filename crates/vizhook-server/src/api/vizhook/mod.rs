@@ -25,7 +25,9 @@ use super::{
 };
 use vizhook_tableau::signing::Signer;
 
-use crate::{events::event_at, state::AppState};
+use vizhook_delivery::event_at;
+
+use crate::state::AppState;
 
 /// Events one injection request may carry.
 pub(crate) const MAX_EVENTS_PER_REQUEST: usize = 1000;

@@ -1,11 +1,21 @@
-//! Outbound delivery: the durable work engine (shared with the receiver's actions), webhook
-//! deliveries as its work, the guarded client every request goes through, Tableau's payload,
-//! Standard Webhooks signing, owner emails for disabled webhooks, and retention.
+//! Delivering `vizhook serve`'s webhooks: events built with their Tableau payload and published
+//! with their deliveries (`events.rs`), deliveries as the runtime engine's work
+//! (`dispatcher.rs`, one attempt each in `attempt.rs`) under Tableau's rules, owner emails for
+//! disabled webhooks (`notices.rs`), retention (`retention.rs`), and their settings
+//! (`config.rs`). The API publishes through [`Publisher`]; the binary starts the workers with
+//! [`spawn_workers`].
 
 mod attempt;
+mod config;
 mod dispatcher;
+mod events;
 mod notices;
 mod retention;
+
+pub use self::{
+    config::DeliveryConfig,
+    events::{PublishError, Publisher, event_at, new_event},
+};
 
 use std::sync::Arc;
 
@@ -21,7 +31,8 @@ use vizhook_runtime::{
 };
 use vizhook_tableau::signing::Signer;
 
-use crate::state::AppState;
+use vizhook_runtime::{email::SmtpConfig, outbound::Outbound};
+use vizhook_store::Store;
 
 /// How the API tells the delivery workers that there is new work, or hands them deliveries it
 /// leased as it wrote them.
@@ -29,7 +40,7 @@ use crate::state::AppState;
 pub struct DeliveryHandle {
     wake: Arc<Notify>,
     notices: Arc<Notify>,
-    pub(crate) hand_off: Arc<HandOff<WebhookId, ClaimedDelivery>>,
+    hand_off: Arc<HandOff<WebhookId, ClaimedDelivery>>,
 }
 
 impl Default for DeliveryHandle {
@@ -58,20 +69,38 @@ pub enum StartError {
     Secret(#[from] vizhook_tableau::signing::SecretFormatError),
 }
 
+/// What the delivery workers run with.
+#[derive(Debug, Clone)]
+pub struct Workers {
+    pub store: Arc<dyn Store>,
+    pub config: DeliveryConfig,
+    pub smtp: SmtpConfig,
+    pub outbound: Outbound,
+    pub handle: DeliveryHandle,
+    /// How notice emails name the server (`vizhook 127.0.0.1:8080`).
+    pub server_name: String,
+}
+
 /// Starts the dispatcher, the notice mailer and retention. They stop when `shutdown` is
 /// cancelled; await the returned set to let them finish their work in flight.
 pub fn spawn_workers(
-    state: &AppState,
+    workers: Workers,
     shutdown: &CancellationToken,
 ) -> Result<JoinSet<()>, StartError> {
-    let config = &state.config;
-    let delivery = Arc::new(config.delivery.clone());
+    let Workers {
+        store,
+        config: delivery,
+        smtp,
+        outbound,
+        handle,
+        server_name,
+    } = workers;
     let signer = match delivery.signing_secret.as_str() {
         "" => None,
         secret => Some(Signer::new(secret)?),
     };
     let attempts = AttemptContext {
-        outbound: state.outbound.clone(),
+        outbound,
         policy: delivery.policy(),
         timeout: delivery.attempt_timeout,
         excerpt_bytes: delivery.response_excerpt_bytes,
@@ -80,33 +109,33 @@ pub fn spawn_workers(
     };
     let dispatcher = Engine {
         work: Arc::new(Deliveries {
-            store: state.store.clone(),
+            store: store.clone(),
             attempts,
             disable_after: delivery.disable_after_failed_deliveries,
             reason: format!(
                 "Webhook disabled by vizhook after {} consecutive failed deliveries",
                 delivery.disable_after_failed_deliveries
             ),
-            notices: state.delivery.notices.clone(),
+            notices: handle.notices.clone(),
         }),
         limits: delivery.limits(),
-        wake: state.delivery.wake.clone(),
-        hand_off: state.delivery.hand_off.clone(),
+        wake: handle.wake.clone(),
+        hand_off: handle.hand_off.clone(),
     };
     let notices = NoticeWorker {
-        store: state.store.clone(),
-        mailer: Mailer::new(&config.smtp)?,
-        wake: state.delivery.notices.clone(),
-        server_name: format!("vizhook {}", config.server.listen),
+        store: store.clone(),
+        mailer: Mailer::new(&smtp)?,
+        wake: handle.notices.clone(),
+        server_name,
     };
-    let mut workers = JoinSet::new();
-    workers.spawn(dispatcher.run(shutdown.clone()));
-    workers.spawn(notices.run(shutdown.clone()));
-    workers.spawn(retention::run(
-        state.store.clone(),
+    let mut running = JoinSet::new();
+    running.spawn(dispatcher.run(shutdown.clone()));
+    running.spawn(notices.run(shutdown.clone()));
+    running.spawn(retention::run(
+        store,
         delivery.retention,
         delivery.prune_interval,
         shutdown.clone(),
     ));
-    Ok(workers)
+    Ok(running)
 }

@@ -14,7 +14,7 @@ use vizhook_store::{
 
 use vizhook_runtime::engine::{Claim, Work};
 
-use super::attempt::{AttemptContext, attempt};
+use crate::attempt::{AttemptContext, attempt};
 use vizhook_runtime::ErrorChain;
 
 #[derive(Debug)]

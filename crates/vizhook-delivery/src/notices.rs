@@ -9,8 +9,8 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use vizhook_store::{EmailState, Notice, NoticeUpdate, Store};
 
-use super::email::{Email, Mailer};
 use vizhook_runtime::ErrorChain;
+use vizhook_runtime::email::{Email, Mailer};
 
 /// Sends that may fail before a notice's email is given up.
 const MAX_EMAIL_ATTEMPTS: u32 = 5;

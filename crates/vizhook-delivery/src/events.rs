@@ -1,14 +1,30 @@
 //! Firing events: building an event with its Tableau payload, and publishing events so that
-//! their deliveries are written in the same transaction and the dispatcher wakes up.
+//! their deliveries are written in the same transaction and the dispatcher wakes up, or gets
+//! the deliveries the transaction leased to it.
 
+use std::{sync::Arc, time::Duration};
 use time::OffsetDateTime;
 use uuid::Uuid;
 use vizhook_core::{Event, EventId, EventKind, Resource, SiteId};
-use vizhook_store::{ClaimRequest, Publication, PublishEvent, Published};
 
+use vizhook_store::{ClaimRequest, Publication, PublishEvent, Published, Store, StoreError};
 use vizhook_tableau::payload::encode as tableau_payload;
 
-use crate::{api::error::ApiResult, state::AppState};
+use crate::DeliveryHandle;
+
+/// Why events could not be published: the store failed, and nothing was written.
+#[derive(Debug, thiserror::Error)]
+#[error("the events could not be published")]
+pub struct PublishError(#[from] pub StoreError);
+
+/// Publishes events for the API: writes them with their deliveries and tells the dispatcher.
+#[derive(Debug, Clone)]
+pub struct Publisher {
+    pub store: Arc<dyn Store>,
+    pub handle: DeliveryHandle,
+    /// How long deliveries leased by a publishing transaction are the dispatcher's.
+    pub lease: Duration,
+}
 
 /// An event about `resource_luid` named `resource_name`, happening now on `site`.
 pub fn new_event(
@@ -51,12 +67,12 @@ pub fn event_at(
     PublishEvent { event, payload }
 }
 
-impl AppState {
+impl Publisher {
     /// Writes events with their deliveries. As many deliveries as the dispatcher has room for
     /// are leased to it by the same transaction and handed over once it commits; it is woken for
     /// the rest.
-    pub async fn publish(&self, events: &[PublishEvent]) -> ApiResult<Vec<Published>> {
-        let Some(reservation) = self.delivery.hand_off.reserve(events.len()) else {
+    pub async fn publish(&self, events: &[PublishEvent]) -> Result<Vec<Published>, PublishError> {
+        let Some(reservation) = self.handle.hand_off.reserve(events.len()) else {
             let published = self.store.publish_events(events).await?;
             self.after_publish(&published);
             return Ok(published);
@@ -64,7 +80,7 @@ impl AppState {
         let now = OffsetDateTime::now_utc();
         let lease = ClaimRequest {
             now,
-            lease_until: now + self.config.delivery.lease,
+            lease_until: now + self.lease,
             limit: u32::try_from(reservation.limit()).unwrap_or(u32::MAX),
             exclude_webhooks: reservation.exclude().to_vec(),
         };
@@ -76,7 +92,7 @@ impl AppState {
         }
         let written: usize = published.iter().map(|p| p.deliveries as usize).sum();
         if written > handed {
-            self.delivery.wake();
+            self.handle.wake();
         }
         Ok(published)
     }
@@ -87,7 +103,7 @@ impl AppState {
             tracing::debug!(event = %p.event_id, deliveries = p.deliveries, "event published");
         }
         if published.iter().any(|p| p.deliveries > 0) {
-            self.delivery.wake();
+            self.handle.wake();
         }
     }
 }
