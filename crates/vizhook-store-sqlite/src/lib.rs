@@ -4,14 +4,20 @@
 //! connection of its own checkpoints the log in the background. With a key ring
 //! (`Options::at_rest`) the secret columns are encrypted on write, decrypted on read, and
 //! reviewed at open (`rekey.rs`).
+//!
+//! This file holds `SqliteStore` and opening it; each aggregate's trait is implemented in the
+//! module of its name (`identity/`, `sites/`, `webhooks.rs`, `content/`, `outbox/`, `inbox/`),
+//! beside its SQL, and those modules import from here only `SqliteStore`.
 
 #![forbid(unsafe_code)]
 
 mod checkpoint;
 mod content;
 mod convert;
+mod error;
 mod identity;
 mod inbox;
+mod members;
 mod outbox;
 mod rekey;
 mod rows;
@@ -21,44 +27,18 @@ mod writer;
 
 use std::{path::PathBuf, str::FromStr, time::Duration};
 
-use async_trait::async_trait;
 use sqlx::{
     ConnectOptions, Connection, SqliteConnection, SqlitePool,
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
 };
-use time::OffsetDateTime;
-use vizhook_core::{
-    AccountId, ContentUrl, DatasourceId, DeliveryId, JobId, LabelId, ProjectId, SiteId, UserId,
-    ViewId, Webhook, WebhookId, WorkbookId,
-};
-use vizhook_store::{
-    cipher::{AtRest, CipherError},
-    *,
-};
+use vizhook_store::{StoreResult, cipher::AtRest};
 
-use crate::{convert::db_error, writer::Writer};
-
-/// Why a database could not be opened.
-#[derive(Debug, thiserror::Error)]
-pub enum OpenError {
-    #[error("'{url}' is not a usable SQLite database url")]
-    InvalidUrl {
-        url: String,
-        #[source]
-        source: sqlx::Error,
-    },
-    #[error("could not open the SQLite database")]
-    Connect(#[source] sqlx::Error),
-    #[error("could not apply the database migrations")]
-    Migrate(#[source] sqlx::migrate::MigrateError),
-    #[error("could not read the inbox's de-duplication keys")]
-    Keys(#[source] StoreError),
-    /// A stored secret cannot be read with the configured keys; nothing was changed.
-    #[error(transparent)]
-    Secrets(#[from] CipherError),
-    #[error("could not re-encrypt the database's secrets")]
-    Reencrypt(#[source] sqlx::Error),
-}
+pub use crate::error::OpenError;
+use crate::{
+    convert::db_error,
+    inbox::{keys::Keys, queue::ReceiveQueue},
+    writer::Writer,
+};
 
 /// How to open a store.
 #[derive(Debug, Clone, Default)]
@@ -74,7 +54,7 @@ pub struct SqliteStore {
     reader: SqlitePool,
     writer: Writer,
     /// Inbound events, batched in front of the writer.
-    receives: inbox::ReceiveQueue,
+    receives: ReceiveQueue,
     /// Seals the secret columns on write and unseals them on read.
     at_rest: AtRest,
 }
@@ -151,9 +131,7 @@ impl SqliteStore {
             )
             .await
             .map_err(OpenError::Connect)?;
-        let keys = inbox::Keys::load(&mut write_conn)
-            .await
-            .map_err(OpenError::Keys)?;
+        let keys = Keys::load(&mut write_conn).await.map_err(OpenError::Keys)?;
         let checkpoints = checkpoint::Checkpoints::spawn(
             SqliteConnection::connect_with(&options.pragma("cache_size", "-2000"))
                 .await
@@ -163,7 +141,7 @@ impl SqliteStore {
         let writer = Writer::spawn(write_conn, checkpoints);
         Ok(Self {
             reader,
-            receives: inbox::ReceiveQueue::spawn(writer.clone(), keys),
+            receives: ReceiveQueue::spawn(writer.clone(), keys),
             writer,
             at_rest,
         })
@@ -191,388 +169,4 @@ pub fn database_file(url: &str) -> Option<PathBuf> {
 pub async fn ping(store: &SqliteStore) -> StoreResult<()> {
     let mut conn = store.reader.acquire().await.map_err(db_error)?;
     conn.ping().await.map_err(db_error)
-}
-
-#[async_trait]
-impl Store for SqliteStore {
-    async fn bootstrap(&self, seed: &BootstrapSeed) -> StoreResult<bool> {
-        let seed = seed.clone();
-        self.writer
-            .run(move |conn| Box::pin(identity::bootstrap(conn, seed)))
-            .await
-    }
-
-    async fn account_by_name(&self, name: &str) -> StoreResult<Option<Account>> {
-        identity::account_by_name(&self.reader, name).await
-    }
-
-    async fn account_sites(&self, id: AccountId) -> StoreResult<Option<AccountSites>> {
-        identity::account_sites(&self.reader, id).await
-    }
-
-    async fn access_tokens_named(&self, name: &str) -> StoreResult<Vec<AccessToken>> {
-        identity::access_tokens_named(&self.reader, name).await
-    }
-
-    async fn start_session(&self, new: &NewSession) -> StoreResult<Session> {
-        let new = new.clone();
-        self.writer
-            .run(move |conn| Box::pin(identity::start_session(conn, new)))
-            .await
-    }
-
-    async fn session(
-        &self,
-        token: &TokenHash,
-        now: OffsetDateTime,
-    ) -> StoreResult<Option<Session>> {
-        identity::session(&self.reader, token, now).await
-    }
-
-    async fn end_session(&self, token: &TokenHash) -> StoreResult<bool> {
-        let token = *token;
-        self.writer
-            .run(move |conn| Box::pin(identity::end_session(conn, token)))
-            .await
-    }
-
-    async fn create_site(
-        &self,
-        site: &Site,
-        default_project: &Project,
-        events: &[PublishEvent],
-    ) -> StoreResult<Vec<Published>> {
-        let (site, project, events) = (site.clone(), default_project.clone(), events.to_vec());
-        self.writer
-            .run(move |conn| Box::pin(sites::create(conn, site, project, events)))
-            .await
-    }
-
-    async fn sites(&self) -> StoreResult<Vec<Site>> {
-        sites::all(&self.reader).await
-    }
-
-    async fn site(&self, id: SiteId) -> StoreResult<Option<Site>> {
-        sites::by_id(&self.reader, id).await
-    }
-
-    async fn site_by_content_url(&self, content_url: &ContentUrl) -> StoreResult<Option<Site>> {
-        sites::by_content_url(&self.reader, content_url).await
-    }
-
-    async fn site_by_name(&self, name: &str) -> StoreResult<Option<Site>> {
-        sites::by_name(&self.reader, name).await
-    }
-
-    async fn update_site(
-        &self,
-        site: &Site,
-        events: &[PublishEvent],
-    ) -> StoreResult<Vec<Published>> {
-        let (site, events) = (site.clone(), events.to_vec());
-        self.writer
-            .run(move |conn| Box::pin(sites::update(conn, site, events)))
-            .await
-    }
-
-    async fn delete_site(
-        &self,
-        id: SiteId,
-        events: &[PublishEvent],
-    ) -> StoreResult<Vec<Published>> {
-        let events = events.to_vec();
-        self.writer
-            .run(move |conn| Box::pin(sites::delete(conn, id, events)))
-            .await
-    }
-
-    async fn add_user(&self, new: &NewSiteUser) -> StoreResult<SiteUser> {
-        let new = new.clone();
-        self.writer
-            .run(move |conn| Box::pin(identity::add_user(conn, new)))
-            .await
-    }
-
-    async fn users(&self, site: SiteId) -> StoreResult<Vec<SiteUser>> {
-        identity::users(&self.reader, site).await
-    }
-
-    async fn user(&self, site: SiteId, id: UserId) -> StoreResult<Option<SiteUser>> {
-        identity::user(&self.reader, site, id).await
-    }
-
-    async fn update_user(
-        &self,
-        update: &SiteUserUpdate,
-        events: &[PublishEvent],
-    ) -> StoreResult<(SiteUser, Vec<Published>)> {
-        let (update, events) = (update.clone(), events.to_vec());
-        self.writer
-            .run(move |conn| Box::pin(identity::update_user(conn, update, events)))
-            .await
-    }
-
-    async fn remove_user(
-        &self,
-        site: SiteId,
-        id: UserId,
-        events: &[PublishEvent],
-    ) -> StoreResult<Vec<Published>> {
-        let events = events.to_vec();
-        self.writer
-            .run(move |conn| Box::pin(identity::remove_user(conn, site, id, events)))
-            .await
-    }
-
-    async fn create_webhook(&self, webhook: &Webhook) -> StoreResult<()> {
-        let webhook = webhook.clone();
-        self.writer
-            .run(move |conn| Box::pin(webhooks::insert(conn, webhook)))
-            .await
-    }
-
-    async fn webhooks(&self, site: SiteId) -> StoreResult<Vec<OwnedWebhook>> {
-        webhooks::for_site(&self.reader, site).await
-    }
-
-    async fn webhook(&self, site: SiteId, id: WebhookId) -> StoreResult<Option<OwnedWebhook>> {
-        webhooks::by_id(&self.reader, site, id).await
-    }
-
-    async fn update_webhook(&self, webhook: &Webhook) -> StoreResult<()> {
-        let webhook = webhook.clone();
-        self.writer
-            .run(move |conn| Box::pin(webhooks::update(conn, webhook)))
-            .await
-    }
-
-    async fn delete_webhook(&self, site: SiteId, id: WebhookId) -> StoreResult<()> {
-        self.writer
-            .run(move |conn| Box::pin(webhooks::delete(conn, site, id)))
-            .await
-    }
-
-    async fn set_signing_secret(
-        &self,
-        site: SiteId,
-        id: WebhookId,
-        secret: Option<String>,
-    ) -> StoreResult<()> {
-        let secret = self
-            .at_rest
-            .seal(cipher::SecretColumn::WebhookSigningSecret, secret)?;
-        self.writer
-            .run(move |conn| Box::pin(outbox::set_signing_secret(conn, site, id, secret)))
-            .await
-    }
-
-    async fn apply(
-        &self,
-        changes: &[ContentChange],
-        events: &[PublishEvent],
-    ) -> StoreResult<Vec<Published>> {
-        let (mut changes, events) = (changes.to_vec(), events.to_vec());
-        self.at_rest.seal_changes(&mut changes)?;
-        self.writer
-            .run(move |conn| Box::pin(content::apply(conn, changes, events)))
-            .await
-    }
-
-    async fn projects(&self, site: SiteId) -> StoreResult<Vec<Project>> {
-        content::projects(&self.reader, site).await
-    }
-
-    async fn project(&self, site: SiteId, id: ProjectId) -> StoreResult<Option<Project>> {
-        content::project(&self.reader, site, id).await
-    }
-
-    async fn datasources(&self, site: SiteId) -> StoreResult<Vec<Datasource>> {
-        content::datasources(&self.reader, site).await
-    }
-
-    async fn datasource(&self, site: SiteId, id: DatasourceId) -> StoreResult<Option<Datasource>> {
-        content::datasource(&self.reader, site, id).await
-    }
-
-    async fn workbooks(&self, site: SiteId) -> StoreResult<Vec<Workbook>> {
-        content::workbooks(&self.reader, site).await
-    }
-
-    async fn workbook(&self, site: SiteId, id: WorkbookId) -> StoreResult<Option<Workbook>> {
-        content::workbook(&self.reader, site, id).await
-    }
-
-    async fn views(&self, site: SiteId, workbook: Option<WorkbookId>) -> StoreResult<Vec<View>> {
-        content::views(&self.reader, site, workbook).await
-    }
-
-    async fn view(&self, site: SiteId, id: ViewId) -> StoreResult<Option<View>> {
-        content::view(&self.reader, site, id).await
-    }
-
-    async fn connections(
-        &self,
-        site: SiteId,
-        owner: ContentRef,
-    ) -> StoreResult<Vec<vizhook_store::Connection>> {
-        let mut connections = content::connections(&self.reader, site, owner).await?;
-        self.at_rest.unseal_connections(&mut connections)?;
-        Ok(connections)
-    }
-
-    async fn job(&self, site: SiteId, id: JobId) -> StoreResult<Option<Job>> {
-        content::job(&self.reader, site, id).await
-    }
-
-    async fn unfinished_jobs(&self, target: Option<ContentRef>) -> StoreResult<Vec<Job>> {
-        content::unfinished_jobs(&self.reader, target).await
-    }
-
-    async fn labels(&self, site: SiteId, targets: &[ContentRef]) -> StoreResult<Vec<Label>> {
-        content::labels(&self.reader, site, targets).await
-    }
-
-    async fn label(&self, site: SiteId, id: LabelId) -> StoreResult<Option<Label>> {
-        content::label(&self.reader, site, id).await
-    }
-
-    async fn publish_events(&self, events: &[PublishEvent]) -> StoreResult<Vec<Published>> {
-        let events = events.to_vec();
-        self.writer
-            .run(move |conn| Box::pin(async move { outbox::publish(conn, &events).await }))
-            .await
-    }
-
-    async fn publish_leasing(
-        &self,
-        events: &[PublishEvent],
-        lease: &ClaimRequest,
-    ) -> StoreResult<Publication> {
-        let (events, lease, at_rest) = (events.to_vec(), lease.clone(), self.at_rest.clone());
-        self.writer
-            .run(move |conn| {
-                Box::pin(async move {
-                    let mut publication =
-                        outbox::publish_leasing(conn, &events, Some(&lease)).await?;
-                    at_rest.unseal_deliveries(&mut publication.leased)?;
-                    Ok(publication)
-                })
-            })
-            .await
-    }
-
-    async fn exchange(
-        &self,
-        records: &[AttemptRecord],
-        failure: &FailurePolicy,
-        claim: Option<&ClaimRequest>,
-    ) -> StoreResult<Exchange> {
-        let (records, failure, claim) = (records.to_vec(), failure.clone(), claim.cloned());
-        let at_rest = self.at_rest.clone();
-        self.writer
-            .run(move |conn| {
-                Box::pin(async move {
-                    let disabled = outbox::record(conn, records, failure).await?;
-                    let mut claimed = match claim {
-                        Some(request) => outbox::claim(conn, request).await?,
-                        None => Vec::new(),
-                    };
-                    // Inside the write, so a secret that cannot be read leases nothing.
-                    at_rest.unseal_deliveries(&mut claimed)?;
-                    Ok(Exchange { disabled, claimed })
-                })
-            })
-            .await
-    }
-
-    async fn next_due(&self) -> StoreResult<Option<OffsetDateTime>> {
-        outbox::next_due(&self.reader).await
-    }
-
-    async fn deliveries(
-        &self,
-        site: SiteId,
-        webhook: WebhookId,
-        query: &DeliveryQuery,
-    ) -> StoreResult<Vec<DeliveryRecord>> {
-        outbox::deliveries(&self.reader, site, webhook, query.clone()).await
-    }
-
-    async fn delivery(&self, site: SiteId, id: DeliveryId) -> StoreResult<Option<DeliveryRecord>> {
-        outbox::delivery(&self.reader, site, id).await
-    }
-
-    async fn redeliver(
-        &self,
-        site: SiteId,
-        id: DeliveryId,
-        now: OffsetDateTime,
-    ) -> StoreResult<()> {
-        self.writer
-            .run(move |conn| Box::pin(outbox::redeliver(conn, site, id, now)))
-            .await
-    }
-
-    async fn prune(&self, before: OffsetDateTime) -> StoreResult<PruneStats> {
-        self.writer
-            .run(move |conn| Box::pin(outbox::prune(conn, before)))
-            .await
-    }
-
-    async fn notices(&self, site: SiteId, webhook: Option<WebhookId>) -> StoreResult<Vec<Notice>> {
-        outbox::notices(&self.reader, site, webhook).await
-    }
-
-    async fn pending_notices(&self, limit: u32) -> StoreResult<Vec<Notice>> {
-        outbox::pending_notices(&self.reader, limit).await
-    }
-
-    async fn update_notice(&self, update: &NoticeUpdate) -> StoreResult<()> {
-        let update = update.clone();
-        self.writer
-            .run(move |conn| Box::pin(outbox::update_notice(conn, update)))
-            .await
-    }
-
-    // The receiver's inbox.
-
-    async fn receive(&self, inbound: &Inbound) -> StoreResult<Received> {
-        let (received, _) = self.receives.receive(inbound.clone(), None).await?;
-        Ok(received)
-    }
-
-    async fn receive_leasing(
-        &self,
-        inbound: &Inbound,
-        lease: &TaskClaimRequest,
-    ) -> StoreResult<(Received, Vec<ClaimedTask>)> {
-        self.receives
-            .receive(inbound.clone(), Some(lease.clone()))
-            .await
-    }
-
-    async fn exchange_tasks(
-        &self,
-        records: &[TaskRecord],
-        claim: Option<&TaskClaimRequest>,
-    ) -> StoreResult<Vec<ClaimedTask>> {
-        let (records, claim) = (records.to_vec(), claim.cloned());
-        self.writer
-            .run(move |conn| Box::pin(inbox::exchange(conn, records, claim)))
-            .await
-    }
-
-    async fn next_task_due(&self) -> StoreResult<Option<OffsetDateTime>> {
-        inbox::next_due(&self.reader).await
-    }
-
-    async fn inbox(&self, limit: u32) -> StoreResult<Vec<InboxEntry>> {
-        inbox::entries(&self.reader, limit).await
-    }
-
-    async fn prune_inbox(&self, before: OffsetDateTime) -> StoreResult<u64> {
-        self.writer
-            .run(move |conn| Box::pin(inbox::prune(conn, before)))
-            .await
-    }
 }

@@ -6,7 +6,7 @@
 use sqlx::{Connection, Row, SqliteConnection};
 use vizhook_store::cipher::{AtRest, SecretColumn};
 
-use crate::OpenError;
+use crate::error::OpenError;
 
 /// The table and column that hold a secret column's values.
 fn location(column: SecretColumn) -> (&'static str, &'static str) {

@@ -1,10 +1,17 @@
-//! Webhook rows.
+//! `Webhooks` in SQLite: webhook rows with their owner's name, and signing secrets (sealed
+//! before the write is queued). Disabling a webhook pauses its undelivered deliveries and
+//! enabling it resumes them, in the same transaction.
 
+use async_trait::async_trait;
 use sqlx::{Row, SqliteConnection, SqlitePool, sqlite::SqliteRow};
 use vizhook_core::{DestinationUrl, SiteId, Webhook, WebhookId, WebhookName};
-use vizhook_store::{OwnedWebhook, StoreError, StoreResult};
+use vizhook_store::{OwnedWebhook, StoreError, StoreResult, Webhooks, cipher::SecretColumn};
 
-use crate::convert::{db_error, from_millis, millis, parse};
+use crate::{
+    SqliteStore,
+    convert::{db_error, from_millis, millis, parse},
+    outbox::record::pause,
+};
 
 /// Webhooks with their owner's name; the owner may have left the site, hence the outer join.
 macro_rules! select_webhooks {
@@ -41,7 +48,7 @@ fn from_row(row: &SqliteRow) -> StoreResult<OwnedWebhook> {
     })
 }
 
-pub(crate) async fn insert(conn: &mut SqliteConnection, webhook: Webhook) -> StoreResult<()> {
+async fn insert(conn: &mut SqliteConnection, webhook: Webhook) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO webhooks (id, site_id, name, event, url, enabled, status_change_reason, \
          owner_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -62,7 +69,7 @@ pub(crate) async fn insert(conn: &mut SqliteConnection, webhook: Webhook) -> Sto
     Ok(())
 }
 
-pub(crate) async fn for_site(pool: &SqlitePool, site: SiteId) -> StoreResult<Vec<OwnedWebhook>> {
+async fn for_site(pool: &SqlitePool, site: SiteId) -> StoreResult<Vec<OwnedWebhook>> {
     let rows = sqlx::query(select_webhooks!(
         "WHERE w.site_id = ? ORDER BY w.created_at, w.id"
     ))
@@ -73,7 +80,7 @@ pub(crate) async fn for_site(pool: &SqlitePool, site: SiteId) -> StoreResult<Vec
     rows.iter().map(from_row).collect()
 }
 
-pub(crate) async fn by_id(
+async fn by_id(
     pool: &SqlitePool,
     site: SiteId,
     id: WebhookId,
@@ -87,7 +94,7 @@ pub(crate) async fn by_id(
     row.as_ref().map(from_row).transpose()
 }
 
-pub(crate) async fn update(conn: &mut SqliteConnection, webhook: Webhook) -> StoreResult<()> {
+async fn update(conn: &mut SqliteConnection, webhook: Webhook) -> StoreResult<()> {
     let result = sqlx::query(
         "UPDATE webhooks SET name = ?1, event = ?2, url = ?3, enabled = ?4, status_change_reason = ?5, \
          updated_at = ?6, \
@@ -108,14 +115,10 @@ pub(crate) async fn update(conn: &mut SqliteConnection, webhook: Webhook) -> Sto
     if result.rows_affected() == 0 {
         return Err(StoreError::NotFound);
     }
-    crate::outbox::pause(conn, &webhook.id.to_string(), !webhook.enabled).await
+    pause(conn, &webhook.id.to_string(), !webhook.enabled).await
 }
 
-pub(crate) async fn delete(
-    conn: &mut SqliteConnection,
-    site: SiteId,
-    id: WebhookId,
-) -> StoreResult<()> {
+async fn delete(conn: &mut SqliteConnection, site: SiteId, id: WebhookId) -> StoreResult<()> {
     let result = sqlx::query("DELETE FROM webhooks WHERE site_id = ? AND id = ?")
         .bind(site.to_string())
         .bind(id.to_string())
@@ -126,4 +129,68 @@ pub(crate) async fn delete(
         return Err(StoreError::NotFound);
     }
     Ok(())
+}
+
+async fn set_signing_secret(
+    conn: &mut SqliteConnection,
+    site: SiteId,
+    id: WebhookId,
+    secret: Option<String>,
+) -> StoreResult<()> {
+    let result = sqlx::query("UPDATE webhooks SET signing_secret = ? WHERE site_id = ? AND id = ?")
+        .bind(secret)
+        .bind(site.to_string())
+        .bind(id.to_string())
+        .execute(conn)
+        .await
+        .map_err(db_error)?;
+    if result.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl Webhooks for SqliteStore {
+    async fn create_webhook(&self, webhook: &Webhook) -> StoreResult<()> {
+        let webhook = webhook.clone();
+        self.writer
+            .run(move |conn| Box::pin(insert(conn, webhook)))
+            .await
+    }
+
+    async fn webhooks(&self, site: SiteId) -> StoreResult<Vec<OwnedWebhook>> {
+        for_site(&self.reader, site).await
+    }
+
+    async fn webhook(&self, site: SiteId, id: WebhookId) -> StoreResult<Option<OwnedWebhook>> {
+        by_id(&self.reader, site, id).await
+    }
+
+    async fn update_webhook(&self, webhook: &Webhook) -> StoreResult<()> {
+        let webhook = webhook.clone();
+        self.writer
+            .run(move |conn| Box::pin(update(conn, webhook)))
+            .await
+    }
+
+    async fn delete_webhook(&self, site: SiteId, id: WebhookId) -> StoreResult<()> {
+        self.writer
+            .run(move |conn| Box::pin(delete(conn, site, id)))
+            .await
+    }
+
+    async fn set_signing_secret(
+        &self,
+        site: SiteId,
+        id: WebhookId,
+        secret: Option<String>,
+    ) -> StoreResult<()> {
+        let secret = self
+            .at_rest
+            .seal(SecretColumn::WebhookSigningSecret, secret)?;
+        self.writer
+            .run(move |conn| Box::pin(set_signing_secret(conn, site, id, secret)))
+            .await
+    }
 }

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use time::OffsetDateTime;
-use vizhook_store::{Inbound, Store};
+use vizhook_store::{Inbound, Inbox};
 use vizhook_store_sqlite::SqliteStore;
 
 #[tokio::test]

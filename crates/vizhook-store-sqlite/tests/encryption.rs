@@ -6,7 +6,9 @@ use sqlx::{Connection as _, SqliteConnection};
 use time::Duration;
 use uuid::Uuid;
 use vizhook_core::*;
+// `Content` names this file's fixture, so the trait is imported without its name.
 use vizhook_store::{
+    Content as _,
     cipher::{AtRest, CipherError, Key, KeyRing},
     testkit::{T0, seed},
     *,

@@ -5,7 +5,7 @@
 use sqlx::Connection;
 use uuid::Uuid;
 use vizhook_store::{
-    ContentChange, ContentRef, Datasource, FINISH_SUCCESS, Job, Store,
+    Content, ContentChange, ContentRef, Datasource, FINISH_SUCCESS, Identity, Job,
     testkit::{T0, seed},
 };
 use vizhook_store_sqlite::SqliteStore;

@@ -3,7 +3,7 @@
 //! of a key that was taken again.
 
 use time::Duration;
-use vizhook_store::{Inbound, Received, Store, testkit::T0};
+use vizhook_store::{Inbound, Inbox, Received, testkit::T0};
 use vizhook_store_sqlite::SqliteStore;
 
 fn inbound(id: &str, key: &str, minutes: i64) -> Inbound {

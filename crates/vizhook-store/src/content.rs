@@ -1,12 +1,47 @@
-//! Records of site content (projects, data sources, workbooks, views, connections, refresh
-//! jobs, data labels) and the changes `Store::apply` writes together with the events they fire.
+//! The `Content` aggregate: site content (projects, data sources, workbooks, views,
+//! connections, refresh jobs, data labels), the `ContentChange`s that `apply` writes together
+//! with the events they fire, and the trait a backend implements for them.
 
 use std::fmt;
 
+use async_trait::async_trait;
 use time::OffsetDateTime;
 use vizhook_core::{
     ConnectionId, DatasourceId, JobId, LabelId, ProjectId, SiteId, UserId, ViewId, WorkbookId,
 };
+
+use crate::{
+    error::StoreResult,
+    outbox::{PublishEvent, Published},
+};
+
+/// Site content: one write that applies changes with their events, and the reads.
+#[async_trait]
+pub trait Content: Send + Sync {
+    /// Applies content changes and writes `events`, all in one transaction.
+    async fn apply(
+        &self,
+        changes: &[ContentChange],
+        events: &[PublishEvent],
+    ) -> StoreResult<Vec<Published>>;
+    async fn projects(&self, site: SiteId) -> StoreResult<Vec<Project>>;
+    async fn project(&self, site: SiteId, id: ProjectId) -> StoreResult<Option<Project>>;
+    async fn datasources(&self, site: SiteId) -> StoreResult<Vec<Datasource>>;
+    async fn datasource(&self, site: SiteId, id: DatasourceId) -> StoreResult<Option<Datasource>>;
+    async fn workbooks(&self, site: SiteId) -> StoreResult<Vec<Workbook>>;
+    async fn workbook(&self, site: SiteId, id: WorkbookId) -> StoreResult<Option<Workbook>>;
+    /// A site's views, or one workbook's.
+    async fn views(&self, site: SiteId, workbook: Option<WorkbookId>) -> StoreResult<Vec<View>>;
+    async fn view(&self, site: SiteId, id: ViewId) -> StoreResult<Option<View>>;
+    /// A data source's or workbook's connections, with their embedded passwords in plain text.
+    async fn connections(&self, site: SiteId, owner: ContentRef) -> StoreResult<Vec<Connection>>;
+    async fn job(&self, site: SiteId, id: JobId) -> StoreResult<Option<Job>>;
+    /// Jobs not finished yet: on one target, or (with `None`) anywhere, for recovery at start-up.
+    async fn unfinished_jobs(&self, target: Option<ContentRef>) -> StoreResult<Vec<Job>>;
+    /// Labels on the given assets.
+    async fn labels(&self, site: SiteId, targets: &[ContentRef]) -> StoreResult<Vec<Label>>;
+    async fn label(&self, site: SiteId, id: LabelId) -> StoreResult<Option<Label>>;
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Project {

@@ -1,11 +1,55 @@
-//! Records of the receiver's inbox (`vizhook receive`): events accepted from a source, their
-//! de-duplication keys, the alert groups of the routing tree, and the action tasks that run
-//! afterwards through the shared delivery engine.
+//! The `Inbox` aggregate of the receiver (`vizhook receive`): events accepted from a source,
+//! their de-duplication keys, the alert groups of the routing tree, and the action tasks that
+//! run afterwards through the shared delivery engine, with the trait a backend implements for
+//! them.
 
 use std::time::Duration;
 
+use async_trait::async_trait;
 use time::OffsetDateTime;
 use vizhook_core::notify::{Intent, Notice};
+
+use crate::{error::StoreResult, outbox::AttemptNext};
+
+/// Storing received events once with their action tasks, leasing and recording the tasks.
+#[async_trait]
+pub trait Inbox: Send + Sync {
+    /// Stores an accepted event once, in one transaction: when `dedup_key` or one of
+    /// `extra_dedup_keys` is held by an event whose `dedup_until` is still after `received_at`,
+    /// returns `Duplicate` (naming the first such holder) and writes nothing. Otherwise writes
+    /// the event, takes over all its keys (until `dedup_until`), and for
+    /// each planned notification applies [`vizhook_core::notify::decide`] to its group's
+    /// stored state at `received_at`, saving the new state and queueing a pending task, due
+    /// at once, for each notice.
+    async fn receive(&self, inbound: &Inbound) -> StoreResult<Received>;
+    /// Receives like [`receive`](Inbox::receive) and, in the same transaction, leases up to
+    /// `lease.limit` of the event's new pending tasks (none of `lease.exclude_receivers`) to
+    /// the caller, who runs them without claiming them: they are written with their lease and
+    /// one attempt counted, as a claim would leave them, and returned ready to run, in plan
+    /// order. A duplicate leases nothing.
+    async fn receive_leasing(
+        &self,
+        inbound: &Inbound,
+        lease: &TaskClaimRequest,
+    ) -> StoreResult<(Received, Vec<ClaimedTask>)>;
+    /// Records finished task attempts and then, if asked, leases due tasks, in one
+    /// transaction (the engine's one round trip per cycle). Leased tasks are pending ones due
+    /// at `now` of receivers not excluded, oldest first; a task whose lease ran out is due
+    /// again. Each lease counts one attempt.
+    async fn exchange_tasks(
+        &self,
+        records: &[TaskRecord],
+        claim: Option<&TaskClaimRequest>,
+    ) -> StoreResult<Vec<ClaimedTask>>;
+    /// When the next pending task falls due (its lease end while leased), if any.
+    async fn next_task_due(&self) -> StoreResult<Option<OffsetDateTime>>;
+    /// The newest stored inbound events, newest first, each with its tasks.
+    async fn inbox(&self, limit: u32) -> StoreResult<Vec<InboxEntry>>;
+    /// Deletes inbound events received before `before` whose tasks are all finished, with
+    /// their tasks, and de-duplication keys that expired before `before`. Returns how many
+    /// events it deleted.
+    async fn prune_inbox(&self, before: OffsetDateTime) -> StoreResult<u64>;
+}
 
 /// An accepted event to store once, with the notifications routing planned for it.
 #[derive(Debug, Clone)]
@@ -71,14 +115,9 @@ pub struct ClaimedTask {
     pub attempt: u32,
 }
 
-/// Where a task goes after an attempt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TaskNext {
-    Done,
-    RetryAt(OffsetDateTime),
-    /// The last attempt failed.
-    Failed,
-}
+/// Where a task goes after an attempt: the outbox's [`AttemptNext`], whose `Delivered` (also
+/// spelled `TaskNext::Done`) is a task whose action ran.
+pub type TaskNext = AttemptNext;
 
 /// One finished attempt of a task.
 #[derive(Debug, Clone, PartialEq, Eq)]

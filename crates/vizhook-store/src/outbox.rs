@@ -1,10 +1,86 @@
-//! Records of the outbox: events on their way to webhooks, deliveries, attempts, and the
-//! notices written when a webhook is disabled for failing.
+//! The `Outbox` aggregate: events on their way to webhooks, their deliveries and attempts,
+//! the delivery log, and the notices written when a webhook is disabled for failing, with the
+//! trait a backend implements for them.
 
 use std::fmt;
 
+use async_trait::async_trait;
 use time::OffsetDateTime;
 use vizhook_core::{DeliveryId, Event, EventId, EventKind, NoticeId, SiteId, WebhookId};
+
+use crate::error::StoreResult;
+
+/// Publishing events, leasing and recording deliveries, the delivery log and the notices.
+#[async_trait]
+pub trait Outbox: Send + Sync {
+    /// Writes events and, in the same transaction, one pending delivery per enabled webhook of
+    /// the event's site that subscribes to its type.
+    async fn publish_events(&self, events: &[PublishEvent]) -> StoreResult<Vec<Published>>;
+    /// Publishes like [`publish_events`](Outbox::publish_events) and, in the same transaction,
+    /// leases up to `lease.limit` of the new deliveries (none of `lease.exclude_webhooks`) to
+    /// the caller, who sends them without claiming them: they are written with their lease, as a
+    /// claim would leave them, and returned ready to send. The others stay due for claims.
+    async fn publish_leasing(
+        &self,
+        events: &[PublishEvent],
+        lease: &ClaimRequest,
+    ) -> StoreResult<Publication>;
+    /// Records attempts and then, if asked, leases due deliveries, in one transaction: the
+    /// dispatcher's single round trip (and fsync) per cycle.
+    ///
+    /// Recording moves each delivery on (delivered, retry at, failed); successes reset their
+    /// webhook's count of consecutive failed deliveries, failed deliveries add to it, and a
+    /// webhook reaching `failure.disable_after` is disabled with a notice for its owner.
+    /// Claiming leases due deliveries of enabled webhooks, oldest first; a delivery whose lease
+    /// ran out (its claimer died) is due again.
+    async fn exchange(
+        &self,
+        records: &[AttemptRecord],
+        failure: &FailurePolicy,
+        claim: Option<&ClaimRequest>,
+    ) -> StoreResult<Exchange>;
+
+    /// Leases due deliveries (an [`exchange`](Outbox::exchange) that records nothing).
+    async fn claim_deliveries(&self, request: &ClaimRequest) -> StoreResult<Vec<ClaimedDelivery>> {
+        let failure = FailurePolicy {
+            disable_after: 0,
+            reason: String::new(),
+            now: request.now,
+        };
+        Ok(self.exchange(&[], &failure, Some(request)).await?.claimed)
+    }
+
+    /// Records attempts (an [`exchange`](Outbox::exchange) that claims nothing).
+    async fn record_attempts(
+        &self,
+        records: &[AttemptRecord],
+        failure: &FailurePolicy,
+    ) -> StoreResult<Vec<DisabledWebhook>> {
+        Ok(self.exchange(records, failure, None).await?.disabled)
+    }
+    /// When the next pending delivery of an enabled webhook falls due, if any.
+    async fn next_due(&self) -> StoreResult<Option<OffsetDateTime>>;
+    /// A webhook's deliveries, newest first, each with its attempts.
+    async fn deliveries(
+        &self,
+        site: SiteId,
+        webhook: WebhookId,
+        query: &DeliveryQuery,
+    ) -> StoreResult<Vec<DeliveryRecord>>;
+    async fn delivery(&self, site: SiteId, id: DeliveryId) -> StoreResult<Option<DeliveryRecord>>;
+    /// Schedules a delivery again, now, with a fresh retry schedule. `NotFound` if absent.
+    async fn redeliver(&self, site: SiteId, id: DeliveryId, now: OffsetDateTime)
+    -> StoreResult<()>;
+    /// Deletes finished deliveries (and their attempts) completed before `before`, and events
+    /// older than `before` that no longer have a delivery.
+    async fn prune(&self, before: OffsetDateTime) -> StoreResult<PruneStats>;
+
+    /// A site's notices, newest first; only one webhook's when `webhook` is given.
+    async fn notices(&self, site: SiteId, webhook: Option<WebhookId>) -> StoreResult<Vec<Notice>>;
+    /// Notices whose email is still to be sent, oldest first.
+    async fn pending_notices(&self, limit: u32) -> StoreResult<Vec<Notice>>;
+    async fn update_notice(&self, update: &NoticeUpdate) -> StoreResult<()>;
+}
 
 /// An event to write, with the exact payload its deliveries will POST.
 #[derive(Debug, Clone)]
@@ -21,7 +97,7 @@ pub struct Published {
     pub deliveries: u32,
 }
 
-/// What [`publish_leasing`](crate::Store::publish_leasing) did: each event's fan-out, and the
+/// What [`publish_leasing`](Outbox::publish_leasing) did: each event's fan-out, and the
 /// new deliveries leased to the caller.
 #[derive(Debug, Clone, Default)]
 pub struct Publication {
@@ -69,13 +145,25 @@ impl fmt::Debug for ClaimedDelivery {
     }
 }
 
-/// Where a delivery goes after an attempt.
+/// Where a delivery, or an inbox's action task ([`TaskNext`](crate::TaskNext)), goes after an
+/// attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AttemptNext {
+    /// It succeeded: a delivery was delivered, an action ran. Finished.
     Delivered,
+    /// It failed and is tried again at this time.
     RetryAt(OffsetDateTime),
-    /// All attempts failed: one failed delivery for the webhook's count.
+    /// Its last attempt failed: finished. A failed delivery counts towards disabling its
+    /// webhook.
     Failed,
+}
+
+impl AttemptNext {
+    /// [`Delivered`](Self::Delivered) under the name the receiver's tasks used before the two
+    /// enums were one (`TaskNext::Done`). A constant, not a variant: a `match` must name
+    /// `Delivered` to be exhaustive.
+    #[allow(non_upper_case_globals)]
+    pub const Done: Self = Self::Delivered;
 }
 
 /// One attempt to record, and the delivery's next state.

@@ -8,11 +8,21 @@ use sqlx::{Row, SqliteConnection};
 use vizhook_core::notify::{GroupState, Intent, Notice, decide};
 use vizhook_store::{ClaimedTask, Inbound, StoreError, StoreResult, TaskClaimRequest, TaskState};
 
-use super::{GroupKey, GroupRow};
 use crate::{
     convert::{db_error, from_millis, millis},
     rows::run_chunked,
 };
+
+/// A receiver's group: (receiver, group key).
+type GroupKey = (String, String);
+
+/// A group's new state, as a batch row.
+struct GroupRow<'a> {
+    r: &'a str,
+    g: &'a str,
+    f: bool,
+    n: Option<i64>,
+}
 
 struct KeyRow<'a> {
     k: &'a str,

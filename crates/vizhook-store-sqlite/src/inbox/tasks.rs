@@ -8,7 +8,7 @@ use sqlx::{Row, SqliteConnection, SqlitePool, sqlite::SqliteRow};
 use time::OffsetDateTime;
 use vizhook_store::{ClaimedTask, StoreResult, TaskClaimRequest, TaskNext, TaskRecord, TaskState};
 
-use super::{count, notice, to_json};
+use super::columns::{count, notice, to_json};
 use crate::{
     convert::{db_error, from_millis, millis},
     rows::run_chunked,
@@ -45,7 +45,7 @@ async fn record(conn: &mut SqliteConnection, records: &[TaskRecord]) -> StoreRes
         .filter(|r| seen.insert(r.id))
         .map(|r| {
             let (state, next) = match r.next {
-                TaskNext::Done => (TaskState::Done, None),
+                TaskNext::Delivered => (TaskState::Done, None),
                 TaskNext::RetryAt(at) => (TaskState::Pending, Some(millis(at))),
                 TaskNext::Failed => (TaskState::Failed, None),
             };

@@ -5,8 +5,12 @@
 
 use std::{collections::HashMap, sync::Arc};
 
-use super::{CipherError, KeyRing, SecretColumn, is_sealed, sealed_key_id};
-use crate::{ClaimedDelivery, Connection, ContentChange, StoreError};
+use super::keys::{CipherError, KeyRing, SecretColumn, is_sealed, sealed_key_id};
+use crate::{
+    content::{Connection, ContentChange},
+    error::StoreError,
+    outbox::ClaimedDelivery,
+};
 
 /// A backend's encryption policy: plain, or a key ring. Cheap to clone.
 #[derive(Debug, Clone, Default)]

@@ -1,5 +1,6 @@
 //! Unit tests of the cipher: keys, the stored format, the ring, and the at-rest policy.
 
+use aws_lc_rs::{aead::NONCE_LEN, digest};
 use base64::{
     Engine,
     engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD},

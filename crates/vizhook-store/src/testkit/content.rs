@@ -4,7 +4,7 @@
 use time::Duration;
 use vizhook_core::*;
 
-use super::{T0, fresh, project_for, seed, webhook};
+use super::fixtures::{T0, fresh, project_for, seed, webhook};
 use crate::*;
 
 fn event(site: SiteId, kind: EventKind) -> PublishEvent {
@@ -85,13 +85,13 @@ fn view(site: SiteId, workbook: WorkbookId, name: &str) -> View {
 }
 
 /// A seeded store and its Default site's id, Default project id and administrator.
-async fn seeded(store: &impl Store) -> (SiteId, ProjectId, UserId) {
+async fn seeded(store: &impl Identity) -> (SiteId, ProjectId, UserId) {
     let seed = seed();
     store.bootstrap(&seed).await.unwrap();
     (seed.site.id, seed.default_project.id, seed.user_id)
 }
 
-pub async fn content_round_trips_with_connections_and_views(store: &impl Store) {
+pub async fn content_round_trips_with_connections_and_views(store: &(impl Identity + Content)) {
     let (site, project, owner) = seeded(store).await;
     assert_eq!(
         store
@@ -212,7 +212,9 @@ pub async fn content_round_trips_with_connections_and_views(store: &impl Store) 
     );
 }
 
-pub async fn a_failing_change_publishes_nothing(store: &impl Store) {
+pub async fn a_failing_change_publishes_nothing(
+    store: &(impl Identity + Webhooks + Content + Outbox),
+) {
     let (site, project, owner) = seeded(store).await;
     let hook = Webhook {
         event: EventKind::DatasourceDeleted,
@@ -264,12 +266,14 @@ pub async fn a_failing_change_publishes_nothing(store: &impl Store) {
     );
 }
 
-pub async fn projects_cascade_and_labels_are_unique_per_value(store: &impl Store) {
+pub async fn projects_cascade_and_labels_are_unique_per_value(
+    store: &(impl Identity + Sites + Content),
+) {
     let (site, default_project, owner) = seeded(store).await;
     let parent = Project {
         id: fresh(),
         name: "Finance".to_owned(),
-        ..project_for(&super::site("x", "x"))
+        ..project_for(&super::fixtures::site("x", "x"))
     };
     let parent = Project {
         site_id: site,
@@ -379,7 +383,7 @@ pub async fn projects_cascade_and_labels_are_unique_per_value(store: &impl Store
             .await,
         Err(StoreError::NotFound)
     ));
-    let other = super::site("Other", "other");
+    let other = super::fixtures::site("Other", "other");
     store
         .create_site(&other, &project_for(&other), &[])
         .await
@@ -387,7 +391,9 @@ pub async fn projects_cascade_and_labels_are_unique_per_value(store: &impl Store
     assert!(store.datasources(other.id).await.unwrap().is_empty());
 }
 
-pub async fn jobs_finish_and_site_and_user_changes_fire_events(store: &impl Store) {
+pub async fn jobs_finish_and_site_and_user_changes_fire_events(
+    store: &(impl Identity + Sites + Webhooks + Content),
+) {
     let (site, project, owner) = seeded(store).await;
     let ds = datasource(site, project, owner, "Refreshing");
     store
@@ -455,7 +461,7 @@ pub async fn jobs_finish_and_site_and_user_changes_fire_events(store: &impl Stor
         };
         store.create_webhook(&hook).await.unwrap();
     }
-    let other = super::site("Other", "other");
+    let other = super::fixtures::site("Other", "other");
     let created = store
         .create_site(
             &other,
@@ -498,13 +504,15 @@ pub async fn jobs_finish_and_site_and_user_changes_fire_events(store: &impl Stor
 
 /// What the API promises about names and refreshes, held by the store itself so that racing
 /// requests cannot break it; each violation names its constraint.
-pub async fn names_are_unique_and_one_job_runs_per_target(store: &impl Store) {
+pub async fn names_are_unique_and_one_job_runs_per_target(
+    store: &(impl Identity + Sites + Content),
+) {
     let (site, project, owner) = seeded(store).await;
     let other = Project {
         id: fresh(),
         site_id: site,
         name: "Finance".to_owned(),
-        ..project_for(&super::site("x", "x"))
+        ..project_for(&super::fixtures::site("x", "x"))
     };
     store
         .apply(&[ContentChange::SaveProject(other.clone())], &[])
@@ -582,7 +590,7 @@ pub async fn names_are_unique_and_one_job_runs_per_target(store: &impl Store) {
     let err = save(sibling("finance", Some(other.id))).await.unwrap_err();
     assert!(err.is_conflict_on("projects_sibling_name"), "{err:?}");
 
-    let taken = super::site("Default", "elsewhere");
+    let taken = super::fixtures::site("Default", "elsewhere");
     let err = store
         .create_site(&taken, &project_for(&taken), &[])
         .await

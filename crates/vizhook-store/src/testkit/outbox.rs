@@ -6,7 +6,7 @@ use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 use vizhook_core::*;
 
-use super::{T0, seed, webhook};
+use super::fixtures::{T0, seed, webhook};
 use crate::*;
 
 fn event(site: SiteId, kind: EventKind, name: &str) -> PublishEvent {
@@ -56,7 +56,7 @@ fn policy(disable_after: u32) -> FailurePolicy {
 
 /// A seeded store with one webhook per given (event, enabled) on the Default site.
 async fn with_webhooks(
-    store: &impl Store,
+    store: &(impl Identity + Webhooks),
     hooks: &[(EventKind, bool)],
 ) -> (BootstrapSeed, Vec<Webhook>) {
     let seed = seed();
@@ -73,7 +73,9 @@ async fn with_webhooks(
     (seed, created)
 }
 
-pub async fn publish_fans_out_to_enabled_subscribers(store: &impl Store) {
+pub async fn publish_fans_out_to_enabled_subscribers(
+    store: &(impl Identity + Sites + Webhooks + Outbox),
+) {
     use EventKind::*;
     let hooks = [
         (DatasourceCreated, true),
@@ -82,9 +84,9 @@ pub async fn publish_fans_out_to_enabled_subscribers(store: &impl Store) {
         (WorkbookCreated, true),
     ];
     let (seed, hooks) = with_webhooks(store, &hooks).await;
-    let other = super::site("Other", "other");
+    let other = super::fixtures::site("Other", "other");
     store
-        .create_site(&other, &super::project_for(&other), &[])
+        .create_site(&other, &super::fixtures::project_for(&other), &[])
         .await
         .unwrap();
     let published = store
@@ -120,7 +122,9 @@ pub async fn publish_fans_out_to_enabled_subscribers(store: &impl Store) {
     assert_ne!(claimed[0].id, claimed[1].id);
 }
 
-pub async fn leases_expire_and_claims_exclude_busy_webhooks(store: &impl Store) {
+pub async fn leases_expire_and_claims_exclude_busy_webhooks(
+    store: &(impl Identity + Webhooks + Outbox),
+) {
     use EventKind::*;
     let (seed, hooks) = with_webhooks(
         store,
@@ -175,7 +179,7 @@ pub async fn leases_expire_and_claims_exclude_busy_webhooks(store: &impl Store) 
     );
 }
 
-pub async fn concurrent_claims_never_share_a_delivery(store: &impl Store) {
+pub async fn concurrent_claims_never_share_a_delivery(store: &(impl Identity + Webhooks + Outbox)) {
     let (seed, _) = with_webhooks(store, &[(EventKind::ViewDeleted, true)]).await;
     let events: Vec<PublishEvent> = (0..200)
         .map(|i| event(seed.site.id, EventKind::ViewDeleted, &format!("v{i}")))
@@ -194,7 +198,7 @@ pub async fn concurrent_claims_never_share_a_delivery(store: &impl Store) {
     assert_eq!(ids.len(), 200, "no delivery was claimed twice");
 }
 
-pub async fn publishing_can_lease_new_deliveries(store: &impl Store) {
+pub async fn publishing_can_lease_new_deliveries(store: &(impl Identity + Webhooks + Outbox)) {
     use EventKind::*;
     let (seed, hooks) = with_webhooks(
         store,
@@ -279,7 +283,7 @@ pub async fn publishing_can_lease_new_deliveries(store: &impl Store) {
 
 /// A webhook's own signing secret reaches the deliveries a publication leases and the ones a
 /// claim leases; removing it leaves them unsigned; a missing webhook is `NotFound`.
-pub async fn signing_secrets_reach_their_deliveries(store: &impl Store) {
+pub async fn signing_secrets_reach_their_deliveries(store: &(impl Identity + Webhooks + Outbox)) {
     use EventKind::*;
     let (seed, hooks) =
         with_webhooks(store, &[(WorkbookCreated, true), (WorkbookCreated, true)]).await;
@@ -328,7 +332,9 @@ pub async fn signing_secrets_reach_their_deliveries(store: &impl Store) {
     ));
 }
 
-pub async fn attempts_move_deliveries_and_count_failures(store: &impl Store) {
+pub async fn attempts_move_deliveries_and_count_failures(
+    store: &(impl Identity + Webhooks + Outbox),
+) {
     let (seed, hooks) = with_webhooks(store, &[(EventKind::WorkbookDeleted, true)]).await;
     let events: Vec<PublishEvent> = (0..3)
         .map(|i| event(seed.site.id, EventKind::WorkbookDeleted, &format!("w{i}")))
@@ -403,7 +409,7 @@ pub async fn attempts_move_deliveries_and_count_failures(store: &impl Store) {
 
 /// Publishes `count` events and fails each of their deliveries for good.
 async fn fail_deliveries(
-    store: &impl Store,
+    store: &impl Outbox,
     site: SiteId,
     kind: EventKind,
     count: usize,
@@ -421,7 +427,9 @@ async fn fail_deliveries(
     store.record_attempts(&records, failure).await.unwrap()
 }
 
-pub async fn four_failed_deliveries_disable_with_a_notice(store: &impl Store) {
+pub async fn four_failed_deliveries_disable_with_a_notice(
+    store: &(impl Identity + Sites + Webhooks + Outbox),
+) {
     let (seed, hooks) = with_webhooks(store, &[(EventKind::DatasourceRefreshFailed, true)]).await;
     let site = seed.site.id;
     let update = SiteUserUpdate {
@@ -506,7 +514,7 @@ pub async fn four_failed_deliveries_disable_with_a_notice(store: &impl Store) {
     );
 }
 
-pub async fn disabled_webhooks_pause_and_resume(store: &impl Store) {
+pub async fn disabled_webhooks_pause_and_resume(store: &(impl Identity + Webhooks + Outbox)) {
     let kind = EventKind::SiteUpdated;
     let (seed, hooks) = with_webhooks(store, &[(kind, true)]).await;
     let site = seed.site.id;
@@ -564,7 +572,7 @@ pub async fn disabled_webhooks_pause_and_resume(store: &impl Store) {
     );
 }
 
-pub async fn delivery_log_redeliver_and_prune(store: &impl Store) {
+pub async fn delivery_log_redeliver_and_prune(store: &(impl Identity + Sites + Webhooks + Outbox)) {
     let kind = EventKind::LabelCreated;
     let (seed, hooks) = with_webhooks(store, &[(kind, true)]).await;
     let site = seed.site.id;
@@ -605,9 +613,9 @@ pub async fn delivery_log_redeliver_and_prune(store: &impl Store) {
         .redeliver(site, id, T0 + Duration::minutes(1))
         .await
         .unwrap();
-    let other = super::site("Other", "other");
+    let other = super::fixtures::site("Other", "other");
     store
-        .create_site(&other, &super::project_for(&other), &[])
+        .create_site(&other, &super::fixtures::project_for(&other), &[])
         .await
         .unwrap();
     assert!(matches!(

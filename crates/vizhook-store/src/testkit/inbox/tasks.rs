@@ -7,10 +7,10 @@ use futures_util::future::join_all;
 use time::Duration;
 use vizhook_core::notify::{Intent, Notice};
 
-use super::{claim, finish, inbound, minutes, plan, receivers, stored};
-use crate::{Inbound, Received, Store, TaskNext, TaskState, testkit::T0};
+use super::fixtures::{claim, finish, inbound, minutes, plan, receivers, stored};
+use crate::{Inbound, Inbox, Received, TaskNext, TaskState, testkit::fixtures::T0};
 
-pub async fn tasks_lease_retry_and_finish(store: &impl Store) {
+pub async fn tasks_lease_retry_and_finish(store: &impl Inbox) {
     let plans = ["pager", "chat", "mail"]
         .iter()
         .map(|r| plan(r, "g", Intent::Fire, StdDuration::ZERO))
@@ -157,7 +157,7 @@ pub async fn tasks_lease_retry_and_finish(store: &impl Store) {
     );
 }
 
-pub async fn receiving_can_lease_new_tasks(store: &impl Store) {
+pub async fn receiving_can_lease_new_tasks(store: &impl Inbox) {
     let plans = ["pager", "chat", "mail", "log"]
         .iter()
         .map(|r| plan(r, "", Intent::Fire, StdDuration::ZERO))
@@ -305,7 +305,7 @@ pub async fn receiving_can_lease_new_tasks(store: &impl Store) {
     }
 }
 
-pub async fn concurrent_task_claims_never_share(store: &impl Store) {
+pub async fn concurrent_task_claims_never_share(store: &impl Inbox) {
     let events: Vec<Inbound> = (0..50)
         .map(|i| {
             let plans = (0..4)

@@ -1,49 +1,14 @@
-//! The receiver's inbox in SQLite: storing accepted events once (de-duplication keys, looked up
-//! in memory: `keys`), alert group decisions taken in the storing transaction, and the action
-//! tasks leased, retried and finished by the delivery engine (`tasks`). As in the outbox,
-//! batches of rows travel as multi-row statements (`rows.rs`).
+//! The inbox for inspection and retention in SQLite: the newest events with their tasks, read
+//! in one snapshot, and pruning old events, expired keys and quiet alert groups.
 
 use std::collections::HashMap;
 
-use serde::Serialize;
-use sqlx::{Row, SqliteConnection, SqlitePool, sqlite::SqliteRow};
+use sqlx::{Row, SqliteConnection, SqlitePool};
 use time::OffsetDateTime;
-use vizhook_core::notify::Notice;
 use vizhook_store::{InboxEntry, StoreError, StoreResult, TaskRow, TaskState};
 
+use super::columns::{count, notice, to_json};
 use crate::convert::{db_error, from_millis, millis};
-
-mod batch;
-mod keys;
-mod queue;
-mod tasks;
-pub(crate) use keys::Keys;
-pub(crate) use queue::ReceiveQueue;
-pub(crate) use tasks::{exchange, next_due};
-
-/// A receiver's group: (receiver, group key).
-pub(super) type GroupKey = (String, String);
-
-/// A group's new state, as a batch row.
-pub(super) struct GroupRow<'a> {
-    r: &'a str,
-    g: &'a str,
-    f: bool,
-    n: Option<i64>,
-}
-
-pub(super) fn to_json(value: &impl Serialize) -> StoreResult<String> {
-    serde_json::to_string(value).map_err(|err| StoreError::Corrupt(err.to_string()))
-}
-
-fn notice(raw: &str) -> StoreResult<Notice> {
-    Notice::parse(raw).ok_or_else(|| StoreError::Corrupt(format!("task notice '{raw}'")))
-}
-
-fn count(row: &SqliteRow, i: usize) -> StoreResult<u32> {
-    let n: i64 = row.try_get(i).map_err(db_error)?;
-    u32::try_from(n).map_err(|_| StoreError::Corrupt(format!("attempt count {n}")))
-}
 
 /// The newest events with their tasks, read in one snapshot.
 pub(crate) async fn entries(pool: &SqlitePool, limit: u32) -> StoreResult<Vec<InboxEntry>> {

@@ -1,13 +1,15 @@
-//! Site rows.
+//! The `sites` table in SQLite: site rows (also read with a prefix, from joins), creating a
+//! site with its Default project, reading, updating and deleting sites, each write with the
+//! events it fires.
 
 use sqlx::{Row, SqliteConnection, SqlitePool, sqlite::SqliteRow};
 use vizhook_core::{ContentUrl, SiteId};
 use vizhook_store::{Project, PublishEvent, Published, Site, StoreError, StoreResult};
 
 use crate::{
-    content,
+    content::write::save_project,
     convert::{db_error, from_millis, millis, parse},
-    outbox,
+    outbox::publish::publish,
 };
 
 /// `SELECT … FROM sites` followed by the given clause, as a static string.
@@ -55,8 +57,8 @@ pub(crate) async fn create(
     events: Vec<PublishEvent>,
 ) -> StoreResult<Vec<Published>> {
     insert(conn, site).await?;
-    content::save_project(conn, &project).await?;
-    outbox::publish(conn, &events).await
+    save_project(conn, &project).await?;
+    publish(conn, &events).await
 }
 
 pub(crate) async fn insert(conn: &mut SqliteConnection, site: Site) -> StoreResult<()> {
@@ -140,7 +142,7 @@ pub(crate) async fn update(
     if result.rows_affected() == 0 {
         return Err(StoreError::NotFound);
     }
-    outbox::publish(conn, &events).await
+    publish(conn, &events).await
 }
 
 pub(crate) async fn delete(
@@ -156,5 +158,5 @@ pub(crate) async fn delete(
     if result.rows_affected() == 0 {
         return Err(StoreError::NotFound);
     }
-    outbox::publish(conn, &events).await
+    publish(conn, &events).await
 }

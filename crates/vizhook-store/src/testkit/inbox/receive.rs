@@ -1,82 +1,19 @@
-//! Conformance checks for the receiver's inbox: de-duplication, alert groups, action tasks
-//! (leases, retries, finishing), concurrent claims, group commit and retention.
+//! Conformance checks for `Inbox`'s receiving: de-duplication, alert groups (repeats,
+//! resolution, recovery superseding unsent failures), a failing receive alone in its batch,
+//! and retention.
 
 use std::time::Duration as StdDuration;
 
 use futures_util::future::join_all;
-use time::{Duration, OffsetDateTime};
-use uuid::Uuid;
+use time::Duration;
 use vizhook_core::notify::{Intent, Notice};
 
-use super::T0;
+use super::fixtures::*;
 use crate::{
-    ClaimedTask, Inbound, PlannedNotification, Received, Store, StoreError, TaskClaimRequest,
-    TaskNext, TaskRecord, TaskState,
+    Inbound, Inbox, Received, StoreError, TaskNext, TaskRecord, TaskState, testkit::fixtures::T0,
 };
 
-mod tasks;
-pub use tasks::*;
-
-const HOUR: StdDuration = StdDuration::from_secs(3600);
-
-fn minutes(n: i64) -> OffsetDateTime {
-    T0 + Duration::minutes(n)
-}
-
-/// An event received at `at` under `key`, held for ten minutes.
-fn inbound(key: &str, at: OffsetDateTime, notifications: Vec<PlannedNotification>) -> Inbound {
-    Inbound {
-        id: Uuid::new_v4().to_string(),
-        source: "tableau".to_owned(),
-        dedup_key: key.to_owned(),
-        extra_dedup_keys: Vec::new(),
-        dedup_until: at + Duration::minutes(10),
-        body: format!(r#"{{"key":"{key}"}}"#).into_bytes(),
-        received_at: at,
-        notifications,
-    }
-}
-
-fn plan(receiver: &str, group: &str, intent: Intent, repeat: StdDuration) -> PlannedNotification {
-    PlannedNotification {
-        receiver: receiver.to_owned(),
-        group_key: group.to_owned(),
-        intent,
-        repeat_interval: repeat,
-        spec: format!("spec for {receiver}"),
-    }
-}
-
-fn stored(tasks: &[(&str, Notice)]) -> Received {
-    Received::Stored {
-        tasks: tasks.iter().map(|(r, n)| ((*r).to_owned(), *n)).collect(),
-    }
-}
-
-fn claim(now: OffsetDateTime, limit: u32, exclude: &[&str]) -> TaskClaimRequest {
-    TaskClaimRequest {
-        now,
-        lease_until: now + Duration::seconds(30),
-        limit,
-        exclude_receivers: exclude.iter().map(|r| (*r).to_owned()).collect(),
-    }
-}
-
-fn finish(task: &ClaimedTask, error: Option<&str>, next: TaskNext) -> TaskRecord {
-    TaskRecord {
-        id: task.id,
-        receiver: task.receiver.clone(),
-        finished_at: T0,
-        error: error.map(str::to_owned),
-        next,
-    }
-}
-
-fn receivers(tasks: &[ClaimedTask]) -> Vec<&str> {
-    tasks.iter().map(|t| t.receiver.as_str()).collect()
-}
-
-pub async fn inbox_dedups_within_window(store: &impl Store) {
+pub async fn inbox_dedups_within_window(store: &impl Inbox) {
     let first = inbound("k1", T0, Vec::new());
     assert_eq!(store.receive(&first).await.unwrap(), stored(&[]));
     let repeat = inbound(
@@ -171,7 +108,7 @@ pub async fn inbox_dedups_within_window(store: &impl Store) {
     }
 }
 
-pub async fn inbox_groups_repeat_and_resolve(store: &impl Store) {
+pub async fn inbox_groups_repeat_and_resolve(store: &impl Inbox) {
     use Intent::{Fire, Resolve};
     use Notice::{Firing, Resolved};
     let fire = |at, key| inbound(key, at, vec![plan("pager", "g1", Fire, HOUR)]);
@@ -281,7 +218,7 @@ pub async fn inbox_groups_repeat_and_resolve(store: &impl Store) {
 /// A recovery supersedes its group's firing tasks not yet sent, whether they wait for their
 /// first attempt or for a retry, in earlier batches or in its own; other groups and receivers
 /// keep theirs.
-pub async fn recovery_supersedes_unsent_failures(store: &impl Store) {
+pub async fn recovery_supersedes_unsent_failures(store: &impl Inbox) {
     use Intent::{Fire, Resolve};
     use Notice::{Firing, Resolved};
     let one = |key, at, receiver, group, intent| {
@@ -400,7 +337,7 @@ pub async fn recovery_supersedes_unsent_failures(store: &impl Store) {
 }
 
 /// A receive that fails (its id is taken) is rolled back alone, key included.
-pub async fn failed_receive_does_not_spoil_its_batch(store: &impl Store) {
+pub async fn failed_receive_does_not_spoil_its_batch(store: &impl Inbox) {
     let events: Vec<Inbound> = (0..40)
         .map(|i| {
             let mut event = inbound(&format!("k{i}"), T0, Vec::new());
@@ -430,7 +367,7 @@ pub async fn failed_receive_does_not_spoil_its_batch(store: &impl Store) {
     }
 }
 
-pub async fn prune_inbox_keeps_pending_work(store: &impl Store) {
+pub async fn prune_inbox_keeps_pending_work(store: &impl Inbox) {
     let fire = |receiver| vec![plan(receiver, "g", Intent::Fire, 24 * HOUR)];
     let finished = inbound("finished", T0, fire("a"));
     let pending = inbound("pending", T0, fire("b"));

@@ -1,22 +1,39 @@
-//! Records the store reads and writes besides the domain types themselves.
+//! The `Identity` aggregate: server-wide accounts, their personal access tokens, sign-in
+//! sessions, and the first-run seed, with the trait a backend implements for them.
 
 use std::fmt;
 
+use async_trait::async_trait;
 use time::OffsetDateTime;
-use vizhook_core::{AccessTokenId, AccountId, ContentUrl, SiteId, SiteRole, UserId, Webhook};
+use vizhook_core::{AccessTokenId, AccountId, SiteId, UserId};
 
-/// A site.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Site {
-    pub id: SiteId,
-    pub name: String,
-    pub content_url: ContentUrl,
-    /// `ContentAndUsers` or `ContentOnly`.
-    pub admin_mode: String,
-    /// `Active` or `Suspended`.
-    pub state: String,
-    pub created_at: OffsetDateTime,
-    pub updated_at: OffsetDateTime,
+use crate::{
+    content::Project,
+    error::StoreResult,
+    sites::{Site, SiteUser},
+};
+
+/// Accounts, tokens and sessions: what authentication reads and writes.
+#[async_trait]
+pub trait Identity: Send + Sync {
+    /// Seeds an empty database: the Default site, the first server administrator and their
+    /// personal access token, in one transaction. Returns `false` (and changes nothing) when
+    /// the database already holds a site.
+    async fn bootstrap(&self, seed: &BootstrapSeed) -> StoreResult<bool>;
+    /// The account with this user name (case-insensitive), if any.
+    async fn account_by_name(&self, name: &str) -> StoreResult<Option<Account>>;
+    /// The account with this id and every site membership it has (for authorization).
+    async fn account_sites(&self, id: AccountId) -> StoreResult<Option<AccountSites>>;
+    /// Every personal access token with this name; secrets are checked by the caller.
+    async fn access_tokens_named(&self, name: &str) -> StoreResult<Vec<AccessToken>>;
+    /// Signs an account in to a site: server administrators become members of any site they
+    /// sign in to; the sign-in time is recorded. `NotFound` when the account is not a member.
+    async fn start_session(&self, new: &NewSession) -> StoreResult<Session>;
+    /// The live session for a token hash at `now`, if any.
+    async fn session(&self, token: &TokenHash, now: OffsetDateTime)
+    -> StoreResult<Option<Session>>;
+    /// Ends a session. Returns whether one existed.
+    async fn end_session(&self, token: &TokenHash) -> StoreResult<bool>;
 }
 
 /// A server-wide account: a user name and its credentials.
@@ -71,61 +88,6 @@ impl fmt::Debug for AccessToken {
     }
 }
 
-/// An account's membership of a site.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SiteUser {
-    pub id: UserId,
-    pub site_id: SiteId,
-    pub account_id: AccountId,
-    pub name: String,
-    pub site_role: SiteRole,
-    pub full_name: Option<String>,
-    pub email: Option<String>,
-    pub auth_setting: String,
-    pub last_login: Option<OffsetDateTime>,
-    pub created_at: OffsetDateTime,
-}
-
-/// A request to add an account (new or existing) to a site.
-#[derive(Debug, Clone)]
-pub struct NewSiteUser {
-    /// Used when the name has no account yet.
-    pub account_id: AccountId,
-    pub user_id: UserId,
-    pub site_id: SiteId,
-    pub name: String,
-    pub site_role: SiteRole,
-    pub auth_setting: String,
-    pub now: OffsetDateTime,
-}
-
-/// Changes to a membership; `None` keeps the current value.
-#[derive(Clone)]
-pub struct SiteUserUpdate {
-    pub site_id: SiteId,
-    pub user_id: UserId,
-    pub site_role: Option<SiteRole>,
-    pub full_name: Option<String>,
-    pub email: Option<String>,
-    pub auth_setting: Option<String>,
-    /// A new argon2 PHC string for the account's password.
-    pub password_hash: Option<String>,
-}
-
-impl fmt::Debug for SiteUserUpdate {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SiteUserUpdate")
-            .field("site_id", &self.site_id)
-            .field("user_id", &self.user_id)
-            .field("site_role", &self.site_role)
-            .field(
-                "password_hash",
-                &self.password_hash.as_ref().map(|_| "<redacted>"),
-            )
-            .finish_non_exhaustive()
-    }
-}
-
 /// The SHA-256 of a session token; the token itself is never stored.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TokenHash(pub [u8; 32]);
@@ -161,17 +123,9 @@ pub struct Session {
 #[derive(Debug, Clone)]
 pub struct BootstrapSeed {
     pub site: Site,
-    pub default_project: crate::Project,
+    pub default_project: Project,
     pub account: Account,
     pub user_id: UserId,
     pub access_token: Option<AccessToken>,
     pub now: OffsetDateTime,
-}
-
-/// A webhook with its owner's name, as the API shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OwnedWebhook {
-    pub webhook: Webhook,
-    /// Empty when the owner has been removed from the site.
-    pub owner_name: String,
 }

@@ -1,0 +1,170 @@
+//! The delivery log in SQLite: a webhook's deliveries with their attempts, one delivery,
+//! scheduling one again (`redeliver`), and retention (`prune`).
+
+use sqlx::{Row, SqliteConnection, SqlitePool, sqlite::SqliteRow};
+use time::OffsetDateTime;
+use vizhook_core::{DeliveryId, SiteId, WebhookId};
+use vizhook_store::{
+    AttemptRow, DeliveryQuery, DeliveryRecord, DeliveryState, PruneStats, StoreError, StoreResult,
+};
+
+use crate::convert::{db_error, from_millis, millis, parse};
+
+/// The delivery log's rows, newest first, with their attempts.
+macro_rules! select_deliveries {
+    ($clause:literal) => {
+        concat!(
+            "SELECT d.id, d.event_id, d.webhook_id, e.event_type, d.state, d.next_attempt_at, \
+                    d.created_at, d.completed_at, e.payload \
+             FROM deliveries d JOIN events e ON e.id = d.event_id ",
+            $clause
+        )
+    };
+}
+
+pub(crate) async fn deliveries(
+    pool: &SqlitePool,
+    site: SiteId,
+    webhook: WebhookId,
+    query: DeliveryQuery,
+) -> StoreResult<Vec<DeliveryRecord>> {
+    let rows = sqlx::query(select_deliveries!(
+        "WHERE d.site_id = ? AND d.webhook_id = ? AND d.created_at < ? ORDER BY d.created_at DESC, d.id LIMIT ?"
+    ))
+    .bind(site.to_string())
+    .bind(webhook.to_string())
+    .bind(query.before.map_or(i64::MAX, millis))
+    .bind(i64::from(query.limit))
+    .fetch_all(pool)
+    .await
+    .map_err(db_error)?;
+    with_attempts(pool, rows).await
+}
+
+pub(crate) async fn delivery(
+    pool: &SqlitePool,
+    site: SiteId,
+    id: DeliveryId,
+) -> StoreResult<Option<DeliveryRecord>> {
+    let rows = sqlx::query(select_deliveries!("WHERE d.site_id = ? AND d.id = ?"))
+        .bind(site.to_string())
+        .bind(id.to_string())
+        .fetch_all(pool)
+        .await
+        .map_err(db_error)?;
+    Ok(with_attempts(pool, rows).await?.pop())
+}
+
+async fn with_attempts(
+    pool: &SqlitePool,
+    rows: Vec<SqliteRow>,
+) -> StoreResult<Vec<DeliveryRecord>> {
+    let mut records = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let text = |i: usize| row.try_get::<String, _>(i).map_err(db_error);
+        let state = text(4)?;
+        let state = DeliveryState::parse(&state)
+            .ok_or_else(|| StoreError::Corrupt(format!("delivery state {state}")))?;
+        records.push(DeliveryRecord {
+            id: parse("delivery id", &text(0)?)?,
+            event_id: parse("event id", &text(1)?)?,
+            webhook_id: parse("webhook id", &text(2)?)?,
+            event_type: parse("event type", &text(3)?)?,
+            state,
+            next_attempt_at: match state {
+                DeliveryState::Pending | DeliveryState::Paused => {
+                    Some(from_millis(row.try_get(5).map_err(db_error)?)?)
+                }
+                DeliveryState::Delivered | DeliveryState::Failed => None,
+            },
+            created_at: from_millis(row.try_get(6).map_err(db_error)?)?,
+            completed_at: row
+                .try_get::<Option<i64>, _>(7)
+                .map_err(db_error)?
+                .map(from_millis)
+                .transpose()?,
+            payload: text(8)?,
+            attempts: Vec::new(),
+        });
+    }
+    if records.is_empty() {
+        return Ok(records);
+    }
+    let ids: Vec<String> = records.iter().map(|r| r.id.to_string()).collect();
+    let attempts = sqlx::query(
+        "SELECT delivery_id, number, started_at, latency_ms, status, error, response_excerpt \
+         FROM attempts WHERE delivery_id IN (SELECT value FROM json_each(?)) ORDER BY delivery_id, number",
+    )
+    .bind(serde_json::to_string(&ids).unwrap_or_default())
+    .fetch_all(pool)
+    .await
+    .map_err(db_error)?;
+    for row in &attempts {
+        let id: DeliveryId = parse(
+            "delivery id",
+            &row.try_get::<String, _>(0).map_err(db_error)?,
+        )?;
+        let attempt = AttemptRow {
+            number: u32::try_from(row.try_get::<i64, _>(1).map_err(db_error)?).unwrap_or(0),
+            started_at: from_millis(row.try_get(2).map_err(db_error)?)?,
+            latency_ms: u32::try_from(row.try_get::<i64, _>(3).map_err(db_error)?).unwrap_or(0),
+            status: row
+                .try_get::<Option<i64>, _>(4)
+                .map_err(db_error)?
+                .and_then(|s| u16::try_from(s).ok()),
+            error: row.try_get(5).map_err(db_error)?,
+            response_excerpt: row.try_get(6).map_err(db_error)?,
+        };
+        if let Some(record) = records.iter_mut().find(|r| r.id == id) {
+            record.attempts.push(attempt);
+        }
+    }
+    Ok(records)
+}
+
+pub(crate) async fn redeliver(
+    conn: &mut SqliteConnection,
+    site: SiteId,
+    id: DeliveryId,
+    now: OffsetDateTime,
+) -> StoreResult<()> {
+    let result = sqlx::query(
+        "UPDATE deliveries SET \
+            state = CASE WHEN (SELECT enabled FROM webhooks w WHERE w.id = deliveries.webhook_id) \
+                         THEN 'pending' ELSE 'paused' END, \
+            round_attempts = 0, next_attempt_at = ?, completed_at = NULL WHERE site_id = ? AND id = ?",
+    )
+    .bind(millis(now))
+    .bind(site.to_string())
+    .bind(id.to_string())
+    .execute(conn)
+    .await
+    .map_err(db_error)?;
+    if result.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+pub(crate) async fn prune(
+    conn: &mut SqliteConnection,
+    before: OffsetDateTime,
+) -> StoreResult<PruneStats> {
+    let before = millis(before);
+    let deliveries =
+        sqlx::query("DELETE FROM deliveries WHERE state <> 'pending' AND completed_at < ?")
+            .bind(before)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_error)?
+            .rows_affected();
+    let events = sqlx::query(
+        "DELETE FROM events WHERE created_at < ? AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = events.id)",
+    )
+    .bind(before)
+    .execute(&mut *conn)
+    .await
+    .map_err(db_error)?
+    .rows_affected();
+    Ok(PruneStats { deliveries, events })
+}
