@@ -56,7 +56,7 @@ impl Work for Deliveries {
             now: claim.now,
             lease_until: claim.lease_until,
             limit: claim.limit,
-            exclude_webhooks: claim.exclude,
+            exclude: claim.exclude,
         });
         match self
             .store

@@ -82,7 +82,7 @@ impl Publisher {
             now,
             lease_until: now + self.lease,
             limit: u32::try_from(reservation.limit()).unwrap_or(u32::MAX),
-            exclude_webhooks: reservation.exclude().to_vec(),
+            exclude: reservation.exclude().to_vec(),
         };
         let Publication { published, leased } = self.store.publish_leasing(events, &lease).await?;
         let handed = leased.len();

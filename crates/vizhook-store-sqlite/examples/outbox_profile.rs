@@ -102,7 +102,7 @@ async fn main() {
                 now,
                 lease_until: now + Duration::seconds(60),
                 limit: CLAIM,
-                exclude_webhooks: vec![],
+                exclude: vec![],
             })
             .await
             .unwrap();

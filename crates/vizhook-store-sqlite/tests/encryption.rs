@@ -212,7 +212,7 @@ async fn read_back(
         now: T0,
         lease_until: T0 + Duration::seconds(30),
         limit: 10,
-        exclude_webhooks: Vec::new(),
+        exclude: Vec::new(),
     };
     let leased = store
         .publish_leasing(&[event], &lease)

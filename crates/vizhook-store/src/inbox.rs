@@ -23,7 +23,7 @@ pub trait Inbox: Send + Sync {
     /// at once, for each notice.
     async fn receive(&self, inbound: &Inbound) -> StoreResult<Received>;
     /// Receives like [`receive`](Inbox::receive) and, in the same transaction, leases up to
-    /// `lease.limit` of the event's new pending tasks (none of `lease.exclude_receivers`) to
+    /// `lease.limit` of the event's new pending tasks (none of `lease.exclude`) to
     /// the caller, who runs them without claiming them: they are written with their lease and
     /// one attempt counted, as a claim would leave them, and returned ready to run, in plan
     /// order. A duplicate leases nothing.
@@ -93,15 +93,8 @@ pub enum Received {
     Duplicate { original: String },
 }
 
-/// A request to lease due action tasks.
-#[derive(Debug, Clone)]
-pub struct TaskClaimRequest {
-    pub now: OffsetDateTime,
-    pub lease_until: OffsetDateTime,
-    pub limit: u32,
-    /// Receivers that already have as many tasks in flight as they may.
-    pub exclude_receivers: Vec<String>,
-}
+/// A request to lease due action tasks; receivers are the keys it excludes.
+pub type TaskClaimRequest = crate::ClaimRequest<String>;
 
 /// A task leased for one attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,8 +108,8 @@ pub struct ClaimedTask {
     pub attempt: u32,
 }
 
-/// Where a task goes after an attempt: the outbox's [`AttemptNext`], whose `Delivered` (also
-/// spelled `TaskNext::Done`) is a task whose action ran.
+/// Where a task goes after an attempt: the outbox's [`AttemptNext`], whose `Delivered` is a
+/// task whose action ran.
 pub type TaskNext = AttemptNext;
 
 /// One finished attempt of a task.

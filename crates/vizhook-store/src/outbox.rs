@@ -17,7 +17,7 @@ pub trait Outbox: Send + Sync {
     /// the event's site that subscribes to its type.
     async fn publish_events(&self, events: &[PublishEvent]) -> StoreResult<Vec<Published>>;
     /// Publishes like [`publish_events`](Outbox::publish_events) and, in the same transaction,
-    /// leases up to `lease.limit` of the new deliveries (none of `lease.exclude_webhooks`) to
+    /// leases up to `lease.limit` of the new deliveries (none of `lease.exclude`) to
     /// the caller, who sends them without claiming them: they are written with their lease, as a
     /// claim would leave them, and returned ready to send. The others stay due for claims.
     async fn publish_leasing(
@@ -105,16 +105,17 @@ pub struct Publication {
     pub leased: Vec<ClaimedDelivery>,
 }
 
-/// A request to lease due deliveries for sending.
+/// A request to lease due work: deliveries (`ClaimRequest<WebhookId>`, the default) or an
+/// inbox's action tasks (`ClaimRequest<String>`, keyed by receiver).
 #[derive(Debug, Clone)]
-pub struct ClaimRequest {
+pub struct ClaimRequest<K = WebhookId> {
     pub now: OffsetDateTime,
-    /// Until when the claimed deliveries belong to the claimer; after that anyone may retake
-    /// them (the claimer crashed).
+    /// Until when the claimed work belongs to the claimer; after that anyone may retake it
+    /// (the claimer crashed).
     pub lease_until: OffsetDateTime,
     pub limit: u32,
-    /// Webhooks that already have as many deliveries in flight as they may.
-    pub exclude_webhooks: Vec<WebhookId>,
+    /// Keys (webhooks, receivers) that already have as much in flight as they may.
+    pub exclude: Vec<K>,
 }
 
 /// A delivery leased for one attempt, with what is needed to send it.
@@ -156,14 +157,6 @@ pub enum AttemptNext {
     /// Its last attempt failed: finished. A failed delivery counts towards disabling its
     /// webhook.
     Failed,
-}
-
-impl AttemptNext {
-    /// [`Delivered`](Self::Delivered) under the name the receiver's tasks used before the two
-    /// enums were one (`TaskNext::Done`). A constant, not a variant: a `match` must name
-    /// `Delivered` to be exhaustive.
-    #[allow(non_upper_case_globals)]
-    pub const Done: Self = Self::Delivered;
 }
 
 /// One attempt to record, and the delivery's next state.

@@ -200,7 +200,7 @@ impl Ingest {
             now,
             lease_until: now + self.lease,
             limit: u32::try_from(reservation.limit()).unwrap_or(u32::MAX),
-            exclude_receivers: capped,
+            exclude: capped,
         };
         // Stored and handed over by a task of its own: if the request goes away (the client
         // disconnects) the commit still happens, and its leased tasks must still reach the

@@ -54,7 +54,7 @@ impl Work for ActionTasks {
             now: claim.now,
             lease_until: claim.lease_until,
             limit: claim.limit,
-            exclude_receivers: claim.exclude,
+            exclude: claim.exclude,
         });
         match self.store.exchange_tasks(&records, claim.as_ref()).await {
             Ok(claimed) => Some(claimed),
@@ -95,7 +95,7 @@ impl Work for ActionTasks {
         };
         let finished_at = OffsetDateTime::now_utc();
         let next = match &outcome {
-            Ok(()) => TaskNext::Done,
+            Ok(()) => TaskNext::Delivered,
             Err(_) if gone => TaskNext::Failed,
             Err(_) => match self.schedule.delay_after(task.attempt) {
                 Some(delay) => TaskNext::RetryAt(finished_at + delay),

@@ -336,7 +336,7 @@ fn lease(accepted: &[(&Inbound, Option<&TaskClaimRequest>)], tasks: &mut [TaskRo
         let Some(request) = accepted[task.owner].1 else {
             continue;
         };
-        if room[task.owner] == 0 || request.exclude_receivers.iter().any(|r| r == task.r) {
+        if room[task.owner] == 0 || request.exclude.iter().any(|r| r == task.r) {
             continue;
         }
         room[task.owner] -= 1;

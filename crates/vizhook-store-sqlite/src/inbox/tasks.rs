@@ -106,7 +106,7 @@ async fn lease(
          ORDER BY next_attempt_at, id LIMIT ?3",
     )
     .bind(millis(request.now))
-    .bind(to_json(&request.exclude_receivers)?)
+    .bind(to_json(&request.exclude)?)
     .bind(i64::from(request.limit))
     .fetch_all(&mut *conn)
     .await

@@ -14,11 +14,7 @@ pub(crate) async fn claim(
     conn: &mut SqliteConnection,
     request: ClaimRequest,
 ) -> StoreResult<Vec<ClaimedDelivery>> {
-    let exclude: Vec<String> = request
-        .exclude_webhooks
-        .iter()
-        .map(ToString::to_string)
-        .collect();
+    let exclude: Vec<String> = request.exclude.iter().map(ToString::to_string).collect();
     // The lease is the next attempt time: if the claimer dies, the delivery falls due again
     // when the lease ends. Only enabled webhooks have 'pending' deliveries.
     let ids: Vec<String> = sqlx::query_scalar(

@@ -126,7 +126,7 @@ pub(crate) async fn publish_leasing(
             if let (Some(lease), Some(until)) = (lease, lease_until)
                 && lease_room > 0
                 && row.at <= millis(lease.now)
-                && !lease.exclude_webhooks.contains(&webhook.webhook_id)
+                && !lease.exclude.contains(&webhook.webhook_id)
             {
                 lease_room -= 1;
                 next = until;

@@ -28,7 +28,7 @@ fn claim_at(now: OffsetDateTime, limit: u32) -> ClaimRequest {
         now,
         lease_until: now + Duration::seconds(30),
         limit,
-        exclude_webhooks: Vec::new(),
+        exclude: Vec::new(),
     }
 }
 
@@ -142,7 +142,7 @@ pub async fn leases_expire_and_claims_exclude_busy_webhooks(
     assert!(early.is_empty(), "not due before its time");
 
     let busy = ClaimRequest {
-        exclude_webhooks: vec![hooks[0].id],
+        exclude: vec![hooks[0].id],
         ..claim_at(T0, 10)
     };
     let first = store.claim_deliveries(&busy).await.unwrap();
@@ -214,7 +214,7 @@ pub async fn publishing_can_lease_new_deliveries(store: &(impl Identity + Webhoo
         event(seed.site.id, DatasourceCreated, "b"),
     ];
     let lease = ClaimRequest {
-        exclude_webhooks: vec![hooks[1].id],
+        exclude: vec![hooks[1].id],
         ..claim_at(T0, 3)
     };
     let publication = store.publish_leasing(&events, &lease).await.unwrap();

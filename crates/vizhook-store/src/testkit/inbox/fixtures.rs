@@ -62,7 +62,7 @@ pub(super) fn claim(now: OffsetDateTime, limit: u32, exclude: &[&str]) -> TaskCl
         now,
         lease_until: now + Duration::seconds(30),
         limit,
-        exclude_receivers: exclude.iter().map(|r| (*r).to_owned()).collect(),
+        exclude: exclude.iter().map(|r| (*r).to_owned()).collect(),
     }
 }
 

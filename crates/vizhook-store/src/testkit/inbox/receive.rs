@@ -311,7 +311,7 @@ pub async fn recovery_supersedes_unsent_failures(store: &impl Inbox) {
             TaskNext::RetryAt(minutes(30)),
             TaskState::Superseded,
         ),
-        ("sms", "sms-ok", None, TaskNext::Done, TaskState::Done),
+        ("sms", "sms-ok", None, TaskNext::Delivered, TaskState::Done),
     ];
     for (receiver, recovery_key, error, next, expected) in cases {
         let fire = one(receiver, minutes(20), receiver, "g9", Fire);
@@ -384,7 +384,7 @@ pub async fn prune_inbox_keeps_pending_work(store: &impl Inbox) {
     assert_eq!(receivers(&claimed), ["a", "c"]);
     let records: Vec<TaskRecord> = claimed
         .iter()
-        .map(|t| finish(t, None, TaskNext::Done))
+        .map(|t| finish(t, None, TaskNext::Delivered))
         .collect();
     store.exchange_tasks(&records, None).await.unwrap();
 

@@ -82,7 +82,7 @@ pub async fn tasks_lease_retry_and_finish(store: &impl Inbox) {
     );
     let retry_at = minutes(5);
     let records = [
-        finish(&retaken[0], None, TaskNext::Done),
+        finish(&retaken[0], None, TaskNext::Delivered),
         finish(&retaken[1], Some("boom"), TaskNext::RetryAt(retry_at)),
         finish(&retaken[2], Some("gave up"), TaskNext::Failed),
     ];
@@ -143,7 +143,7 @@ pub async fn tasks_lease_retry_and_finish(store: &impl Inbox) {
         .unwrap();
     assert_eq!(receivers(&again), ["chat"]);
     assert_eq!((again[0].id, again[0].attempt), (retaken[1].id, 3));
-    let done = finish(&again[0], None, TaskNext::Done);
+    let done = finish(&again[0], None, TaskNext::Delivered);
     store.exchange_tasks(&[done], None).await.unwrap();
     assert_eq!(store.next_task_due().await.unwrap(), None);
     let tasks = store.inbox(1).await.unwrap().remove(0).tasks;
@@ -204,10 +204,10 @@ pub async fn receiving_can_lease_new_tasks(store: &impl Inbox) {
 
     // A leased task is recorded like a claimed one; one whose caller died is due again when
     // its lease ends, with its attempt counted.
-    let done = finish(&leased[0], None, TaskNext::Done);
+    let done = finish(&leased[0], None, TaskNext::Delivered);
     let finished: Vec<_> = claimed
         .iter()
-        .map(|t| finish(t, None, TaskNext::Done))
+        .map(|t| finish(t, None, TaskNext::Delivered))
         .chain([done])
         .collect();
     store.exchange_tasks(&finished, None).await.unwrap();
