@@ -1,7 +1,8 @@
 //! What both roles of vizhook run on, whatever their work: the one outbound HTTP client with
 //! its address guard (`outbound`), the mailer (`email`), the HTTP/1.1 listener with its read
 //! timeouts and error documents (`listener`), the durable work engine and its hand-off room
-//! (`engine`), the retention ticker (`retention`), and the error-chain formatter for logs.
+//! (`engine`), the retention ticker (`retention`), secrets given in configuration
+//! (`secret`: literals or `env:`/`file:` references, redacted), and the error-chain formatter.
 //! It knows nothing of Tableau, of webhooks or of the store: `vizhook-delivery` and
 //! `vizhook-receiver` give it their work.
 
@@ -13,5 +14,6 @@ mod error_chain;
 pub mod listener;
 pub mod outbound;
 pub mod retention;
+pub mod secret;
 
 pub use error_chain::ErrorChain;

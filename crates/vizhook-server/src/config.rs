@@ -111,7 +111,7 @@ impl EncryptionConfig {
     /// plain without a key.
     pub fn at_rest(&self, base: &Path) -> Result<AtRest, ConfigError> {
         let read = |name: String, raw: &str| {
-            let secret = crate::secret_ref::resolve(raw, base)
+            let secret = vizhook_runtime::secret::resolve(raw, base)
                 .map_err(|err| ConfigError::Rule(format!("{name}: {err}")))?;
             Key::parse(secret.expose()).map_err(|err| ConfigError::Rule(format!("{name}: {err}")))
         };

@@ -8,8 +8,6 @@ pub mod api;
 pub mod bootstrap;
 pub mod config;
 pub mod content;
-pub mod receiver;
-pub mod secret_ref;
 pub mod secrets;
 pub mod state;
 

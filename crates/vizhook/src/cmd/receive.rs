@@ -2,7 +2,7 @@
 //! or SIGTERM; or, with `--check-config`, only report the configuration's problems.
 
 use anyhow::Context;
-use vizhook_server::receiver::{config, service};
+use vizhook_receiver::{config, service};
 use vizhook_store::cipher::AtRest;
 
 use super::{inbox_lock, open_store, stop_on_signal};

@@ -6,7 +6,7 @@ use std::{path::PathBuf, sync::Arc, time::Duration};
 
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use vizhook_server::receiver::{config, service};
+use vizhook_receiver::{config, service};
 use vizhook_store::{InboxEntry, Store};
 use vizhook_store_sqlite::SqliteStore;
 

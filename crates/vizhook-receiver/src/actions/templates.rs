@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use vizhook_core::notify::Notice;
 
 use super::Context;
-use crate::receiver::secret::Secret;
+use crate::secret::Secret;
 
 /// Templates whose name ends with this render with JSON auto-escaping: every `{{ value }}`
 /// becomes a JSON literal (a string in quotes, a number, `null`, an object ...).

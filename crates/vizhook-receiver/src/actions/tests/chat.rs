@@ -4,7 +4,7 @@
 use expect_test::expect;
 
 use super::{Fake, HOSTILE, build, firing, resolved, runtime};
-use crate::receiver::actions::ActionError;
+use crate::actions::ActionError;
 
 fn slack_config(url: &str, text: Option<&str>) -> String {
     let text = text

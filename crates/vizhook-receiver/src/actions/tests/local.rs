@@ -11,7 +11,7 @@ use std::{
 use expect_test::expect;
 
 use super::{HOSTILE, firing, resolved, runtime, try_build};
-use crate::receiver::actions::{ActionError, Actions, Context};
+use crate::actions::{ActionError, Actions, Context};
 
 /// A receiver `local` with one command action running `script` with `args`.
 fn command(dir: &Path, script: &str, args: &[&str], extra: &str) -> Actions {

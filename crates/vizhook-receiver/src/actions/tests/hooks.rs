@@ -301,7 +301,7 @@ url = "https://{{ event.resource }}.localhost/hook"
 "#;
     let actions = build(toml, &[]);
     let guarded = vizhook_runtime::outbound::Outbound::new(
-        &crate::config::Config::defaults().outbound,
+        &vizhook_runtime::outbound::OutboundConfig::default(),
         false,
     )
     .unwrap();

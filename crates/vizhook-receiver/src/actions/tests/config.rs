@@ -6,7 +6,7 @@ use std::path::Path;
 use expect_test::expect;
 
 use super::{build, parse, resolved, try_build};
-use crate::receiver::actions::{ConfigProblem, Context};
+use crate::actions::{ConfigProblem, Context};
 
 fn problems(toml: &str, secrets: &[(&str, &str)], base: &Path) -> Vec<String> {
     try_build(toml, secrets, base)

@@ -9,7 +9,7 @@ use url::Url;
 use super::{ActionError, Actions, Context, messages, run::one_line, templates::Tpl};
 use vizhook_runtime::outbound::{Outbound, json_headers};
 
-use crate::receiver::secret::Secret;
+use crate::secret::Secret;
 
 /// Where an HTTP action sends: a fixed URL (from a secret reference) or a template.
 pub(super) enum UrlSource {

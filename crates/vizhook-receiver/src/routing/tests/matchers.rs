@@ -2,7 +2,7 @@
 //! configuration errors with their paths.
 
 use super::{File, RECEIVERS, config, event};
-use crate::receiver::routing::{Labels, RouteTree, matcher::Matcher};
+use crate::routing::{Labels, RouteTree, matcher::Matcher};
 
 #[test]
 fn matchers() {

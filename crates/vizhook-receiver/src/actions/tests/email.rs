@@ -4,7 +4,7 @@
 use expect_test::expect;
 
 use super::{HOSTILE, SmtpSink, build, firing, resolved, runtime};
-use crate::receiver::actions::ActionError;
+use crate::actions::ActionError;
 
 /// The message without the headers that change on every send.
 fn stable(message: &str) -> String {

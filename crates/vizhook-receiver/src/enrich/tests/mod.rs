@@ -19,7 +19,7 @@ use super::{
 use vizhook_runtime::outbound::OutboundConfig;
 
 fn outbound() -> Outbound {
-    Outbound::new(&crate::config::Config::defaults().outbound, true).unwrap()
+    Outbound::new(&vizhook_runtime::outbound::OutboundConfig::default(), true).unwrap()
 }
 
 fn event(resource: &str, event_type: &str, site: &str, luid: &str) -> InboundEvent {
@@ -158,7 +158,7 @@ async fn pages_through_sites_and_falls_back_when_a_page_is_cut() {
     let roomy = Outbound::new(
         &OutboundConfig {
             max_response_bytes: 1 << 20,
-            ..crate::config::Config::defaults().outbound
+            ..vizhook_runtime::outbound::OutboundConfig::default()
         },
         true,
     )

@@ -10,7 +10,7 @@ use std::{
 
 use url::Url;
 
-use crate::receiver::secret::{self, Secret};
+use crate::secret::{self, Secret};
 
 pub(super) const DEFAULT_API_VERSION: &str = "3.19";
 pub(super) const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(3600);

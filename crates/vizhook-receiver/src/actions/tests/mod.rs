@@ -24,7 +24,7 @@ use vizhook_runtime::{
 
 use vizhook_tableau::payload::InboundEvent;
 
-use crate::receiver::secret::Secret;
+use crate::secret::Secret;
 
 mod chat;
 mod config;
@@ -96,7 +96,8 @@ fn build(toml_text: &str, secrets: &[(&str, &str)]) -> Actions {
 
 /// A runtime whose client may reach loopback (`--dev`).
 fn runtime(mailer: Option<Mailer>) -> Runtime {
-    let outbound = Outbound::new(&crate::config::Config::defaults().outbound, true).unwrap();
+    let outbound =
+        Outbound::new(&vizhook_runtime::outbound::OutboundConfig::default(), true).unwrap();
     Runtime::new(outbound, mailer)
 }
 

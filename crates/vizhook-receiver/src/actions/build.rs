@@ -13,7 +13,7 @@ use super::{
     remote::{HttpAction, XAction},
     templates::{self, Escape, JSON_SUFFIX, Tpl},
 };
-use crate::receiver::secret::{Secret, resolve};
+use crate::secret::{Secret, resolve};
 
 /// The compiled actions of every receiver: secrets resolved, templates parsed and checked.
 pub struct Actions {

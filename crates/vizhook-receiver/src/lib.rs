@@ -13,5 +13,5 @@ pub mod service;
 pub mod source;
 mod tasks;
 
-/// Secret references; shared with `serve`'s configuration, so they live above the receiver.
-pub use crate::secret_ref as secret;
+/// Secret references, shared with `serve`'s configuration (the runtime's).
+pub use vizhook_runtime::secret;
