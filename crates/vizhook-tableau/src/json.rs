@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use crate::{
     element::{Attr, Element},
-    format::ParseError,
+    parse_error::ParseError,
 };
 
 /// Parses a JSON request body into a `tsRequest` element. A `{"tsRequest": {..}}` wrapper is

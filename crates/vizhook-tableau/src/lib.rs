@@ -17,6 +17,7 @@ pub mod element;
 pub mod error;
 pub mod format;
 pub mod json;
+mod parse_error;
 pub mod payload;
 pub mod schema;
 pub mod signing;

@@ -10,7 +10,7 @@ use quick_xml::{
 
 use crate::{
     element::{Attr, Element},
-    format::ParseError,
+    parse_error::ParseError,
 };
 
 /// Deeper nesting than any Tableau request uses; refusing it bounds memory and work.

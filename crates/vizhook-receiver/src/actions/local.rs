@@ -16,7 +16,7 @@ use tokio::{
     sync::Semaphore,
 };
 
-use super::{ActionError, CommandConfig, Context, run::one_line};
+use super::{ActionError, CommandConfig, Context, text::one_line};
 
 /// How much of a failed command's stderr is kept for its error.
 const STDERR_KEEP: usize = 4096;

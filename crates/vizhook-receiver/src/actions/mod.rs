@@ -18,6 +18,7 @@ mod messages;
 mod remote;
 mod run;
 mod templates;
+mod text;
 
 pub use build::Actions;
 pub use run::Runtime;

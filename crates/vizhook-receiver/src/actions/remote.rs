@@ -6,7 +6,7 @@ use bytes::Bytes;
 use http::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue};
 use url::Url;
 
-use super::{ActionError, Actions, Context, messages, run::one_line, templates::Tpl};
+use super::{ActionError, Actions, Context, messages, templates::Tpl, text::one_line};
 use vizhook_runtime::outbound::{Outbound, json_headers};
 
 use crate::secret::Secret;

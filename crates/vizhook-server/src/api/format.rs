@@ -4,6 +4,8 @@
 //! as XML unless the client sent `Accept: application/json`. Handlers never touch quick-xml or
 //! serde_json.
 
+use std::sync::Arc;
+
 use axum::{
     extract::{Request, State},
     http::{HeaderValue, StatusCode, header},
@@ -16,8 +18,6 @@ pub use vizhook_tableau::{
     format::{JSON_CONTENT_TYPE, XML_CONTENT_TYPE, parse},
     json, xml,
 };
-
-use crate::state::AppState;
 
 /// The children of a `tsResponse`, attached to a response for [`render`] to serialize.
 #[derive(Debug, Clone)]
@@ -95,7 +95,16 @@ impl IntoResponse for Reply {
 /// Serializes the [`Document`] of every response in the format the request asked for. A 4xx
 /// or 5xx without one (a framework rejection, a panic) gets a generic Tableau error, so no
 /// client ever sees a bare error status.
-pub async fn render(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// What [`render`] needs to know: the API version XML documents name in their schema location.
+#[derive(Debug, Clone)]
+pub struct RenderConfig {
+    pub api_version: Arc<str>,
+}
+
+/// The generic `500000` as XML, for the one case where a document could not be written.
+const UNWRITABLE: &str = "<?xml version='1.0' encoding='UTF-8'?><tsResponse xmlns=\"http://tableau.com/api\"><error code=\"500000\"><summary>Internal Server Error</summary><detail>The server encountered an error and cannot complete your request. Contact your server administrator.</detail></error></tsResponse>";
+
+pub async fn render(State(config): State<RenderConfig>, request: Request, next: Next) -> Response {
     // vizhook's own API speaks JSON; the Tableau API is XML unless JSON is asked for.
     let format = if request.uri().path().starts_with("/vizhook/") {
         Format::Json
@@ -110,14 +119,18 @@ pub async fn render(State(state): State<AppState>, request: Request, next: Next)
         }
         None => return response,
     };
-    let api_version = &state.config.tableau.rest_api_version;
     let (bytes, content_type) = match format {
         Format::Json => (json::write(&document.0), JSON_CONTENT_TYPE),
-        Format::Xml => match xml::write(&document.0, api_version) {
+        Format::Xml => match xml::write(&document.0, &config.api_version) {
             Ok(bytes) => (bytes, XML_CONTENT_TYPE),
             Err(err) => {
                 tracing::error!(error = %err, "could not write an XML response");
-                return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+                let mut response = (StatusCode::INTERNAL_SERVER_ERROR, UNWRITABLE).into_response();
+                response.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static(XML_CONTENT_TYPE),
+                );
+                return response;
             }
         },
     };

@@ -35,7 +35,9 @@ pub fn router(state: AppState) -> Router {
         .fallback(unknown_path)
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(middleware::from_fn_with_state(
-            state.clone(),
+            format::RenderConfig {
+                api_version: state.config.tableau.rest_api_version.as_str().into(),
+            },
             format::render,
         ))
         .layer(TraceLayer::new_for_http())
