@@ -5,22 +5,22 @@
 use axum::{
     Router,
     body::Body,
-    extract::{FromRequestParts, State},
-    http::{HeaderMap, request::Parts},
+    extract::State,
+    http::HeaderMap,
     routing::{get, post, put},
 };
 use time::OffsetDateTime;
 use uuid::Uuid;
-use vizhook_core::{ConnectionId, DatasourceId, EventKind, parse_bool};
+use vizhook_core::{DatasourceId, EventKind, SiteId, UserId, parse_bool};
 use vizhook_store::{ContentChange, ContentRef, Datasource};
 
 use super::{
     content::{
         build_connections, datasource_not_found, load_datasource, load_project, may_modify,
-        may_publish, similar_meanwhile, start_refresh, target_project, update_connection,
+        may_publish, similar_meanwhile, target_project,
     },
-    page::Page,
-    wire::content::{connection_element, datasource_element, project_id},
+    item::{self, Item, PathItem},
+    wire::content::{datasource_element, project_id},
 };
 use vizhook_delivery::new_event;
 
@@ -28,7 +28,7 @@ use crate::{
     api::{
         auth::SiteCaller,
         error::{ApiError, ApiResult},
-        extract::{QueryParams, TsRequest, path_id},
+        extract::{QueryParams, TsRequest},
         format::{Element, Reply},
         version::Version,
     },
@@ -44,35 +44,80 @@ pub(super) fn routes() -> Router<AppState> {
     Router::new()
         .route(
             "/sites/{site_id}/datasources",
-            get(list).post(publish_datasource),
+            get(item::list::<Datasource>).post(publish_datasource),
         )
         .route(
             "/sites/{site_id}/datasources/{datasource_id}",
-            get(fetch).put(update).delete(remove),
+            get(item::fetch::<Datasource>)
+                .put(update)
+                .delete(item::remove::<Datasource>),
         )
         .route(
             "/sites/{site_id}/datasources/{datasource_id}/refresh",
-            post(refresh),
+            post(item::refresh::<Datasource>),
         )
         .route(
             "/sites/{site_id}/datasources/{datasource_id}/connections",
-            get(connections),
+            get(item::connections::<Datasource>),
         )
         .route(
             "/sites/{site_id}/datasources/{datasource_id}/connections/{connection_id}",
-            put(set_connection),
+            put(item::set_connection::<Datasource>),
         )
 }
 
-struct PathDatasource(DatasourceId);
+impl Item for Datasource {
+    type Id = DatasourceId;
+    const PARAM: &'static str = "datasource_id";
+    const LIST: &'static str = "datasources";
+    const NOUN: &'static str = "data source";
+    const UPDATED: EventKind = EventKind::DatasourceUpdated;
+    const DELETED: EventKind = EventKind::DatasourceDeleted;
 
-impl<S: Send + Sync> FromRequestParts<S> for PathDatasource {
-    type Rejection = ApiError;
+    fn not_found(raw: &str) -> ApiError {
+        datasource_not_found(raw)
+    }
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        path_id(parts, "datasource_id", datasource_not_found)
-            .await
-            .map(Self)
+    fn content_ref(id: DatasourceId) -> ContentRef {
+        ContentRef::Datasource(id)
+    }
+
+    fn delete(site: SiteId, id: DatasourceId) -> ContentChange {
+        ContentChange::DeleteDatasource { site, id }
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn owner(&self) -> UserId {
+        self.owner_id
+    }
+
+    async fn load(state: &AppState, site: SiteId, id: DatasourceId) -> ApiResult<Self> {
+        load_datasource(state, site, id).await
+    }
+
+    async fn all(state: &AppState, site: SiteId) -> ApiResult<Vec<Self>> {
+        Ok(state.store.datasources(site).await?)
+    }
+
+    async fn element(&self, state: &AppState) -> ApiResult<Element> {
+        element(state, self).await
+    }
+
+    /// One read of the site's projects for the whole page.
+    async fn elements(items: &[Self], state: &AppState, site: SiteId) -> ApiResult<Vec<Element>> {
+        let projects = state.store.projects(site).await?;
+        Ok(items
+            .iter()
+            .filter_map(|d| {
+                projects
+                    .iter()
+                    .find(|p| p.id == d.project_id)
+                    .map(|p| datasource_element(d, p))
+            })
+            .collect())
     }
 }
 
@@ -233,36 +278,6 @@ fn has_extracts(kind: FileKind, file: &[u8]) -> bool {
     }
 }
 
-async fn list(
-    State(state): State<AppState>,
-    SiteCaller(caller): SiteCaller,
-    query: QueryParams,
-) -> ApiResult<Reply> {
-    let page = Page::from_query(&query)?;
-    let site = caller.0.site.id;
-    let projects = state.store.projects(site).await?;
-    let (datasources, pagination) = page.apply(state.store.datasources(site).await?);
-    let items = datasources.iter().filter_map(|d| {
-        projects
-            .iter()
-            .find(|p| p.id == d.project_id)
-            .map(|p| datasource_element(d, p))
-    });
-    Ok(Reply::ok_many(vec![
-        pagination,
-        Element::list("datasources", items),
-    ]))
-}
-
-async fn fetch(
-    State(state): State<AppState>,
-    SiteCaller(caller): SiteCaller,
-    PathDatasource(id): PathDatasource,
-) -> ApiResult<Reply> {
-    let datasource = load_datasource(&state, caller.0.site.id, id).await?;
-    Ok(Reply::ok(element(&state, &datasource).await?))
-}
-
 /// An overwrite of a new name that another request published first, between this one's
 /// check and its write.
 fn published_meanwhile(name: &str) -> ApiError {
@@ -281,7 +296,7 @@ fn name_taken(name: &str, project: &str) -> ApiError {
 async fn update(
     State(state): State<AppState>,
     SiteCaller(caller): SiteCaller,
-    PathDatasource(id): PathDatasource,
+    PathItem(id, _): PathItem<Datasource>,
     request: TsRequest,
 ) -> ApiResult<Reply> {
     let site = caller.0.site.id;
@@ -340,111 +355,4 @@ async fn update(
         }))?;
     state.after_publish(&published);
     Ok(Reply::ok(element(&state, &datasource).await?))
-}
-
-async fn remove(
-    State(state): State<AppState>,
-    SiteCaller(caller): SiteCaller,
-    PathDatasource(id): PathDatasource,
-) -> ApiResult<Reply> {
-    let site = caller.0.site.id;
-    let datasource = load_datasource(&state, site, id).await?;
-    may_modify(&caller, datasource.owner_id)?;
-    let event = new_event(
-        site,
-        EventKind::DatasourceDeleted,
-        &datasource.name,
-        &id.to_string(),
-    );
-    let published = state
-        .store
-        .apply(&[ContentChange::DeleteDatasource { site, id }], &[event])
-        .await?;
-    state.after_publish(&published);
-    tracing::info!(datasource = %id, "data source deleted");
-    Ok(Reply::no_content())
-}
-
-/// "Update Data Source Now": 202 with the job; the refresh runs in the background.
-async fn refresh(
-    State(state): State<AppState>,
-    SiteCaller(caller): SiteCaller,
-    PathDatasource(id): PathDatasource,
-    _request: TsRequest,
-) -> ApiResult<Reply> {
-    let site = caller.0.site.id;
-    let datasource = load_datasource(&state, site, id).await?;
-    may_modify(&caller, datasource.owner_id)?;
-    start_refresh(&state, site, ContentRef::Datasource(id), &datasource.name).await
-}
-
-async fn connections(
-    State(state): State<AppState>,
-    SiteCaller(caller): SiteCaller,
-    PathDatasource(id): PathDatasource,
-) -> ApiResult<Reply> {
-    let site = caller.0.site.id;
-    let datasource = load_datasource(&state, site, id).await?;
-    let connections = state
-        .store
-        .connections(site, ContentRef::Datasource(id))
-        .await?;
-    let items = connections
-        .iter()
-        .map(|c| connection_element(c, &datasource.name));
-    Ok(Reply::ok(Element::list("connections", items)))
-}
-
-/// Changes a connection's server, port, user name or embedded password; fires
-/// DatasourceUpdated.
-async fn set_connection(
-    State(state): State<AppState>,
-    SiteCaller(caller): SiteCaller,
-    PathDatasource(id): PathDatasource,
-    ConnectionPath(connection_id): ConnectionPath,
-    request: TsRequest,
-) -> ApiResult<Reply> {
-    let site = caller.0.site.id;
-    let datasource = load_datasource(&state, site, id).await?;
-    may_modify(&caller, datasource.owner_id)?;
-    let mut connection = state
-        .store
-        .connections(site, ContentRef::Datasource(id))
-        .await?
-        .into_iter()
-        .find(|c| c.id == connection_id)
-        .ok_or_else(|| connection_not_found(&connection_id.to_string()))?;
-    update_connection(&mut connection, request.required("connection")?)?;
-    let event = new_event(
-        site,
-        EventKind::DatasourceUpdated,
-        &datasource.name,
-        &id.to_string(),
-    );
-    let published = state
-        .store
-        .apply(
-            &[ContentChange::SaveConnection(connection.clone())],
-            &[event],
-        )
-        .await?;
-    state.after_publish(&published);
-    Ok(Reply::ok(connection_element(&connection, &datasource.name)))
-}
-
-/// The `{connection_id}` in the path.
-pub(super) struct ConnectionPath(pub(super) ConnectionId);
-
-impl<S: Send + Sync> FromRequestParts<S> for ConnectionPath {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        path_id(parts, "connection_id", connection_not_found)
-            .await
-            .map(Self)
-    }
-}
-
-pub(super) fn connection_not_found(raw: &str) -> ApiError {
-    ApiError::connection_not_found(format!("Connection '{raw}' could not be found."))
 }

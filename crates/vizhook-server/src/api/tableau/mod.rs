@@ -4,6 +4,7 @@
 
 mod content;
 mod datasources;
+mod item;
 mod jobs;
 mod labels;
 mod page;

@@ -5,23 +5,22 @@
 use axum::{
     Router,
     body::Body,
-    extract::{FromRequestParts, State},
-    http::{HeaderMap, request::Parts},
+    extract::State,
+    http::HeaderMap,
     routing::{get, post, put},
 };
 use time::OffsetDateTime;
 use uuid::Uuid;
-use vizhook_core::{EventKind, ViewId, WorkbookId, parse_bool};
+use vizhook_core::{EventKind, SiteId, UserId, ViewId, WorkbookId, parse_bool};
 use vizhook_store::{ContentChange, ContentRef, View, Workbook};
 
 use super::{
     content::{
         build_connections, load_project, load_workbook, may_modify, may_publish, similar_meanwhile,
-        start_refresh, target_project, update_connection, workbook_not_found,
+        target_project, workbook_not_found,
     },
-    datasources::{ConnectionPath, connection_not_found},
-    page::Page,
-    wire::content::{connection_element, project_id, view_element, workbook_element},
+    item::{self, Item, PathItem},
+    wire::content::{project_id, view_element, workbook_element},
 };
 use vizhook_delivery::{event_at, new_event};
 
@@ -29,7 +28,7 @@ use crate::{
     api::{
         auth::SiteCaller,
         error::{ApiError, ApiResult},
-        extract::{QueryParams, TsRequest, path_id},
+        extract::{QueryParams, TsRequest},
         format::{Element, Reply},
         version::Version,
     },
@@ -45,36 +44,76 @@ pub(super) fn routes() -> Router<AppState> {
     Router::new()
         .route(
             "/sites/{site_id}/workbooks",
-            get(list).post(publish_workbook),
+            get(item::list::<Workbook>).post(publish_workbook),
         )
         .route(
             "/sites/{site_id}/workbooks/{workbook_id}",
-            get(fetch).put(update).delete(remove),
+            get(item::fetch::<Workbook>)
+                .put(update)
+                .delete(item::remove::<Workbook>),
         )
         .route(
             "/sites/{site_id}/workbooks/{workbook_id}/refresh",
-            post(refresh),
+            post(item::refresh::<Workbook>),
         )
         .route("/sites/{site_id}/workbooks/{workbook_id}/views", get(views))
         .route(
             "/sites/{site_id}/workbooks/{workbook_id}/connections",
-            get(connections),
+            get(item::connections::<Workbook>),
         )
         .route(
             "/sites/{site_id}/workbooks/{workbook_id}/connections/{connection_id}",
-            put(set_connection),
+            put(item::set_connection::<Workbook>),
         )
 }
 
-struct PathWorkbook(WorkbookId);
+impl Item for Workbook {
+    type Id = WorkbookId;
+    const PARAM: &'static str = "workbook_id";
+    const LIST: &'static str = "workbooks";
+    const NOUN: &'static str = "workbook";
+    const UPDATED: EventKind = EventKind::WorkbookUpdated;
+    const DELETED: EventKind = EventKind::WorkbookDeleted;
 
-impl<S: Send + Sync> FromRequestParts<S> for PathWorkbook {
-    type Rejection = ApiError;
+    fn not_found(raw: &str) -> ApiError {
+        workbook_not_found(raw)
+    }
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        path_id(parts, "workbook_id", workbook_not_found)
-            .await
-            .map(Self)
+    fn content_ref(id: WorkbookId) -> ContentRef {
+        ContentRef::Workbook(id)
+    }
+
+    fn delete(site: SiteId, id: WorkbookId) -> ContentChange {
+        ContentChange::DeleteWorkbook { site, id }
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn owner(&self) -> UserId {
+        self.owner_id
+    }
+
+    async fn load(state: &AppState, site: SiteId, id: WorkbookId) -> ApiResult<Self> {
+        load_workbook(state, site, id).await
+    }
+
+    async fn all(state: &AppState, site: SiteId) -> ApiResult<Vec<Self>> {
+        Ok(state.store.workbooks(site).await?)
+    }
+
+    async fn element(&self, state: &AppState) -> ApiResult<Element> {
+        element(state, self).await
+    }
+
+    /// Each workbook with its project and views.
+    async fn elements(items: &[Self], state: &AppState, _site: SiteId) -> ApiResult<Vec<Element>> {
+        let mut elements = Vec::with_capacity(items.len());
+        for workbook in items {
+            elements.push(element(state, workbook).await?);
+        }
+        Ok(elements)
     }
 }
 
@@ -253,32 +292,6 @@ async fn publish_workbook(
     ))
 }
 
-async fn list(
-    State(state): State<AppState>,
-    SiteCaller(caller): SiteCaller,
-    query: QueryParams,
-) -> ApiResult<Reply> {
-    let page = Page::from_query(&query)?;
-    let (workbooks, pagination) = page.apply(state.store.workbooks(caller.0.site.id).await?);
-    let mut items = Vec::with_capacity(workbooks.len());
-    for workbook in &workbooks {
-        items.push(element(&state, workbook).await?);
-    }
-    Ok(Reply::ok_many(vec![
-        pagination,
-        Element::list("workbooks", items),
-    ]))
-}
-
-async fn fetch(
-    State(state): State<AppState>,
-    SiteCaller(caller): SiteCaller,
-    PathWorkbook(id): PathWorkbook,
-) -> ApiResult<Reply> {
-    let workbook = load_workbook(&state, caller.0.site.id, id).await?;
-    Ok(Reply::ok(element(&state, &workbook).await?))
-}
-
 /// A publish without `overwrite=true` of a name that its project already has.
 fn name_taken(name: &str, project: &str) -> ApiError {
     ApiError::conflict(format!(
@@ -289,7 +302,7 @@ fn name_taken(name: &str, project: &str) -> ApiError {
 async fn update(
     State(state): State<AppState>,
     SiteCaller(caller): SiteCaller,
-    PathWorkbook(id): PathWorkbook,
+    PathItem(id, _): PathItem<Workbook>,
     request: TsRequest,
 ) -> ApiResult<Reply> {
     let site = caller.0.site.id;
@@ -343,45 +356,10 @@ async fn update(
     Ok(Reply::ok(element(&state, &workbook).await?))
 }
 
-async fn remove(
-    State(state): State<AppState>,
-    SiteCaller(caller): SiteCaller,
-    PathWorkbook(id): PathWorkbook,
-) -> ApiResult<Reply> {
-    let site = caller.0.site.id;
-    let workbook = load_workbook(&state, site, id).await?;
-    may_modify(&caller, workbook.owner_id)?;
-    let event = new_event(
-        site,
-        EventKind::WorkbookDeleted,
-        &workbook.name,
-        &id.to_string(),
-    );
-    let published = state
-        .store
-        .apply(&[ContentChange::DeleteWorkbook { site, id }], &[event])
-        .await?;
-    state.after_publish(&published);
-    tracing::info!(workbook = %id, "workbook deleted");
-    Ok(Reply::no_content())
-}
-
-async fn refresh(
-    State(state): State<AppState>,
-    SiteCaller(caller): SiteCaller,
-    PathWorkbook(id): PathWorkbook,
-    _request: TsRequest,
-) -> ApiResult<Reply> {
-    let site = caller.0.site.id;
-    let workbook = load_workbook(&state, site, id).await?;
-    may_modify(&caller, workbook.owner_id)?;
-    start_refresh(&state, site, ContentRef::Workbook(id), &workbook.name).await
-}
-
 async fn views(
     State(state): State<AppState>,
     SiteCaller(caller): SiteCaller,
-    PathWorkbook(id): PathWorkbook,
+    PathItem(id, _): PathItem<Workbook>,
 ) -> ApiResult<Reply> {
     let site = caller.0.site.id;
     let workbook = load_workbook(&state, site, id).await?;
@@ -390,58 +368,4 @@ async fn views(
         "views",
         views.iter().map(|v| view_element(v, &workbook)),
     )))
-}
-
-async fn connections(
-    State(state): State<AppState>,
-    SiteCaller(caller): SiteCaller,
-    PathWorkbook(id): PathWorkbook,
-) -> ApiResult<Reply> {
-    let site = caller.0.site.id;
-    let workbook = load_workbook(&state, site, id).await?;
-    let connections = state
-        .store
-        .connections(site, ContentRef::Workbook(id))
-        .await?;
-    Ok(Reply::ok(Element::list(
-        "connections",
-        connections
-            .iter()
-            .map(|c| connection_element(c, &workbook.name)),
-    )))
-}
-
-async fn set_connection(
-    State(state): State<AppState>,
-    SiteCaller(caller): SiteCaller,
-    PathWorkbook(id): PathWorkbook,
-    ConnectionPath(connection_id): ConnectionPath,
-    request: TsRequest,
-) -> ApiResult<Reply> {
-    let site = caller.0.site.id;
-    let workbook = load_workbook(&state, site, id).await?;
-    may_modify(&caller, workbook.owner_id)?;
-    let mut connection = state
-        .store
-        .connections(site, ContentRef::Workbook(id))
-        .await?
-        .into_iter()
-        .find(|c| c.id == connection_id)
-        .ok_or_else(|| connection_not_found(&connection_id.to_string()))?;
-    update_connection(&mut connection, request.required("connection")?)?;
-    let event = new_event(
-        site,
-        EventKind::WorkbookUpdated,
-        &workbook.name,
-        &id.to_string(),
-    );
-    let published = state
-        .store
-        .apply(
-            &[ContentChange::SaveConnection(connection.clone())],
-            &[event],
-        )
-        .await?;
-    state.after_publish(&published);
-    Ok(Reply::ok(connection_element(&connection, &workbook.name)))
 }
