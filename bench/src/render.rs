@@ -6,24 +6,32 @@ use std::{
     io::{self, Write as _},
 };
 
+mod receive;
+
 use crate::{
     procfs::CpuUse,
-    report::{Ceiling, Fanout, InboxCheck, Latency, Process, Receive, Report, Stalls, Throughput},
+    report::{Ceiling, Fanout, Latency, Process, Report, Stalls, Throughput},
 };
 
 /// Collects `name value` rows.
-struct Table(String);
+pub(super) struct Table(pub(super) String);
 
 impl Table {
-    fn section(&mut self, title: &str) {
+    pub(super) fn section(&mut self, title: &str) {
         let _ = writeln!(self.0, "\n-- {title} --");
     }
 
-    fn row(&mut self, name: &str, value: impl std::fmt::Display) {
+    pub(super) fn row(&mut self, name: &str, value: impl std::fmt::Display) {
         let _ = writeln!(self.0, "  {name:<22} {value}");
     }
 
-    fn delivered(&mut self, delivered: u64, expected: u64, duplicates: u64, complete: bool) {
+    pub(super) fn delivered(
+        &mut self,
+        delivered: u64,
+        expected: u64,
+        duplicates: u64,
+        complete: bool,
+    ) {
         let note = if complete {
             ""
         } else {
@@ -35,7 +43,7 @@ impl Table {
         );
     }
 
-    fn flow(&mut self, connections: u64, stalls: &Stalls) {
+    pub(super) fn flow(&mut self, connections: u64, stalls: &Stalls) {
         self.row("receiver connections", connections);
         self.row(
             "receiver idle gaps",
@@ -46,7 +54,7 @@ impl Table {
         );
     }
 
-    fn process(&mut self, p: &Process) {
+    pub(super) fn process(&mut self, p: &Process) {
         let rss = p
             .vizhook_peak_rss_mib
             .map_or_else(|| "?".to_owned(), |m| format!("{m:.1} MiB"));
@@ -209,128 +217,9 @@ impl Table {
         self.row("event to delivery", f.event_to_delivery.line());
         self.process(&f.process);
     }
-
-    fn receive(&mut self, r: &Receive) {
-        self.section(&format!(
-            "receiver (`vizhook receive`, {} action)",
-            r.action
-        ));
-        self.row(
-            "events",
-            format!(
-                "{} distinct over {} keep-alive connections",
-                r.requests, r.concurrency
-            ),
-        );
-        self.row(
-            "accepted (202)",
-            format!(
-                "{} in {:.2} s = {:.0} requests/s",
-                r.accepted, r.send_s, r.accepted_per_s
-            ),
-        );
-        if let Some(ratio) = r.ratio_to_ceiling {
-            self.row("vs loopback ceiling", format!("{ratio:.3}"));
-        }
-        self.row("other answers", others(&r.others));
-        self.row("round trip (loaded)", r.round_trip.line());
-        self.row(
-            "duplicates",
-            format!(
-                "{} of {} answered 200 \"duplicate\"; others: {}",
-                r.duplicates_answered,
-                r.duplicates_sent,
-                others(&r.duplicates_others)
-            ),
-        );
-        let note = if r.actions_drained {
-            ""
-        } else {
-            "  INCOMPLETE (stalled)"
-        };
-        self.row(
-            "actions",
-            format!(
-                "{} performed, {:.0}/s (first request to last action, {:.2} s){note}",
-                r.actions_done, r.actions_per_s, r.actions_s
-            ),
-        );
-        self.process(&r.process);
-        let l = &r.latency;
-        self.section(&format!(
-            "receiver at a fixed rate ({}/s for {} s, open loop)",
-            l.rate, l.duration_s
-        ));
-        self.row(
-            "sent",
-            format!(
-                "{} ({:.0}/s), {} accepted; other answers: {}",
-                l.sent,
-                l.achieved_rate,
-                l.accepted,
-                others(&l.others)
-            ),
-        );
-        self.row("send to 202", l.round_trip.line());
-        self.row("scheduled to 202", l.from_schedule.line());
-        self.row("pacing lag", l.schedule_lag.line());
-        self.row(
-            "in flight",
-            format!(
-                "at most {}; {} requests waited for a free one",
-                l.max_in_flight, l.waited_for_connection
-            ),
-        );
-        if let Some(e) = &l.event_to_action {
-            self.row("send to action", e.line());
-        }
-        if !l.actions_drained {
-            self.row("actions", "INCOMPLETE (stalled)");
-        }
-        self.process(&l.process);
-        self.inbox(&r.inbox);
-    }
-
-    fn inbox(&mut self, i: &InboxCheck) {
-        let opt = |n: Option<u64>| n.map_or_else(|| "?".to_owned(), |n| n.to_string());
-        self.section("receiver inbox check");
-        self.row(
-            "events counter",
-            format!(
-                "accepted {} duplicate {} (expected {} and {}); after the throughput phase {} and {}",
-                opt(i.accepted_counter),
-                opt(i.duplicate_counter),
-                i.expected_events,
-                i.expected_duplicates,
-                opt(i.accepted_counter_after_throughput),
-                opt(i.duplicate_counter_after_throughput)
-            ),
-        );
-        self.row("inbox rows", opt(i.inbox_rows));
-        if let Some(tasks) = &i.tasks_by_state {
-            self.row("tasks by state", others(tasks));
-        }
-        self.row(
-            "actions performed",
-            format!(
-                "{} of {}, {} repeated",
-                i.actions_performed,
-                i.actions_expected,
-                opt(i.actions_repeated)
-            ),
-        );
-        self.row(
-            "verdict",
-            if i.consistent() {
-                "consistent"
-            } else {
-                "MISMATCH"
-            },
-        );
-    }
 }
 
-fn others(counts: &[(String, u64)]) -> String {
+pub(super) fn others(counts: &[(String, u64)]) -> String {
     if counts.is_empty() {
         return "none".to_owned();
     }
@@ -338,7 +227,7 @@ fn others(counts: &[(String, u64)]) -> String {
     counts.join(", ")
 }
 
-fn cpu_line(cpu: &CpuUse, wall_s: f64) -> String {
+pub(super) fn cpu_line(cpu: &CpuUse, wall_s: f64) -> String {
     let threads: Vec<String> = cpu
         .threads
         .iter()
@@ -393,7 +282,7 @@ impl Report {
             t.fanout(f);
         }
         if let Some(r) = &self.receive {
-            t.receive(r);
+            receive::receive(&mut t, r);
         }
         if !self.goals.is_empty() {
             t.section("goals");

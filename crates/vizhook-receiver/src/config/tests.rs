@@ -1,7 +1,9 @@
 //! Unit tests of loading: defaults, every problem with its place, and the rules between
 //! sections (durations, command timeouts, TLS files, database paths).
 
-use std::path::Path;
+use std::{path::Path, time::Duration};
+
+use vizhook_runtime::listener::Limits;
 
 use super::*;
 
