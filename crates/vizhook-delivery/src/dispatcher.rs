@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use time::OffsetDateTime;
 use tokio::sync::Notify;
 use vizhook_core::WebhookId;
@@ -28,7 +27,6 @@ pub(crate) struct Deliveries {
     pub(crate) notices: Arc<Notify>,
 }
 
-#[async_trait]
 impl Work for Deliveries {
     type Item = ClaimedDelivery;
     type Record = AttemptRecord;

@@ -10,7 +10,7 @@ use vizhook_core::{Event, EventId, EventKind, Resource, SiteId};
 use vizhook_store::{ClaimRequest, Publication, PublishEvent, Published, Store, StoreError};
 use vizhook_tableau::payload::encode as tableau_payload;
 
-use crate::DeliveryHandle;
+use crate::handle::DeliveryHandle;
 
 /// Why events could not be published: the store failed, and nothing was written.
 #[derive(Debug, thiserror::Error)]

@@ -9,56 +9,30 @@ mod attempt;
 mod config;
 mod dispatcher;
 mod events;
+mod handle;
 mod notices;
 mod retention;
 
 pub use self::{
     config::DeliveryConfig,
     events::{PublishError, Publisher, event_at, new_event},
+    handle::DeliveryHandle,
 };
 
 use std::sync::Arc;
 
-use tokio::{sync::Notify, task::JoinSet};
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
-use vizhook_core::WebhookId;
-use vizhook_store::ClaimedDelivery;
 
 use self::{attempt::AttemptContext, dispatcher::Deliveries, notices::NoticeWorker};
 use vizhook_runtime::{
     email::{self, Mailer},
-    engine::{Engine, HandOff},
+    engine::Engine,
 };
 use vizhook_tableau::signing::Signer;
 
 use vizhook_runtime::{email::SmtpConfig, outbound::Outbound};
 use vizhook_store::Store;
-
-/// How the API tells the delivery workers that there is new work, or hands them deliveries it
-/// leased as it wrote them.
-#[derive(Debug, Clone)]
-pub struct DeliveryHandle {
-    wake: Arc<Notify>,
-    notices: Arc<Notify>,
-    hand_off: Arc<HandOff<WebhookId, ClaimedDelivery>>,
-}
-
-impl Default for DeliveryHandle {
-    fn default() -> Self {
-        Self {
-            wake: Arc::default(),
-            notices: Arc::default(),
-            hand_off: HandOff::new(),
-        }
-    }
-}
-
-impl DeliveryHandle {
-    /// New deliveries were written or paused ones resumed: look now rather than at the next poll.
-    pub fn wake(&self) {
-        self.wake.notify_one();
-    }
-}
 
 /// Why the workers could not start.
 #[derive(Debug, thiserror::Error)]

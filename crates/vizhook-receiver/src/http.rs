@@ -18,7 +18,7 @@ use serde_json::json;
 use time::OffsetDateTime;
 use tower_http::catch_panic::CatchPanicLayer;
 
-use vizhook_runtime::listener::{ErrorPages, Limits};
+use vizhook_listener::{ErrorPages, Limits};
 
 use vizhook_tableau::payload::InboundEvent;
 
@@ -142,7 +142,7 @@ async fn receive(
     }
     let body = match axum::body::to_bytes(body, source.max_body_bytes).await {
         Ok(body) => body,
-        Err(err) if vizhook_runtime::listener::is_body_timeout(&err) => {
+        Err(err) if vizhook_listener::is_body_timeout(&err) => {
             return reject(name, &Rejection::BodyTimeout);
         }
         Err(_) => return reject(name, &too_large),

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 use tokio::sync::Notify;
+use tokio_util::task::TaskTracker;
 use vizhook_core::notify::Notice;
 use vizhook_store::{
     ClaimedTask, Inbound, PlannedNotification, Received, Store, StoreError, TaskClaimRequest,
@@ -80,6 +81,9 @@ pub struct Ingest {
     pub(crate) hand_off: Arc<HandOff<String, ClaimedTask>>,
     /// How long a task handed to the engine is leased for.
     pub(crate) lease: Duration,
+    /// Work that outlives its request (storing an event, a slow Tableau lookup), which
+    /// shutdown waits for.
+    pub(crate) tasks: TaskTracker,
 }
 
 impl Ingest {
@@ -112,7 +116,9 @@ impl Ingest {
         let enrichment = if event.is_test {
             Enrichment::default()
         } else {
-            self.enricher.lookup_within(event, ENRICH_DEADLINE).await
+            self.enricher
+                .lookup_within(event, ENRICH_DEADLINE, &self.tasks)
+                .await
         };
         let notifications = if event.is_test {
             Vec::new()
@@ -206,14 +212,15 @@ impl Ingest {
         // disconnects) the commit still happens, and its leased tasks must still reach the
         // engine rather than wait for their leases to end.
         let store = self.store.clone();
-        tokio::spawn(async move {
-            let (received, leased) = store.receive_leasing(&inbound, &lease).await?;
-            let handed = leased.len();
-            reservation.hand(leased);
-            Ok((received, handed))
-        })
-        .await
-        .map_err(StoreError::unavailable)?
+        self.tasks
+            .spawn(async move {
+                let (received, leased) = store.receive_leasing(&inbound, &lease).await?;
+                let handed = leased.len();
+                reservation.hand(leased);
+                Ok((received, handed))
+            })
+            .await
+            .map_err(StoreError::unavailable)?
     }
 
     /// One planned notification per action of every routed receiver.

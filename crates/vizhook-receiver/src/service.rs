@@ -12,7 +12,7 @@ use axum_server::tls_rustls::RustlsConfig;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use time::OffsetDateTime;
 use tokio::{sync::Notify, task::JoinSet};
-use tokio_util::sync::CancellationToken;
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use vizhook_store::Store;
 
 use super::{
@@ -22,10 +22,10 @@ use super::{
     ingest::Ingest,
     tasks::ActionTasks,
 };
+use vizhook_listener as listener;
 use vizhook_runtime::{
     ErrorChain,
     engine::{Engine, HandOff},
-    listener,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -89,6 +89,7 @@ pub async fn run(
             wake,
             hand_off,
             lease: delivery.lease,
+            tasks: TaskTracker::new(),
         },
         sources,
         trusted_proxies: config.server.trusted_proxies.clone(),
@@ -104,6 +105,7 @@ pub async fn run(
     ));
 
     let handle = listener::stopped_by(&shutdown, &mut workers);
+    let tasks = shared.ingest.tasks.clone();
     let read_timeout = config.server.read_timeout;
     let pages = refusal_pages(config.server.limits());
     let app = router(shared)
@@ -137,6 +139,7 @@ pub async fn run(
         }
     };
     shutdown.cancel();
+    listener::drain(&tasks, "event writes and Tableau lookups").await;
     while workers.join_next().await.is_some() {}
     served.map_err(ServeError::Serve)
 }
@@ -162,7 +165,7 @@ async fn reload_on_hangup(
                 () = shutdown.cancelled() => return,
                 _ = hangups.recv() => match &tls {
                     None => tracing::info!("SIGHUP received; there is no TLS certificate to reload"),
-                    Some((tls, cert, key)) => match vizhook_runtime::listener::tls_config(cert, key) {
+                    Some((tls, cert, key)) => match vizhook_listener::tls_config(cert, key) {
                         Ok(config) => {
                             tls.reload_from_config(config);
                             tracing::info!(cert = %cert.display(), "reloaded the TLS certificate");

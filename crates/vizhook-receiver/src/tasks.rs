@@ -4,7 +4,6 @@
 
 use std::{sync::Arc, time::Duration};
 
-use async_trait::async_trait;
 use time::OffsetDateTime;
 use vizhook_core::RetrySchedule;
 use vizhook_store::{ClaimedTask, Store, TaskClaimRequest, TaskNext, TaskRecord};
@@ -27,7 +26,6 @@ pub(crate) struct ActionTasks {
     pub(crate) attempt_timeout: Duration,
 }
 
-#[async_trait]
 impl Work for ActionTasks {
     type Item = ClaimedTask;
     type Record = TaskRecord;

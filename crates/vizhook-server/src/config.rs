@@ -9,8 +9,9 @@ use figment::{
 };
 use serde::{Deserialize, Serialize};
 pub use vizhook_delivery::DeliveryConfig;
+use vizhook_listener::Limits;
 pub use vizhook_runtime::email::{SmtpConfig, SmtpTls};
-use vizhook_runtime::{listener::Limits, outbound::OutboundConfig};
+use vizhook_runtime::outbound::OutboundConfig;
 use vizhook_store::cipher::{AtRest, Key, KeyRing};
 
 /// The default configuration, every key documented.

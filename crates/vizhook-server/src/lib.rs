@@ -16,7 +16,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower::Layer;
 use tower_http::normalize_path::NormalizePathLayer;
-use vizhook_runtime::listener;
+use vizhook_listener as listener;
 
 pub use crate::{api::router, config::Config, state::AppState};
 
@@ -46,6 +46,7 @@ pub async fn run(
         server_name: format!("vizhook {}", state.config.server.listen),
     };
     let mut workers = vizhook_delivery::spawn_workers(workers, &shutdown)?;
+    let tasks = state.tasks.clone();
     let read_timeout = state.config.server.read_timeout;
     let pages = api::error::refusal_pages(
         state.config.server.limits(),
@@ -64,6 +65,7 @@ pub async fn run(
         .serve(ServiceExt::<Request>::into_make_service(app))
         .await;
     shutdown.cancel();
+    listener::drain(&tasks, "extract refreshes").await;
     while workers.join_next().await.is_some() {}
     Ok(served?)
 }

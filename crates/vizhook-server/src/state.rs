@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use tokio_util::task::TaskTracker;
 use vizhook_core::UrlPolicy;
 use vizhook_store::Store;
 
@@ -17,6 +18,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub outbound: Outbound,
     pub delivery: DeliveryHandle,
+    /// Background work started by requests (extract refreshes), which shutdown waits for.
+    pub tasks: TaskTracker,
 }
 
 impl AppState {
@@ -30,6 +33,7 @@ impl AppState {
             config: Arc::new(config),
             outbound,
             delivery: DeliveryHandle::default(),
+            tasks: TaskTracker::new(),
         })
     }
 

@@ -94,7 +94,7 @@ pub enum Received {
 }
 
 /// A request to lease due action tasks; receivers are the keys it excludes.
-pub type TaskClaimRequest = crate::ClaimRequest<String>;
+pub type TaskClaimRequest = crate::outbox::ClaimRequest<String>;
 
 /// A task leased for one attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]

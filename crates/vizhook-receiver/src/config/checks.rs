@@ -6,7 +6,7 @@ use std::{path::Path, time::Duration};
 
 use vizhook_runtime::engine::{LimitProblem, Limits as EngineLimits};
 
-use super::{ActionDelivery, ReceiveConfig, ServerSection};
+use super::sections::{ActionDelivery, ReceiveConfig, ServerSection};
 use crate::actions::ActionConfig;
 
 pub(super) fn check_delivery(delivery: &ActionDelivery) -> Vec<(String, String)> {

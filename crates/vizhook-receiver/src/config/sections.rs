@@ -5,8 +5,9 @@ use std::{collections::BTreeMap, net::SocketAddr, path::PathBuf, time::Duration}
 use ipnet::IpNet;
 use serde::Deserialize;
 use vizhook_core::RetrySchedule;
+use vizhook_listener::Limits;
 use vizhook_runtime::{
-    email::SmtpConfig, engine::Limits as EngineLimits, listener::Limits, outbound::OutboundConfig,
+    email::SmtpConfig, engine::Limits as EngineLimits, outbound::OutboundConfig,
 };
 
 use crate::{

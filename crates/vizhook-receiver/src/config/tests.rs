@@ -3,7 +3,7 @@
 
 use std::{path::Path, time::Duration};
 
-use vizhook_runtime::listener::Limits;
+use vizhook_listener::Limits;
 
 use super::*;
 

@@ -10,6 +10,7 @@ mod tests;
 use std::{collections::HashMap, path::Path, sync::Arc, time::Duration};
 
 pub use self::config::{EnrichConfig, EnrichProblem, TableauConfig};
+use tokio_util::task::TaskTracker;
 use vizhook_runtime::outbound::Outbound;
 use vizhook_tableau::{
     client::{Client, ClientError, ContentKind as Kind, Credentials, Hidden},
@@ -98,12 +99,18 @@ impl Enricher {
     /// [`lookup`](Self::lookup) bounded by `deadline`, for the request path: a slow Tableau
     /// server must not delay the answer to the sender. Past the deadline the lookup goes on in
     /// the background (filling the cache for the next events) and only the static map is used.
-    pub async fn lookup_within(&self, event: &InboundEvent, deadline: Duration) -> Enrichment {
+    /// The lookup runs on `tasks`, which shutdown waits for.
+    pub async fn lookup_within(
+        &self,
+        event: &InboundEvent,
+        deadline: Duration,
+        tasks: &TaskTracker,
+    ) -> Enrichment {
         if self.inner.remote.is_none() {
             return self.lookup(event).await;
         }
         let (enricher, owned) = (self.clone(), event.clone());
-        let lookup = tokio::spawn(async move { enricher.lookup(&owned).await });
+        let lookup = tasks.spawn(async move { enricher.lookup(&owned).await });
         match tokio::time::timeout(deadline, lookup).await {
             Ok(Ok(found)) => found,
             Ok(Err(_)) | Err(_) => {

@@ -13,9 +13,8 @@
 //! Work can also arrive without a claim: a writer that leased it in its own transaction hands
 //! it over ([`HandOff`]), within the same room.
 
-use std::{hash::Hash, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 
-use async_trait::async_trait;
 use time::OffsetDateTime;
 use tokio::{
     sync::{Notify, mpsc},
@@ -27,45 +26,16 @@ use self::slots::{Exhausted, Slots};
 pub use self::{
     hand_off::{HandOff, Reservation},
     limits::{Claim, LimitProblem, Limits},
+    work::Work,
 };
 
 mod hand_off;
 mod limits;
 mod slots;
+mod work;
 
 /// Outcomes recorded per cycle at most.
 const RECORD_BATCH: usize = 2048;
-
-/// A kind of durable work: how to lease it, run it and record it.
-#[async_trait]
-pub trait Work: Send + Sync + 'static {
-    /// A leased unit of work.
-    type Item: Send + 'static;
-    /// The outcome of running one item.
-    type Record: Send + 'static;
-    /// What the per-key cap counts by.
-    type Key: Clone + Eq + Hash + Ord + Send + Sync + 'static;
-
-    fn item_key(item: &Self::Item) -> Self::Key;
-    fn record_key(record: &Self::Record) -> Self::Key;
-    /// A key's own cap on work in flight, when lower than the engine's per-key cap (an action
-    /// that runs at most one at a time).
-    fn key_limit(&self, _key: &Self::Key) -> Option<usize> {
-        None
-    }
-    /// Records outcomes and leases `claim`, in one transaction. `None` when the store failed
-    /// (the implementation logs why): the records are then lost, but their leases run out and
-    /// the work is retried (at least once, never lost).
-    async fn exchange(
-        &self,
-        records: Vec<Self::Record>,
-        claim: Option<Claim<Self::Key>>,
-    ) -> Option<Vec<Self::Item>>;
-    /// Runs one item. Never fails: a failure is an outcome.
-    async fn perform(self: Arc<Self>, item: Self::Item) -> Self::Record;
-    /// When the next item falls due, if known.
-    async fn next_due(&self) -> Option<OffsetDateTime>;
-}
 
 pub struct Engine<W: Work> {
     pub work: Arc<W>,

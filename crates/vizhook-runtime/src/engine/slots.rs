@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use super::Work;
+use super::work::Work;
 
 /// The keys that were full when a claim last came back short: until something wakes the
 /// engine, claiming with the same (or a larger) set excluded would find nothing new.

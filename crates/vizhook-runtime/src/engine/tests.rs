@@ -12,7 +12,6 @@ struct Counter {
     exchanges: Mutex<Vec<(usize, Option<u32>)>>,
 }
 
-#[async_trait]
 impl Work for Counter {
     type Item = usize;
     type Record = usize;

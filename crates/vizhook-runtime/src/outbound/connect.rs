@@ -15,8 +15,13 @@ use http::Uri;
 use hyper_util::client::legacy::connect::dns::Name;
 use url::Url;
 
-use super::{Https, SendError, ssrf::AddressGuard};
+use super::{error::SendError, ssrf::AddressGuard};
 use crate::ErrorChain;
+
+/// The TLS connector over the guarded resolver.
+pub(super) type Https = hyper_rustls::HttpsConnector<
+    hyper_util::client::legacy::connect::HttpConnector<GuardedResolver>,
+>;
 
 pub(super) fn classify(
     url: &Url,

@@ -4,6 +4,7 @@
 
 mod config;
 mod connect;
+mod error;
 pub mod ssrf;
 mod urls;
 
@@ -19,7 +20,6 @@ use http::{
     header::{ACCEPT, CONTENT_LENGTH, USER_AGENT as USER_AGENT_HEADER},
 };
 use http_body_util::{BodyExt, Full};
-use hyper_rustls::HttpsConnector;
 use hyper_util::{
     client::legacy::{Client, connect::HttpConnector},
     rt::{TokioExecutor, TokioTimer},
@@ -28,6 +28,7 @@ use url::{Host, Url};
 
 pub use self::{
     config::OutboundConfig,
+    error::{ClientError, SendError},
     urls::{is_localhost, without_trailing_dot},
 };
 use self::{
@@ -37,24 +38,6 @@ use self::{
 };
 
 pub const USER_AGENT: &str = concat!("vizhook/", env!("CARGO_PKG_VERSION"));
-
-/// The outbound client could not be built.
-#[derive(Debug, thiserror::Error)]
-#[error("could not build the outbound HTTP client")]
-pub struct ClientError(#[source] std::io::Error);
-
-/// Why an outbound request got no HTTP response.
-#[derive(Debug, thiserror::Error)]
-pub enum SendError {
-    #[error("the destination {host} resolves only to addresses vizhook may not reach ({detail})")]
-    Refused { host: String, detail: String },
-    #[error("the destination did not answer within {0:?}")]
-    Timeout(Duration),
-    #[error("could not connect to the destination: {0}")]
-    Connect(String),
-    #[error("the request failed: {0}")]
-    Other(String),
-}
 
 /// A destination's answer, with the body cut at the configured cap.
 #[derive(Debug, Clone)]
@@ -69,8 +52,6 @@ impl OutboundResponse {
         String::from_utf8_lossy(&self.body).into_owned()
     }
 }
-
-type Https = HttpsConnector<HttpConnector<GuardedResolver>>;
 
 /// hyper's pooled client, without a general-purpose client's layers: it never follows a
 /// redirect, so nothing needs to re-read the URL, and it uses no proxy (a proxy would resolve

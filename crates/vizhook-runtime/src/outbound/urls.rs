@@ -5,7 +5,7 @@ use base64::Engine as _;
 use http::{HeaderMap, HeaderValue, Uri, header::AUTHORIZATION};
 use url::{Host, Url};
 
-use super::SendError;
+use super::error::SendError;
 
 /// Whether a host name is `localhost` or under `.localhost` (RFC 6761), in any case, with or
 /// without a trailing dot.

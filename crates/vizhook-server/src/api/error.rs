@@ -15,7 +15,7 @@ use vizhook_store::StoreError;
 use vizhook_tableau::TsError;
 
 use super::format::{Document, XML_CONTENT_TYPE, xml};
-use vizhook_runtime::listener::{ErrorPages, Limits};
+use vizhook_listener::{ErrorPages, Limits};
 
 /// A failed API request.
 #[derive(Debug, thiserror::Error)]

@@ -46,7 +46,7 @@ pub async fn read_body(
         return Err(too_large());
     }
     axum::body::to_bytes(body, limit).await.map_err(|err| {
-        if vizhook_runtime::listener::is_body_timeout(&err) {
+        if vizhook_listener::is_body_timeout(&err) {
             ApiError::body_timeout(
                 "The request body stopped arriving, or arrived too slowly, before it was complete.",
             )

@@ -76,7 +76,7 @@ fn multipart_error(err: multer::Error, limit: usize) -> ApiError {
         multer::Error::StreamSizeExceeded { .. } | multer::Error::FieldSizeExceeded { .. } => {
             ApiError::payload_too_large(format!("The published file is larger than {limit} bytes."))
         }
-        other if vizhook_runtime::listener::is_body_timeout(&other) => ApiError::body_timeout(
+        other if vizhook_listener::is_body_timeout(&other) => ApiError::body_timeout(
             "The request body stopped arriving, or arrived too slowly, before it was complete.",
         ),
         other => ApiError::bad_request(format!("The multipart body could not be read: {other}.")),

@@ -51,8 +51,11 @@ pub fn job_event(job: &Job, finish: Option<i32>) -> vizhook_store::PublishEvent 
 }
 
 /// Runs a started job to its end in the background and records the outcome with its event.
+/// It runs under the state's task tracker, so shutdown waits for it (within a bound; a job a
+/// shutdown cut short is ended by [`recover`] at the next start).
 pub fn spawn(state: AppState, job: Job, connections: Vec<Connection>) {
-    tokio::spawn(async move {
+    let tasks = state.tasks.clone();
+    tasks.spawn(async move {
         let outcome = probe_all(&connections).await;
         finish(&state, job, outcome).await;
     });

@@ -5,7 +5,7 @@
 use http::Method;
 use serde_json::{Value, json};
 
-use super::{Client, ClientError};
+use super::session::{Client, ClientError};
 
 const SITES_PAGE_SIZE: usize = 1000;
 /// A bound on paging, whatever the server says.

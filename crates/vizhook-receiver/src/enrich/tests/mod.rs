@@ -278,7 +278,11 @@ async fn a_hung_server_does_not_hold_the_request_path() {
     let failed = event("EXTRACTS", "DatasourceRefreshFailed", SITE, DATASOURCE);
     let started = std::time::Instant::now();
     let found = slow
-        .lookup_within(&failed, std::time::Duration::from_millis(200))
+        .lookup_within(
+            &failed,
+            std::time::Duration::from_millis(200),
+            &tokio_util::task::TaskTracker::new(),
+        )
         .await;
     assert_eq!(found, enrichment(Some("Finance"), None, None));
     assert!(started.elapsed() < std::time::Duration::from_secs(5));

@@ -1,25 +1,9 @@
-//! Repository hygiene, as tests: every Rust source file starts with a `//!` line saying what it
-//! owns, and every path that ARCHITECTURE.md's code map names exists.
+//! Documentation hygiene: every Rust source file starts with a `//!` line saying what it owns,
+//! and every path that ARCHITECTURE.md's code map names exists.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
-
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            rust_files(&path, out);
-        } else if path.extension().is_some_and(|ext| ext == "rs") {
-            out.push(path);
-        }
-    }
-}
+use crate::{root, rust_files};
 
 #[test]
 fn every_source_file_starts_with_a_module_doc() {

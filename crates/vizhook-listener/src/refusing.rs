@@ -238,7 +238,7 @@ mod tests {
     use tokio::io::AsyncWriteExt;
 
     use super::*;
-    use crate::listener::{limits::Limits, owed::Expect};
+    use crate::{limits::Limits, owed::Expect};
 
     /// A peer that takes at most `chunk` bytes per write and has nothing more to send.
     struct Wire {

@@ -25,7 +25,7 @@ use rustls::{
     pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject},
 };
 use tokio::task::JoinSet;
-use tokio_util::sync::CancellationToken;
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use tower::util::MapRequestLayer;
 
 pub use accept::{Counting, ErrorBodies};
@@ -76,6 +76,19 @@ pub fn stopped_by(shutdown: &CancellationToken, tasks: &mut JoinSet<()>) -> Hand
     handle
 }
 
+/// Waits for the background work a role's requests started (closing `tasks` to new work), for
+/// at most the same grace as requests in flight; what is still running then is left to end
+/// with the process, and is logged.
+pub async fn drain(tasks: &TaskTracker, what: &str) {
+    tasks.close();
+    if tokio::time::timeout(GRACE, tasks.wait()).await.is_err() {
+        tracing::warn!(
+            running = tasks.len(),
+            "{what} still running {GRACE:?} after shutdown began; stopping without them"
+        );
+    }
+}
+
 /// A TLS configuration from PEM files that offers only HTTP/1.1 in ALPN, to match
 /// [`with_read_timeout`].
 pub fn tls_config(cert: &Path, key: &Path) -> io::Result<Arc<ServerConfig>> {
@@ -120,4 +133,38 @@ pub fn is_body_timeout(err: &(dyn std::error::Error + 'static)) -> bool {
         cause = err.source();
     }
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn drain_waits_for_tracked_work_and_closes_the_tracker() {
+        let tasks = TaskTracker::new();
+        let done = Arc::new(AtomicBool::new(false));
+        let flag = done.clone();
+        tasks.spawn(async move {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            flag.store(true, Ordering::SeqCst);
+        });
+        drain(&tasks, "test work").await;
+        assert!(
+            done.load(Ordering::SeqCst),
+            "drain returned before the work ended"
+        );
+        assert!(tasks.is_closed() && tasks.is_empty());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn drain_gives_up_after_the_grace() {
+        let tasks = TaskTracker::new();
+        tasks.spawn(std::future::pending::<()>());
+        let started = tokio::time::Instant::now();
+        drain(&tasks, "stuck work").await;
+        assert_eq!(started.elapsed(), GRACE);
+        assert_eq!(tasks.len(), 1);
+    }
 }
