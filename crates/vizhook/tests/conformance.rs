@@ -10,7 +10,8 @@ use std::{
     process::Command,
 };
 
-use common::{Destination, PAT_NAME, PAT_SECRET, Server};
+use common::{PAT_NAME, PAT_SECRET, Server};
+use vizhook_test_support::Recorder;
 
 fn conformance_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance")
@@ -58,12 +59,12 @@ fn run_flow(script: &str) {
     let python = python();
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(&dir.path().join("vizhook.db"), &["--dev"]);
-    let destination = Destination::start();
+    let destination = Recorder::start();
     let output = Command::new(python)
         .arg(conformance_dir().join(script))
         .arg(server.url(""))
         .args([PAT_NAME, PAT_SECRET])
-        .arg(destination.url())
+        .arg(destination.url("/hook"))
         .output()
         .expect("run the conformance script");
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -74,7 +75,7 @@ fn run_flow(script: &str) {
         server.logs()
     );
     assert_eq!(
-        destination.hits.load(std::sync::atomic::Ordering::SeqCst),
+        destination.count(),
         1,
         "the test call reached the destination once"
     );
@@ -101,11 +102,11 @@ fn tableauserverclient_fires_content_events_and_the_refresh_failure_tutorial() {
     let python = python();
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(&dir.path().join("vizhook.db"), &["--dev"]);
-    let destination = Destination::start();
+    let destination = Recorder::start();
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let bad_port = closed.local_addr().unwrap().port().to_string();
     drop(closed);
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../vizhook-server/tests/fixtures");
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../vizhook-test-support/fixtures");
     let output = Command::new(python)
         .arg(conformance_dir().join("tsc_events.py"))
         .arg(server.url(""))
@@ -193,9 +194,7 @@ fn tableauserverclient_fires_content_events_and_the_refresh_failure_tutorial() {
     ];
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     let total: usize = expected.iter().map(|e| e.5).sum();
-    while destination.hits.load(std::sync::atomic::Ordering::SeqCst) < total
-        && std::time::Instant::now() < deadline
-    {
+    while destination.count() < total && std::time::Instant::now() < deadline {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     for (path, event_type, resource, name, luid, count) in expected {

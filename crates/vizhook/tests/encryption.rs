@@ -7,13 +7,13 @@ mod common;
 use std::{
     path::Path,
     process::Command,
-    sync::atomic::Ordering,
     time::{Duration, Instant},
 };
 
-use common::{Destination, PAT_NAME, PAT_SECRET, Server, run_to_end, serve_command, sign_in};
+use common::{PAT_NAME, PAT_SECRET, Server, run_to_end, serve_command, sign_in};
 use vizhook_store::cipher::Key;
 use vizhook_tableau::signing::Signer;
+use vizhook_test_support::Recorder;
 
 /// `serve` over `keyed.db` in `dir`, in development mode (the destination is on loopback), with
 /// `section` as its `[encryption]` section and `env` added to the environment.
@@ -38,7 +38,7 @@ async fn injected_delivery_is_signed(
     server: &Server,
     token: &str,
     site: &str,
-    destination: &Destination,
+    destination: &Recorder,
     n: usize,
     secret: &str,
 ) {
@@ -52,17 +52,16 @@ async fn injected_delivery_is_signed(
         .unwrap();
     assert_eq!(injected.status(), 202);
     let deadline = Instant::now() + Duration::from_secs(20);
-    while destination.hits.load(Ordering::SeqCst) < n {
+    while destination.count() < n {
         assert!(Instant::now() < deadline, "no delivery:\n{}", server.logs());
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let body = destination.requests.lock().unwrap()[n - 1].1.clone();
-    let head = destination.heads.lock().unwrap()[n - 1].clone();
+    let request = destination.received()[n - 1].clone();
+    let body = request.body.to_vec();
     let header = |name: &str| {
-        head.iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_else(|| panic!("no {name} header in {head:?}"))
+        request
+            .header(name)
+            .unwrap_or_else(|| panic!("no {name} header in {:?}", request.headers))
     };
     let signer = Signer::new(secret).unwrap();
     let timestamp: i64 = header("webhook-timestamp").parse().unwrap();
@@ -91,7 +90,7 @@ async fn signing_secrets_are_encrypted_at_rest_and_survive_restarts_and_rotation
     let old_id = Key::parse(&old).unwrap().id().to_owned();
     let dir = tempfile::tempdir().unwrap();
     let by_env = r#"key = "env:VIZHOOK_ENCRYPTION_KEY""#;
-    let destination = Destination::start();
+    let destination = Recorder::start();
     let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
     let server = Server::spawn(serve_keyed(
@@ -103,7 +102,7 @@ async fn signing_secrets_are_encrypted_at_rest_and_survive_restarts_and_rotation
     let client = reqwest::Client::new();
     let body = format!(
         r#"<tsRequest><webhook name="signed" event="WorkbookCreated"><webhook-destination><webhook-destination-http method="POST" url="{}" /></webhook-destination></webhook></tsRequest>"#,
-        destination.url()
+        destination.url("/hook")
     );
     let created: serde_json::Value = client
         .post(server.url(&format!("/api/3.24/sites/{site}/webhooks")))

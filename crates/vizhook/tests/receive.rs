@@ -6,7 +6,8 @@ mod common;
 
 use std::{path::Path, process::Command, time::Duration};
 
-use common::{Destination, Server, run_to_end};
+use common::{Server, run_to_end};
+use vizhook_test_support::Recorder;
 
 const TOKEN: &str = "example-token-0123456789";
 
@@ -116,7 +117,7 @@ name = "slack"
 
 #[tokio::test]
 async fn the_slack_example_pages_a_failure_once_and_then_recovers() {
-    let slack = Destination::start();
+    let slack = Recorder::start();
     let dir = tempfile::tempdir().unwrap();
     let text = std::fs::read_to_string(examples().join("slack-refresh-failures.toml")).unwrap();
     let text = text.replace(
@@ -126,7 +127,7 @@ async fn the_slack_example_pages_a_failure_once_and_then_recovers() {
     let config = dir.path().join("slack.toml");
     std::fs::write(&config, text).unwrap();
     let config = config.display().to_string();
-    let url = slack.url();
+    let url = slack.url("/hook");
     let env = [
         ("TABLEAU_HOOK_TOKEN", TOKEN),
         ("SLACK_WEBHOOK_URL", url.as_str()),

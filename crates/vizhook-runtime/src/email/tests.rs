@@ -1,69 +1,16 @@
 //! The mailer against an in-process SMTP server: messages, TLS modes, pooling, failures.
 
 use std::net::{SocketAddr, TcpListener};
-use std::sync::Mutex;
 use std::time::Instant;
 
-use mailin_embedded::{Handler, Response, Server, SslConfig, response};
+use vizhook_test_support::SmtpSink;
 
 use super::*;
 
-/// One message as the SMTP server received it.
-#[derive(Debug, Clone)]
-struct Received {
-    envelope_to: Vec<String>,
-    data: String,
-}
-
-/// mailin clones the handler for every connection, so `current` is per connection while
-/// `messages` is shared with the test.
-#[derive(Clone, Default)]
-struct Capture {
-    messages: Arc<Mutex<Vec<Received>>>,
-    envelope_to: Vec<String>,
-    current: Vec<u8>,
-}
-
-impl Handler for Capture {
-    fn data_start(&mut self, _domain: &str, _from: &str, _is8bit: bool, to: &[String]) -> Response {
-        self.envelope_to = to.to_vec();
-        self.current.clear();
-        response::OK
-    }
-
-    fn data(&mut self, buf: &[u8]) -> std::io::Result<()> {
-        self.current.extend_from_slice(buf);
-        Ok(())
-    }
-
-    fn data_end(&mut self) -> Response {
-        let received = Received {
-            envelope_to: std::mem::take(&mut self.envelope_to),
-            data: String::from_utf8_lossy(&std::mem::take(&mut self.current)).into_owned(),
-        };
-        self.messages.lock().unwrap().push(received);
-        response::OK
-    }
-}
-
-/// Starts a plain SMTP server on an ephemeral loopback port. `serve` blocks forever, so the
-/// thread is left running until the test process exits.
-fn start_server() -> (SocketAddr, Arc<Mutex<Vec<Received>>>) {
-    let capture = Capture::default();
-    let messages = Arc::clone(&capture.messages);
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let mut server = Server::new(capture);
-    server
-        .with_name("test.local")
-        .with_ssl(SslConfig::None)
-        .unwrap()
-        .with_tcp_listener(listener);
-    // mailin's error type is not `Send`, so it cannot be the thread's return value.
-    std::thread::spawn(move || {
-        let _ = server.serve();
-    });
-    (addr, messages)
+/// Starts the in-process SMTP server (vizhook-test-support's, on a loopback port).
+fn start_server() -> (SocketAddr, SmtpSink) {
+    let smtp = SmtpSink::start();
+    (smtp.addr, smtp)
 }
 
 fn config_for(addr: SocketAddr) -> SmtpConfig {
@@ -116,7 +63,7 @@ fn has_bcc(headers: &[String]) -> bool {
 
 #[tokio::test]
 async fn sends_a_message_that_arrives() {
-    let (addr, messages) = start_server();
+    let (addr, smtp) = start_server();
     let mailer = Mailer::new(&config_for(addr)).unwrap().unwrap();
     let body =
         "Your webhook Sales was disabled after 10 failed deliveries.\nRe-enable it in vizhook.";
@@ -124,10 +71,10 @@ async fn sends_a_message_that_arrives() {
         .await
         .unwrap();
 
-    let received = messages.lock().unwrap().clone();
+    let received = smtp.messages();
     assert_eq!(received.len(), 1);
     let message = &received[0];
-    assert_eq!(message.envelope_to, vec!["owner@example.com".to_owned()]);
+    assert_eq!(message.to, vec!["owner@example.com".to_owned()]);
     let headers = header_lines(&message.data);
     assert!(
         has_line(&headers, "To: Owner <owner@example.com>"),
@@ -156,7 +103,7 @@ async fn sends_a_message_that_arrives() {
     send(&mailer, &email("Webhook « Sales » disabled ✓", "ok"))
         .await
         .unwrap();
-    let received = messages.lock().unwrap().clone();
+    let received = smtp.messages();
     assert_eq!(received.len(), 2);
     let subject = header_lines(&received[1].data)
         .into_iter()
@@ -175,19 +122,16 @@ async fn sends_a_message_that_arrives() {
 
 #[tokio::test]
 async fn a_newline_in_the_subject_does_not_create_a_header() {
-    let (addr, messages) = start_server();
+    let (addr, smtp) = start_server();
     let mailer = Mailer::new(&config_for(addr)).unwrap().unwrap();
     let subject = "Webhook disabled\r\nBcc: evil@example.com";
     send(&mailer, &email(subject, "body\r\nBcc: body@example.com"))
         .await
         .unwrap();
 
-    let received = messages.lock().unwrap().clone();
+    let received = smtp.messages();
     assert_eq!(received.len(), 1);
-    assert_eq!(
-        received[0].envelope_to,
-        vec!["owner@example.com".to_owned()]
-    );
+    assert_eq!(received[0].to, vec!["owner@example.com".to_owned()]);
     let headers = header_lines(&received[0].data);
     assert!(!has_bcc(&headers), "{headers:?}");
     assert!(
@@ -238,7 +182,7 @@ fn new_works_outside_a_runtime_for_every_tls_mode() {
 
 #[tokio::test]
 async fn invalid_addresses_are_rejected() {
-    let (addr, messages) = start_server();
+    let (addr, smtp) = start_server();
     let mailer = Mailer::new(&config_for(addr)).unwrap().unwrap();
     let mut bad = email("s", "b");
     bad.to = "not an address".to_owned();
@@ -251,7 +195,7 @@ async fn invalid_addresses_are_rejected() {
         send(&mailer, &bad).await,
         Err(EmailError::InvalidAddress(_))
     ));
-    assert!(messages.lock().unwrap().is_empty());
+    assert!(smtp.messages().is_empty());
 
     let bad_from = SmtpConfig {
         from: "vizhook".to_owned(),
@@ -327,7 +271,7 @@ async fn a_stalled_server_times_out_and_the_pool_is_replaced() {
 
 #[test]
 fn dropping_a_used_mailer_outside_a_runtime_does_not_panic() {
-    let (addr, messages) = start_server();
+    let (addr, smtp) = start_server();
     let mailer = Mailer::new(&config_for(addr)).unwrap().unwrap();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -336,5 +280,5 @@ fn dropping_a_used_mailer_outside_a_runtime_does_not_panic() {
     runtime.block_on(send(&mailer, &email("s", "b"))).unwrap();
     drop(runtime);
     drop(mailer);
-    assert_eq!(messages.lock().unwrap().len(), 1);
+    assert_eq!(smtp.messages().len(), 1);
 }

@@ -307,7 +307,7 @@ async fn update_needs_api_3_8_and_webhooks_need_3_6() {
 #[tokio::test]
 async fn test_posts_an_empty_payload_and_reports_the_destination_answer() {
     let app = TestApp::spawn().await;
-    let receiver = TestReceiver::spawn().await;
+    let receiver = TestReceiver::start();
     let session = app.admin().await;
     let id = app
         .create_webhook(
@@ -381,7 +381,7 @@ async fn test_of_an_unreachable_or_redirecting_destination() {
         (400, "400113")
     );
 
-    let receiver = TestReceiver::spawn().await;
+    let receiver = TestReceiver::start();
     receiver.answer_with(302, "");
     let id = app
         .create_webhook(&session, "moved", "DatasourceCreated", &receiver.url("/"))
@@ -409,7 +409,7 @@ async fn test_times_out_on_a_hanging_destination() {
         config.outbound.timeout = std::time::Duration::from_millis(300)
     })
     .await;
-    let receiver = TestReceiver::spawn().await;
+    let receiver = TestReceiver::start();
     receiver.delay(std::time::Duration::from_secs(5));
     let session = app.admin().await;
     let id = app

@@ -59,7 +59,7 @@ async fn settled(
 #[tokio::test]
 async fn injected_events_arrive_with_the_exact_tableau_payload() {
     let app = TestApp::spawn().await;
-    let receiver = TestReceiver::spawn().await;
+    let receiver = TestReceiver::start();
     let session = app.admin().await;
     let webhook = app
         .create_webhook(
@@ -131,7 +131,7 @@ async fn injected_events_arrive_with_the_exact_tableau_payload() {
 #[tokio::test]
 async fn a_batch_fans_out_to_every_subscriber() {
     let app = TestApp::spawn().await;
-    let receiver = TestReceiver::spawn().await;
+    let receiver = TestReceiver::start();
     let session = app.admin().await;
     for i in 0..3 {
         app.create_webhook(
@@ -176,7 +176,7 @@ async fn signatures_follow_standard_webhooks_with_server_and_webhook_secrets() {
     let app =
         TestApp::spawn_with(|config| config.delivery.signing_secret = SERVER_SECRET.to_owned())
             .await;
-    let receiver = TestReceiver::spawn().await;
+    let receiver = TestReceiver::start();
     let session = app.admin().await;
     let first = app
         .create_webhook(
@@ -266,10 +266,10 @@ async fn four_failed_deliveries_retry_with_growing_gaps_then_disable_and_email_t
     let app = TestApp::spawn_with(|config| {
         fast_retries(config);
         config.smtp.host = "127.0.0.1".to_owned();
-        config.smtp.port = smtp.port;
+        config.smtp.port = smtp.port();
     })
     .await;
-    let receiver = TestReceiver::spawn().await;
+    let receiver = TestReceiver::start();
     receiver.answer_with(500, "broken");
     let session = app.admin().await;
     let me = format!(
@@ -353,8 +353,16 @@ async fn four_failed_deliveries_retry_with_growing_gaps_then_disable_and_email_t
     assert_eq!(notice["webhook_id"], webhook.as_str());
     let mails = smtp.messages();
     assert_eq!(mails.len(), 1);
-    assert!(mails[0].contains("To: owner@example.com"), "{}", mails[0]);
-    assert!(mails[0].contains("Refresh alerts"), "{}", mails[0]);
+    assert!(
+        mails[0].data.contains("To: owner@example.com"),
+        "{}",
+        mails[0].data
+    );
+    assert!(
+        mails[0].data.contains("Refresh alerts"),
+        "{}",
+        mails[0].data
+    );
 
     // Disabled: new events queue nothing. Re-enabling through Update resumes deliveries.
     let none = inject(
@@ -391,7 +399,7 @@ async fn a_success_between_failures_resets_the_count() {
         config.delivery.poll_interval = Duration::from_millis(20);
     })
     .await;
-    let receiver = TestReceiver::spawn().await;
+    let receiver = TestReceiver::start();
     let session = app.admin().await;
     let webhook = app
         .create_webhook(&session, "flaky", "WorkbookUpdated", &receiver.url("/"))
@@ -447,7 +455,7 @@ async fn a_hanging_receiver_hits_the_attempt_timeout() {
         config.delivery.attempt_timeout = Duration::from_millis(300);
     })
     .await;
-    let receiver = TestReceiver::spawn().await;
+    let receiver = TestReceiver::start();
     receiver.delay(Duration::from_secs(5));
     let session = app.admin().await;
     let webhook = app
@@ -475,9 +483,9 @@ async fn a_hanging_receiver_hits_the_attempt_timeout() {
 #[tokio::test]
 async fn a_slow_destination_does_not_hold_back_a_fast_one() {
     let app = TestApp::spawn_with(|config| config.delivery.max_in_flight_per_webhook = 2).await;
-    let slow = TestReceiver::spawn().await;
+    let slow = TestReceiver::start();
     slow.delay(Duration::from_secs(3));
-    let fast = TestReceiver::spawn().await;
+    let fast = TestReceiver::start();
     let session = app.admin().await;
     app.create_webhook(&session, "slow", "LabelUpdated", &slow.url("/"))
         .await;
@@ -503,7 +511,7 @@ async fn a_slow_destination_does_not_hold_back_a_fast_one() {
 #[tokio::test]
 async fn the_delivery_log_and_redelivery() {
     let app = TestApp::spawn_with(|config| config.delivery.retry_schedule = Vec::new()).await;
-    let receiver = TestReceiver::spawn().await;
+    let receiver = TestReceiver::start();
     receiver.answer_with(404, "gone");
     let session = app.admin().await;
     let webhook = app

@@ -19,7 +19,7 @@ async fn world() -> World {
     let app =
         TestApp::spawn_with(|config| config.delivery.poll_interval = Duration::from_millis(20))
             .await;
-    let receiver = TestReceiver::spawn().await;
+    let receiver = TestReceiver::start();
     let admin = app.admin().await;
     for kind in EventKind::ALL {
         app.create_webhook(

@@ -1,4 +1,4 @@
-//! Runs the `vizhook` binary the way a user does, and a minimal HTTP destination.
+//! Runs the `vizhook` binary the way a user does (the HTTP destination is vizhook-test-support's `Recorder`).
 
 #![allow(
     dead_code,
@@ -7,15 +7,11 @@
 )]
 
 use std::{
-    io::{BufRead, BufReader, Read, Write},
-    net::{SocketAddr, TcpListener},
+    io::{BufRead, BufReader, Read},
+    net::SocketAddr,
     path::Path,
     process::{Child, Command, ExitStatus, Stdio},
-    sync::{
-        Arc, Mutex,
-        atomic::{AtomicUsize, Ordering},
-        mpsc,
-    },
+    sync::{Arc, Mutex, mpsc},
     thread,
     time::{Duration, Instant},
 };
@@ -183,110 +179,6 @@ pub fn run_to_end(mut command: Command) -> (ExitStatus, String, String) {
         String::from_utf8_lossy(&output.stdout).into_owned(),
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
-}
-
-/// A destination that answers every request with 200, counts them and keeps their paths and
-/// bodies, and their headers in `heads` (in the same order).
-pub struct Destination {
-    pub addr: SocketAddr,
-    pub hits: Arc<AtomicUsize>,
-    pub requests: Arc<Mutex<Vec<Request>>>,
-    pub heads: Arc<Mutex<Vec<Headers>>>,
-}
-
-/// A received request's path and body.
-pub type Request = (String, Vec<u8>);
-
-/// A received request's headers, names in lower case.
-pub type Headers = Vec<(String, String)>;
-
-impl Destination {
-    pub fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        let hits = Arc::new(AtomicUsize::new(0));
-        let requests = Arc::new(Mutex::new(Vec::new()));
-        let heads = Arc::new(Mutex::new(Vec::new()));
-        let (counter, kept, kept_heads) = (hits.clone(), requests.clone(), heads.clone());
-        thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(mut stream) = stream else { continue };
-                if let Some((request, head)) = read_request(&mut stream) {
-                    // Headers first: whoever sees the request may look for them.
-                    kept_heads.lock().unwrap().push(head);
-                    kept.lock().unwrap().push(request);
-                    counter.fetch_add(1, Ordering::SeqCst);
-                    let _ = stream.write_all(
-                        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
-                    );
-                }
-            }
-        });
-        Self {
-            addr,
-            hits,
-            requests,
-            heads,
-        }
-    }
-
-    /// The bodies received on `path`, as JSON.
-    pub fn json_on(&self, path: &str) -> Vec<serde_json::Value> {
-        let requests = self.requests.lock().unwrap();
-        requests
-            .iter()
-            .filter(|(p, _)| p == path)
-            .map(|(_, body)| serde_json::from_slice(body).unwrap())
-            .collect()
-    }
-
-    pub fn url(&self) -> String {
-        format!("http://{}/hook", self.addr)
-    }
-}
-
-/// Reads one HTTP/1.1 request (headers and a `Content-Length` body): its path and body, and
-/// its headers (names in lower case).
-fn read_request(stream: &mut std::net::TcpStream) -> Option<(Request, Headers)> {
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .ok()?;
-    let mut data = Vec::new();
-    let mut buf = [0u8; 4096];
-    loop {
-        let n = stream.read(&mut buf).ok()?;
-        if n == 0 {
-            return None;
-        }
-        data.extend_from_slice(&buf[..n]);
-        if let Some(end) = data.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&data[..end]).into_owned();
-            let headers: Headers = head
-                .lines()
-                .skip(1)
-                .filter_map(|line| line.split_once(':'))
-                .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_owned()))
-                .collect();
-            let length = headers
-                .iter()
-                .find(|(name, _)| name == "content-length")
-                .and_then(|(_, value)| value.parse::<usize>().ok())
-                .unwrap_or(0);
-            while data.len() < end + 4 + length {
-                let n = stream.read(&mut buf).ok()?;
-                if n == 0 {
-                    break;
-                }
-                data.extend_from_slice(&buf[..n]);
-            }
-            let path = head
-                .split_whitespace()
-                .nth(1)
-                .unwrap_or_default()
-                .to_ascii_lowercase();
-            return Some(((path, data[end + 4..].to_vec()), headers));
-        }
-    }
 }
 
 /// A sign-in request with a personal access token, to the Default site.

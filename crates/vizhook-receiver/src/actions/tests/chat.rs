@@ -17,7 +17,7 @@ fn slack_config(url: &str, text: Option<&str>) -> String {
 
 #[tokio::test]
 async fn slack_escapes_a_hostile_name_in_valid_json() {
-    let slack = Fake::start(200, "ok").await;
+    let slack = Fake::replying(200, "ok");
     let actions = build(
         &slack_config(&slack.url("/services/T0/B0/s3cr3t"), None),
         &[],
@@ -27,7 +27,7 @@ async fn slack_escapes_a_hostile_name_in_valid_json() {
         .await
         .unwrap();
     let request = slack.one();
-    assert_eq!(request.path, "/services/T0/B0/s3cr3t");
+    assert_eq!(request.uri, "/services/T0/B0/s3cr3t");
     assert_eq!(request.headers["content-type"], "application/json");
     let message = request.json();
     let text = message["text"].as_str().unwrap();
@@ -38,22 +38,22 @@ async fn slack_escapes_a_hostile_name_in_valid_json() {
     assert!(!text.contains('<') && !text.contains('>'), "{text}");
     assert!(text.contains("line2 &amp; 🚀"), "{text}");
     expect![[r#"{"text":":red_circle: DatasourceRefreshFailed: Sales \"Q4\" &lt;script&gt;alert(1)&lt;/script&gt;\nline2 &amp; 🚀 'x' (site Finance)","blocks":[{"type":"section","text":{"type":"mrkdwn","text":":red_circle: DatasourceRefreshFailed: Sales \"Q4\" &lt;script&gt;alert(1)&lt;/script&gt;\nline2 &amp; 🚀 'x' (site Finance)"}},{"type":"context","elements":[{"type":"mrkdwn","text":"*Type:* DATASOURCE 9f8e7d6c-aaaa-4bbb-8ccc-dddd00001111"},{"type":"mrkdwn","text":"*Site:* Finance (0b2c4d6e-1111-4222-8333-444455556666)"},{"type":"mrkdwn","text":"*Project:* Sales &amp; Ops"},{"type":"mrkdwn","text":"*Owner:* Ana &lt;ana@example.com&gt;"},{"type":"mrkdwn","text":"*Created at:* 2026-03-01T08:00:00Z"},{"type":"mrkdwn","text":"*Receiver:* data-team"}]}]}"#]]
-    .assert_eq(&request.body);
+    .assert_eq(&request.text());
 }
 
 #[tokio::test]
 async fn slack_recovery_and_custom_text() {
-    let slack = Fake::start(200, "ok").await;
+    let slack = Fake::replying(200, "ok");
     let actions = build(&slack_config(&slack.url("/hook"), None), &[]);
     runtime(None)
         .execute(&actions, "data-team/0", &resolved())
         .await
         .unwrap();
     expect![[r#"{"text":":large_green_circle: Recovered: DatasourceRefreshSucceeded: Sales (site 0b2c4d6e-1111-4222-8333-444455556666)","blocks":[{"type":"section","text":{"type":"mrkdwn","text":":large_green_circle: Recovered: DatasourceRefreshSucceeded: Sales (site 0b2c4d6e-1111-4222-8333-444455556666)"}},{"type":"context","elements":[{"type":"mrkdwn","text":"*Type:* DATASOURCE 9f8e7d6c-aaaa-4bbb-8ccc-dddd00001111"},{"type":"mrkdwn","text":"*Site:* 0b2c4d6e-1111-4222-8333-444455556666"},{"type":"mrkdwn","text":"*Created at:* 2026-03-01T08:00:00Z"},{"type":"mrkdwn","text":"*Receiver:* data-team"}]}]}"#]]
-    .assert_eq(&slack.one().body);
+    .assert_eq(&slack.one().text());
 
     // A custom headline keeps its own markup (a link) and escapes the values it shows.
-    let custom = Fake::start(200, "ok").await;
+    let custom = Fake::replying(200, "ok");
     let text = "<https://tableau.example.com/#/site/{{ site_name }}|Open> {{ event.resource_name }} @ {{ project_name }}";
     let actions = build(&slack_config(&custom.url("/hook"), Some(text)), &[]);
     runtime(None)
@@ -71,7 +71,7 @@ line2 &amp; 🚀 'x' @ Sales &amp; Ops"#]]
 async fn slack_filters_see_values_before_they_are_escaped() {
     // Escaping happens as a value is printed, after its filters: `urlencode` encodes the name
     // as written (not `&amp;`), and `| safe` prints a value as it is.
-    let slack = Fake::start(200, "ok").await;
+    let slack = Fake::replying(200, "ok");
     let text = "<https://search.example/?q={{ event.resource_name | urlencode }}|{{ event.resource_name }}> {{ project_name | safe }}";
     let actions = build(&slack_config(&slack.url("/hook"), Some(text)), &[]);
     runtime(None)
@@ -87,7 +87,7 @@ async fn slack_filters_see_values_before_they_are_escaped() {
 
 #[tokio::test]
 async fn teams_gets_an_adaptive_card() {
-    let teams = Fake::start(202, "").await;
+    let teams = Fake::replying(202, "");
     let toml = format!(
         "[[receiver]]\nname = \"data-team\"\n[[receiver.action]]\ntype = \"teams\"\nwebhook_url = \"{}\"\n",
         teams.url("/workflows/abc/triggers/manual/paths/invoke?sig=s3cr3t")
@@ -105,7 +105,7 @@ async fn teams_gets_an_adaptive_card() {
     let received = teams.received();
     assert_eq!(received.len(), 2);
     assert_eq!(
-        received[0].path,
+        received[0].uri,
         "/workflows/abc/triggers/manual/paths/invoke?sig=s3cr3t"
     );
     let card = received[0].json();
@@ -114,14 +114,14 @@ async fn teams_gets_an_adaptive_card() {
         "the name arrives intact: it holds no markdown"
     );
     expect![[r#"{"type":"message","attachments":[{"contentType":"application/vnd.microsoft.card.adaptive","contentUrl":null,"content":{"$schema":"http://adaptivecards.io/schemas/adaptive-card.json","type":"AdaptiveCard","version":"1.4","body":[{"type":"TextBlock","text":"🔴 DatasourceRefreshFailed: Sales \"Q4\" <script>alert(1)</script>\nline2 & 🚀 'x' (site Finance)","weight":"Bolder","size":"Medium","color":"Attention","wrap":true},{"type":"FactSet","facts":[{"title":"Event","value":"DatasourceRefreshFailed"},{"title":"Resource","value":"Sales \"Q4\" <script>alert(1)</script>\nline2 & 🚀 'x'"},{"title":"Type","value":"DATASOURCE 9f8e7d6c-aaaa-4bbb-8ccc-dddd00001111"},{"title":"Site","value":"Finance (0b2c4d6e-1111-4222-8333-444455556666)"},{"title":"Project","value":"Sales & Ops"},{"title":"Owner","value":"Ana <ana@example.com>"},{"title":"Created at","value":"2026-03-01T08:00:00Z"},{"title":"Receiver","value":"data-team"}]}]}}]}"#]]
-    .assert_eq(&received[0].body);
+    .assert_eq(&received[0].text());
     expect![[r#"{"type":"message","attachments":[{"contentType":"application/vnd.microsoft.card.adaptive","contentUrl":null,"content":{"$schema":"http://adaptivecards.io/schemas/adaptive-card.json","type":"AdaptiveCard","version":"1.4","body":[{"type":"TextBlock","text":"✅ Recovered: DatasourceRefreshSucceeded: Sales (site 0b2c4d6e-1111-4222-8333-444455556666)","weight":"Bolder","size":"Medium","color":"Good","wrap":true},{"type":"FactSet","facts":[{"title":"Event","value":"DatasourceRefreshSucceeded"},{"title":"Resource","value":"Sales"},{"title":"Type","value":"DATASOURCE 9f8e7d6c-aaaa-4bbb-8ccc-dddd00001111"},{"title":"Site","value":"0b2c4d6e-1111-4222-8333-444455556666"},{"title":"Created at","value":"2026-03-01T08:00:00Z"},{"title":"Receiver","value":"data-team"}]}]}}]}"#]]
-    .assert_eq(&received[1].body);
+    .assert_eq(&received[1].text());
 }
 
 #[tokio::test]
 async fn teams_markdown_in_a_name_shows_as_written() {
-    let teams = Fake::start(202, "").await;
+    let teams = Fake::replying(202, "");
     let toml = format!(
         "[[receiver]]\nname = \"data-team\"\n[[receiver.action]]\ntype = \"teams\"\nwebhook_url = \"{}\"\n[[receiver.action]]\ntype = \"teams\"\nwebhook_url = \"{}\"\ntext = \"**{{{{ event.resource_name }}}}** failed\"\n",
         teams.url("/default"),
@@ -153,7 +153,7 @@ async fn teams_markdown_in_a_name_shows_as_written() {
 
 #[tokio::test]
 async fn a_non_2xx_answer_is_an_error_without_the_secret_url() {
-    let slack = Fake::start(404, "no_service").await;
+    let slack = Fake::replying(404, "no_service");
     let actions = build(
         &slack_config(&slack.url("/services/T0/B0/s3cr3t"), None),
         &[],

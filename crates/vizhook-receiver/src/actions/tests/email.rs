@@ -3,7 +3,7 @@
 
 use expect_test::expect;
 
-use super::{HOSTILE, SmtpSink, build, firing, resolved, runtime};
+use super::{HOSTILE, SmtpSink, build, firing, mailer_for, resolved, runtime};
 use crate::actions::ActionError;
 
 /// The message without the headers that change on every send.
@@ -46,13 +46,13 @@ async fn default_email_with_a_hostile_name() {
         &[],
     );
     assert!(actions.needs_smtp());
-    runtime(Some(smtp.mailer()))
+    runtime(Some(mailer_for(&smtp)))
         .execute(&actions, "data-team/0", &firing(HOSTILE))
         .await
         .unwrap();
     let messages = smtp.messages();
     assert_eq!(messages.len(), 1, "one message to every recipient");
-    assert_eq!(messages[0].0, ["steward@example.com", "ops@example.com"]);
+    assert_eq!(messages[0].to, ["steward@example.com", "ops@example.com"]);
     expect![[r#"
         From: vizhook <vizhook@example.com>
         To: steward@example.com, Ops <ops@example.com>
@@ -75,7 +75,7 @@ async fn default_email_with_a_hostile_name() {
 
         --=20
         Sent by vizhook."#]]
-    .assert_eq(&stable(&messages[0].1));
+    .assert_eq(&stable(&messages[0].data));
     expect![[r#"
         DatasourceRefreshFailed for Sales "Q4" <script>alert(1)</script>
         line2 & 🚀 'x'.
@@ -92,7 +92,7 @@ async fn default_email_with_a_hostile_name() {
         -- 
         Sent by vizhook.
     "#]]
-    .assert_eq(&body_text(&messages[0].1));
+    .assert_eq(&body_text(&messages[0].data));
 }
 
 #[tokio::test]
@@ -111,12 +111,12 @@ Site: {{ site_name or event.site_luid }}"""
 "#,
         &[],
     );
-    let runtime = runtime(Some(smtp.mailer()));
+    let runtime = runtime(Some(mailer_for(&smtp)));
     runtime
         .execute(&actions, "data-team/0", &resolved())
         .await
         .unwrap();
-    let message = &smtp.messages()[0].1;
+    let message = &smtp.messages()[0].data;
     assert!(
         message.contains("Subject: data-team: Sales is resolved\r\n"),
         "{message}"

@@ -2,15 +2,16 @@
 //! plain-text bodies, templated headers and URLs, and an X fake that verifies the OAuth 1.0a
 //! signature.
 
-use std::{collections::BTreeMap, num::NonZeroU64, sync::Arc};
+use std::{collections::BTreeMap, num::NonZeroU64};
 
 use expect_test::expect;
 
-use super::{Fake, HOSTILE, Received, build, firing, resolved, runtime, try_build};
+use super::{Fake, HOSTILE, build, firing, resolved, runtime, try_build};
+use vizhook_test_support::Received;
 
 #[tokio::test]
 async fn ifttt_body_stays_valid_json() {
-    let ifttt = Fake::start(200, "Congratulations!").await;
+    let ifttt = Fake::replying(200, "Congratulations!");
     let toml = format!(
         r#"[[receiver]]
 name = "data-team"
@@ -29,19 +30,18 @@ body = '{{"value1": {{{{ event.resource_name }}}}, "value2": {{{{ event.event_ty
     let request = ifttt.one();
     assert_eq!(request.method, "POST");
     assert_eq!(
-        request.path,
+        request.uri,
         "/trigger/tableau_failed/with/key/k3y%2Fwith%20space"
     );
     assert_eq!(request.headers["content-type"], "application/json");
     assert_eq!(request.json()["value1"], HOSTILE);
     expect![[r#"{"value1": "Sales \"Q4\" <script>alert(1)</script>\nline2 & 🚀 'x'", "value2": "DatasourceRefreshFailed", "value3": "Finance"}"#]]
-    .assert_eq(&request.body);
+    .assert_eq(&request.text());
     // A refusal that echoes the key is an error that does not.
-    let refusing = Fake::start(
+    let refusing = Fake::replying(
         401,
         "{\"errors\":[{\"message\":\"Invalid key k3y/with space\"}]}",
-    )
-    .await;
+    );
     let toml = toml.replace(&ifttt.url(""), &refusing.url(""));
     let actions = build(&toml, &[("ifttt_key", "k3y/with space")]);
     let err = runtime(None)
@@ -59,7 +59,7 @@ body = '{{"value1": {{{{ event.resource_name }}}}, "value2": {{{{ event.event_ty
 
 #[tokio::test]
 async fn zapier_gets_the_context_or_a_nested_template() {
-    let zapier = Fake::start(200, r#"{"status":"success"}"#).await;
+    let zapier = Fake::replying(200, r#"{"status":"success"}"#);
     let toml = format!(
         r#"[[receiver]]
 name = "data-team"
@@ -101,14 +101,14 @@ body = "{{{{ event.resource_name }}}} failed"
     );
     assert_eq!(received[0].headers["content-type"], "application/json");
     assert_eq!(
-        serde_json::from_str::<super::Context>(&received[0].body).unwrap(),
+        serde_json::from_str::<super::Context>(&received[0].text()).unwrap(),
         firing(HOSTILE),
         "without a body template, the body is the context"
     );
     expect![[r#"{"event":{"resource":"DATASOURCE","event_type":"DatasourceRefreshFailed","resource_name":"Sales \"Q4\" <script>alert(1)</script>\nline2 & 🚀 'x'","site_luid":"0b2c4d6e-1111-4222-8333-444455556666","resource_luid":"9f8e7d6c-aaaa-4bbb-8ccc-dddd00001111","created_at":"2026-03-01T08:00:00Z","is_test":false},"notice":"firing","site_name":"Finance","project_name":"Sales & Ops","owner_name":"Ana <ana@example.com>","receiver":"data-team","received_at":"2026-03-01T08:00:02Z"}"#]]
-    .assert_eq(&received[0].body);
+    .assert_eq(&received[0].text());
     expect![[r#"{"resource": "Sales \"Q4\" <script>alert(1)</script>\nline2 & 🚀 'x'", "site": {"name": "Finance", "luid": "0b2c4d6e-1111-4222-8333-444455556666"}, "owner": "Ana <ana@example.com>", "recovered": false}"#]]
-    .assert_eq(&received[1].body);
+    .assert_eq(&received[1].text());
     received[1].json();
     assert_eq!(
         received[2].headers["content-type"],
@@ -117,16 +117,16 @@ body = "{{{{ event.resource_name }}}} failed"
     expect![[r#"
         Sales "Q4" <script>alert(1)</script>
         line2 & 🚀 'x' failed"#]]
-    .assert_eq(&received[2].body);
+    .assert_eq(&received[2].text());
     expect![[r#"{"resource": "Sales", "site": {"name": null, "luid": "0b2c4d6e-1111-4222-8333-444455556666"}, "owner": null, "recovered": true}"#]]
-    .assert_eq(&received[3].body);
+    .assert_eq(&received[3].text());
 }
 
 #[tokio::test]
 async fn a_url_without_tags_is_parsed_once_and_a_templated_one_per_event() {
     use super::super::{build::Action, remote::UrlSource};
 
-    let fake = Fake::start(200, "ok").await;
+    let fake = Fake::replying(200, "ok");
     let toml = format!(
         r#"[[receiver]]
 name = "data-team"
@@ -153,9 +153,9 @@ url = "{url}/by-type/{{{{ event.event_type }}}}"
             .await
             .unwrap();
     }
-    let paths: Vec<String> = fake.received().into_iter().map(|r| r.path).collect();
+    let uris: Vec<String> = fake.received().into_iter().map(|r| r.uri).collect();
     assert_eq!(
-        paths,
+        uris,
         ["/fixed?a=1&b=x%20y", "/by-type/DatasourceRefreshFailed"]
     );
 }
@@ -201,7 +201,7 @@ fn x_answer(request: &Received) -> (u16, String) {
     let uri = format!(
         "http://{}{}",
         request.headers["host"].to_str().unwrap(),
-        request.path
+        request.uri
     );
     let client = oauth1_request::Credentials::new("consumer-key", "consumer-secret");
     let mut builder = oauth1_request::Builder::<_, _>::new(client, oauth1_request::HmacSha1::new());
@@ -225,7 +225,7 @@ fn x_answer(request: &Received) -> (u16, String) {
 
 #[tokio::test]
 async fn x_posts_a_signed_tweet() {
-    let x = Fake::answering(Arc::new(x_answer)).await;
+    let x = Fake::answering(x_answer);
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("consumer_secret"), "consumer-secret\n").unwrap();
     std::fs::write(dir.path().join("token_secret"), "token-secret\n").unwrap();
@@ -258,7 +258,7 @@ access_token_secret = "file:token_secret"
         .await
         .unwrap();
     let received = x.received();
-    assert_eq!(received[0].path, "/2/tweets");
+    assert_eq!(received[0].uri, "/2/tweets");
     assert!(
         !format!("{actions:?}").contains("token-secret"),
         "Debug shows no secret"

@@ -1,19 +1,9 @@
-//! Tests of the receiver's actions against local fakes: tiny axum servers standing in for Slack,
-//! Teams, IFTTT, Zapier and X, an in-process SMTP server, and real programs and files. This
+//! Tests of the receiver's actions against local fakes: recording HTTP servers standing in for
+//! Slack, Teams, IFTTT, Zapier and X, an in-process SMTP server (both from vizhook-test-support), and real programs and files. This
 //! file holds the shared fixtures.
 
-use std::{
-    collections::BTreeMap,
-    net::SocketAddr,
-    path::Path,
-    sync::{Arc, Mutex},
-};
+use std::{collections::BTreeMap, path::Path};
 
-use axum::{
-    body::Bytes,
-    extract::State,
-    http::{HeaderMap, Method, StatusCode, Uri},
-};
 use vizhook_core::notify::Notice;
 
 use super::{Actions, ConfigProblem, Context, ReceiverConfig, Runtime};
@@ -101,155 +91,18 @@ fn runtime(mailer: Option<Mailer>) -> Runtime {
     Runtime::new(outbound, mailer)
 }
 
-/// One request as a fake received it.
-#[derive(Debug, Clone)]
-struct Received {
-    method: Method,
-    path: String,
-    headers: HeaderMap,
-    body: String,
-}
+/// The local fakes of Slack, Teams, IFTTT, Zapier and X.
+type Fake = vizhook_test_support::Recorder;
 
-impl Received {
-    /// The body, which must be JSON.
-    fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.body).expect("the body is valid JSON")
-    }
-}
+/// The in-process SMTP server, and a mailer that sends to it.
+use vizhook_test_support::SmtpSink;
 
-type Answer = Arc<dyn Fn(&Received) -> (u16, String) + Send + Sync>;
-
-/// A fake HTTP service on loopback that records every request and answers with `answer`.
-struct Fake {
-    addr: SocketAddr,
-    received: Arc<Mutex<Vec<Received>>>,
-}
-
-impl Fake {
-    async fn start(status: u16, body: &'static str) -> Self {
-        Self::answering(Arc::new(move |_: &Received| (status, body.to_owned()))).await
-    }
-
-    async fn answering(answer: Answer) -> Self {
-        let received = Arc::new(Mutex::new(Vec::new()));
-        let state = (received.clone(), answer);
-        let app = axum::Router::new().fallback(record).with_state(state);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        Self { addr, received }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
-
-    fn received(&self) -> Vec<Received> {
-        self.received.lock().unwrap().clone()
-    }
-
-    /// The only request received.
-    fn one(&self) -> Received {
-        let received = self.received();
-        assert_eq!(received.len(), 1, "{received:?}");
-        received.into_iter().next().unwrap()
-    }
-}
-
-async fn record(
-    State((received, answer)): State<(Arc<Mutex<Vec<Received>>>, Answer)>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> (StatusCode, String) {
-    let request = Received {
-        method,
-        path: uri.to_string(),
-        headers,
-        body: String::from_utf8_lossy(&body).into_owned(),
+fn mailer_for(smtp: &SmtpSink) -> Mailer {
+    let config = SmtpConfig {
+        host: "127.0.0.1".to_owned(),
+        port: smtp.port(),
+        from: "vizhook <vizhook@example.com>".to_owned(),
+        ..SmtpConfig::default()
     };
-    let (status, text) = answer(&request);
-    received.lock().unwrap().push(request);
-    (StatusCode::from_u16(status).unwrap(), text)
-}
-
-/// One received email: its envelope recipients and its data.
-type Mail = (Vec<String>, String);
-
-/// An in-process SMTP server keeping every message's envelope recipients and data.
-struct SmtpSink {
-    port: u16,
-    messages: Arc<Mutex<Vec<Mail>>>,
-}
-
-#[derive(Clone)]
-struct SmtpCapture {
-    messages: Arc<Mutex<Vec<Mail>>>,
-    to: Vec<String>,
-    current: Vec<u8>,
-}
-
-impl mailin_embedded::Handler for SmtpCapture {
-    fn data_start(
-        &mut self,
-        _: &str,
-        _: &str,
-        _: bool,
-        to: &[String],
-    ) -> mailin_embedded::Response {
-        self.to = to.to_vec();
-        self.current.clear();
-        mailin_embedded::response::OK
-    }
-
-    fn data(&mut self, buf: &[u8]) -> std::io::Result<()> {
-        self.current.extend_from_slice(buf);
-        Ok(())
-    }
-
-    fn data_end(&mut self) -> mailin_embedded::Response {
-        let message = String::from_utf8_lossy(&self.current).into_owned();
-        let to = std::mem::take(&mut self.to);
-        self.messages.lock().unwrap().push((to, message));
-        mailin_embedded::response::OK
-    }
-}
-
-impl SmtpSink {
-    fn start() -> Self {
-        let messages = Arc::new(Mutex::new(Vec::new()));
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let capture = SmtpCapture {
-            messages: messages.clone(),
-            to: Vec::new(),
-            current: Vec::new(),
-        };
-        let mut server = mailin_embedded::Server::new(capture);
-        server
-            .with_name("test.local")
-            .with_ssl(mailin_embedded::SslConfig::None)
-            .unwrap()
-            .with_tcp_listener(listener);
-        // `serve` blocks forever; the thread ends with the test process.
-        std::thread::spawn(move || {
-            let _ = server.serve();
-        });
-        Self { port, messages }
-    }
-
-    fn mailer(&self) -> Mailer {
-        let config = SmtpConfig {
-            host: "127.0.0.1".to_owned(),
-            port: self.port,
-            from: "vizhook <vizhook@example.com>".to_owned(),
-            ..SmtpConfig::default()
-        };
-        Mailer::new(&config).unwrap().unwrap()
-    }
-
-    fn messages(&self) -> Vec<Mail> {
-        self.messages.lock().unwrap().clone()
-    }
+    Mailer::new(&config).unwrap().unwrap()
 }

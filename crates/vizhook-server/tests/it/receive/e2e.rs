@@ -13,7 +13,7 @@ const SECRET: &str = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
 async fn serve_delivers_a_failed_refresh_to_receive_which_posts_to_slack() {
     let app =
         TestApp::spawn_with(|config| config.delivery.signing_secret = SECRET.to_owned()).await;
-    let slack = TestReceiver::spawn().await;
+    let slack = TestReceiver::start();
     let config = format!(
         r#"
 [[source]]

@@ -39,7 +39,7 @@ name = "slack"
 
 #[tokio::test]
 async fn a_down_action_target_keeps_the_2xx_and_is_retried() {
-    let slack = TestReceiver::spawn().await;
+    let slack = TestReceiver::start();
     slack.answer_with(503, "slack is down");
     let rx = Receive::start(&config(&slack.url("/services/T0/B0/x"), "")).await;
     let (status, _) = rx
@@ -72,7 +72,7 @@ async fn a_down_action_target_keeps_the_2xx_and_is_retried() {
 
 #[tokio::test]
 async fn a_refresh_failing_every_five_minutes_pages_once_then_recovers() {
-    let slack = TestReceiver::spawn().await;
+    let slack = TestReceiver::start();
     let extra = "repeat_interval = \"1h\"\n  send_resolved = true";
     let rx = Receive::start(&config(&slack.url("/hook"), extra)).await;
     for minute in ["00", "05", "10", "15"] {
@@ -205,7 +205,7 @@ lease = "60s"
 
 #[tokio::test]
 async fn tasks_of_an_action_removed_from_the_configuration_fail_at_once() {
-    let down = TestReceiver::spawn().await;
+    let down = TestReceiver::start();
     down.answer_with(503, "down");
     let with = |extra: &str| team_config(&format!("{FILE_ACTION}{extra}"));
     let second = format!(
@@ -239,7 +239,7 @@ async fn tasks_of_an_action_removed_from_the_configuration_fail_at_once() {
 
 #[tokio::test]
 async fn a_named_action_keeps_its_tasks_when_actions_are_reordered() {
-    let target = TestReceiver::spawn().await;
+    let target = TestReceiver::start();
     target.answer_with(503, "down");
     let http = format!(
         "  [[receiver.action]]\n  type = \"http\"\n  name = \"alerts\"\n  url = \"{}\"\n",
@@ -280,7 +280,7 @@ async fn a_named_action_keeps_its_tasks_when_actions_are_reordered() {
 
 #[tokio::test]
 async fn a_failure_waiting_for_its_retry_is_not_sent_after_the_recovery() {
-    let slack = TestReceiver::spawn().await;
+    let slack = TestReceiver::start();
     slack.answer_with(503, "down");
     let config = config(&slack.url("/hook"), "send_resolved = true")
         .replace(r#"["100ms", "200ms", "300ms"]"#, r#"["2s", "2s", "2s"]"#);

@@ -20,7 +20,7 @@ pub(super) struct World {
 impl World {
     pub(super) async fn new() -> Self {
         let app = TestApp::spawn().await;
-        let receiver = TestReceiver::spawn().await;
+        let receiver = TestReceiver::start();
         let admin = app.admin().await;
         app.create_site(&admin, "Matrix", "matrix").await;
         app.create_site(&admin, "Elsewhere", "elsewhere").await;
