@@ -1,10 +1,11 @@
-//! The pure domain model of vizhook: ids, the 22 Tableau events, webhooks, sites and roles, and
-//! the delivery policy. It does no I/O and knows no wire format; the server and the stores
+//! The pure domain model of vizhook: ids, the 22 Tableau events, webhooks, sites and roles, the
+//! rules of site content (content URLs, the Default project), and the delivery policy. It does no I/O and knows no wire format; the server and the stores
 //! translate to and from these types at their edges.
 
 #![forbid(unsafe_code)]
 
 pub mod authz;
+pub mod content;
 pub mod error;
 pub mod event;
 pub mod ids;

@@ -102,7 +102,7 @@ pub(crate) async fn target_project(
     let projects = state.store.projects(site).await?;
     projects
         .into_iter()
-        .find(|p| p.parent_id.is_none() && p.name == "Default")
+        .find(|p| vizhook_core::content::is_default_project(&p.name, p.parent_id.is_some()))
         .ok_or_else(|| {
             ApiError::bad_request("No project was given and the site has no Default project.")
         })

@@ -181,9 +181,9 @@ fn name_taken(name: &str) -> ApiError {
     ApiError::conflict(format!("A project named '{name}' already exists there."))
 }
 
-/// Whether `project` is its site's Default project.
+/// Whether `project` is its site's Default project (`vizhook_core::content`'s rule).
 fn is_default(project: &Project) -> bool {
-    project.parent_id.is_none() && project.name == "Default"
+    vizhook_core::content::is_default_project(&project.name, project.parent_id.is_some())
 }
 
 /// `start` and the projects above it, nearest first; stops at a repeat, so a cycle already

@@ -38,8 +38,8 @@ pub(crate) fn default_project(site: &Site, owner: UserId) -> Project {
     Project {
         id: ProjectId::from_uuid(Uuid::new_v4()),
         site_id: site.id,
-        name: "Default".to_owned(),
-        description: "The default project that was automatically created by Tableau.".to_owned(),
+        name: vizhook_core::content::DEFAULT_PROJECT.to_owned(),
+        description: vizhook_core::content::DEFAULT_PROJECT_DESCRIPTION.to_owned(),
         parent_id: None,
         owner_id: owner,
         created_at: site.created_at,

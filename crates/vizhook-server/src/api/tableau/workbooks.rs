@@ -33,7 +33,6 @@ use crate::{
         version::Version,
     },
     content::{
-        content_url,
         files::{self, FileKind},
         publish,
     },
@@ -214,7 +213,7 @@ async fn publish_workbook(
                 site_id: site,
                 project_id: project.id,
                 owner_id: caller.0.user.id,
-                content_url: content_url(&name, &taken),
+                content_url: vizhook_core::content::content_url(&name, &taken),
                 name,
                 description: request.get("description").unwrap_or_default().to_owned(),
                 show_tabs: show_tabs.unwrap_or(false),
