@@ -1,179 +1,94 @@
 //! Load time: [`Actions::build`] resolves every secret, compiles every template and renders it
 //! against sample contexts, checks addresses, URLs, headers and paths, and reports every
-//! problem at once with its configuration path.
+//! problem at once with its configuration path. The email, HTTP and X actions' checks
+//! (addresses, methods, URLs, headers, JSON bodies, credentials) are here too, so that the
+//! builder is one `impl`.
 
-use std::{collections::BTreeMap, fmt, path::Path};
+use std::{collections::BTreeMap, path::Path};
 
+use http::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use minijinja::Environment;
 use url::Url;
 
 use super::{
-    ActionConfig, ConfigProblem, ReceiverConfig,
+    ActionConfig, ConfigProblem, EmailConfig, HttpConfig, ReceiverConfig, XConfig,
+    action::Action,
     local::{CommandAction, FileAction},
-    remote::{HttpAction, XAction},
+    remote::{HttpAction, UrlSource, XAction},
     templates::{self, Escape, JSON_SUFFIX, Tpl},
 };
 use crate::secret::{Secret, resolve};
 
-/// The compiled actions of every receiver: secrets resolved, templates parsed and checked.
-pub struct Actions {
+/// What [`compile`] makes of the configuration; [`Actions::build`](super::Actions::build) adds
+/// the secrets.
+pub(super) struct Compiled {
     pub(super) env: Environment<'static>,
-    /// Each receiver's actions with their keys: the action's `name`, or its position.
     pub(super) receivers: Vec<(String, Vec<(String, Action)>)>,
-    pub(super) secrets: BTreeMap<String, Secret>,
-    /// Every secret value, longest first, for scrubbing error messages.
     pub(super) redact: Vec<String>,
 }
 
-/// One compiled action.
-pub(super) enum Action {
-    Slack {
-        url: Url,
-        text: Option<Tpl>,
-    },
-    Teams {
-        url: Url,
-        text: Option<Tpl>,
-    },
-    Email {
-        to: Vec<String>,
-        subject: Tpl,
-        body: Tpl,
-    },
-    Http(HttpAction),
-    X(XAction),
-    Command(CommandAction),
-    File(FileAction),
-}
-
-impl Action {
-    pub(super) fn kind(&self) -> &'static str {
-        match self {
-            Self::Slack { .. } => "slack",
-            Self::Teams { .. } => "teams",
-            Self::Email { .. } => "email",
-            Self::Http(_) => "http",
-            Self::X(_) => "x",
-            Self::Command(_) => "command",
-            Self::File(_) => "file",
+/// Compiles `receivers` (see [`Actions::build`](super::Actions::build)).
+/// `base` is the configuration file's folder: `file:` secrets, relative
+/// command paths and file actions' paths are relative to it. Returns every problem, each with
+/// a path such as `receiver[0].action[1].text`.
+pub(super) fn compile(
+    receivers: &[ReceiverConfig],
+    secrets: &BTreeMap<String, Secret>,
+    base: &Path,
+) -> Result<Compiled, Vec<ConfigProblem>> {
+    let mut builder = Builder {
+        env: templates::environment(),
+        problems: Vec::new(),
+        secrets,
+        sample_secrets: templates::sample_secrets(secrets),
+        redact: secrets.values().map(|s| s.expose().to_owned()).collect(),
+        base,
+        receiver: String::new(),
+    };
+    let mut compiled = Vec::new();
+    for (r, receiver) in receivers.iter().enumerate() {
+        let path = format!("receiver[{r}]");
+        if receiver.name.trim().is_empty() {
+            builder.problem(format!("{path}.name"), "must not be empty");
+        } else if receivers[..r]
+            .iter()
+            .any(|other| other.name == receiver.name)
+        {
+            builder.problem(format!("{path}.name"), "another receiver has this name");
         }
-    }
-}
-
-/// Shows receivers and action kinds only: never a URL or a secret.
-impl fmt::Debug for Actions {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut map = f.debug_map();
-        for (name, actions) in &self.receivers {
-            let kinds: Vec<&str> = actions.iter().map(|(_, action)| action.kind()).collect();
-            map.entry(name, &kinds);
-        }
-        map.finish()
-    }
-}
-
-impl Actions {
-    /// Compiles `receivers`. `base` is the configuration file's folder: `file:` secrets, relative
-    /// command paths and file actions' paths are relative to it. Returns every problem, each with
-    /// a path such as `receiver[0].action[1].text`.
-    pub fn build(
-        receivers: &[ReceiverConfig],
-        secrets: &BTreeMap<String, Secret>,
-        base: &Path,
-    ) -> Result<Self, Vec<ConfigProblem>> {
-        let mut builder = Builder {
-            env: templates::environment(),
-            problems: Vec::new(),
-            secrets,
-            sample_secrets: templates::sample_secrets(secrets),
-            redact: secrets.values().map(|s| s.expose().to_owned()).collect(),
-            base,
-            receiver: String::new(),
-        };
-        let mut compiled = Vec::new();
-        for (r, receiver) in receivers.iter().enumerate() {
-            let path = format!("receiver[{r}]");
-            if receiver.name.trim().is_empty() {
-                builder.problem(format!("{path}.name"), "must not be empty");
-            } else if receivers[..r]
-                .iter()
-                .any(|other| other.name == receiver.name)
-            {
-                builder.problem(format!("{path}.name"), "another receiver has this name");
-            }
-            builder.receiver.clone_from(&receiver.name);
-            let mut actions = Vec::with_capacity(receiver.action.len());
-            for (a, action) in receiver.action.iter().enumerate() {
-                let path = format!("{path}.action[{a}]");
-                let key = match action.name() {
-                    None => a.to_string(),
-                    Some(name) => {
-                        let taken = receiver.action[..a]
-                            .iter()
-                            .any(|other| other.name() == Some(name));
-                        if let Err(message) = check_action_name(name, taken) {
-                            builder.problem(format!("{path}.name"), message);
-                        }
-                        name.to_owned()
+        builder.receiver.clone_from(&receiver.name);
+        let mut actions = Vec::with_capacity(receiver.action.len());
+        for (a, action) in receiver.action.iter().enumerate() {
+            let path = format!("{path}.action[{a}]");
+            let key = match action.name() {
+                None => a.to_string(),
+                Some(name) => {
+                    let taken = receiver.action[..a]
+                        .iter()
+                        .any(|other| other.name() == Some(name));
+                    if let Err(message) = check_action_name(name, taken) {
+                        builder.problem(format!("{path}.name"), message);
                     }
-                };
-                if let Some(compiled) = builder.action(&path, action) {
-                    actions.push((key, compiled));
+                    name.to_owned()
                 }
+            };
+            if let Some(compiled) = builder.action(&path, action) {
+                actions.push((key, compiled));
             }
-            compiled.push((receiver.name.clone(), actions));
         }
-        if !builder.problems.is_empty() {
-            return Err(builder.problems);
-        }
-        let mut redact = builder.redact;
-        redact.retain(|value| value.chars().count() >= 3);
-        redact.sort_by_key(|value| std::cmp::Reverse(value.len()));
-        Ok(Self {
-            env: builder.env,
-            receivers: compiled,
-            secrets: secrets.clone(),
-            redact,
-        })
+        compiled.push((receiver.name.clone(), actions));
     }
-
-    /// The action targets of a receiver, `"receiver/0"`, `"receiver/1"`, ..., or
-    /// `"receiver/NAME"` for a named action; `None` if there is no receiver of that name.
-    pub fn targets(&self, receiver: &str) -> Option<Vec<String>> {
-        let (name, actions) = self.receivers.iter().find(|(name, _)| name == receiver)?;
-        Some(
-            actions
-                .iter()
-                .map(|(key, _)| format!("{name}/{key}"))
-                .collect(),
-        )
+    if !builder.problems.is_empty() {
+        return Err(builder.problems);
     }
-
-    /// Whether any action sends email, so `[smtp]` must be configured.
-    pub fn needs_smtp(&self) -> bool {
-        self.receivers
-            .iter()
-            .flat_map(|(_, actions)| actions)
-            .any(|(_, action)| matches!(action, Action::Email { .. }))
-    }
-
-    /// How many runs of an action may be in flight at once, when the action itself limits it
-    /// (a command's `max_concurrent`).
-    pub fn concurrency(&self, target: &str) -> Option<usize> {
-        match self.find(target)? {
-            Action::Command(command) => Some(command.max_concurrent()),
-            _ => None,
-        }
-    }
-
-    pub(super) fn find(&self, target: &str) -> Option<&Action> {
-        let (name, key) = target.rsplit_once('/')?;
-        let (_, actions) = self.receivers.iter().find(|(n, _)| n == name)?;
-        actions
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, action)| action)
-    }
+    let mut redact = builder.redact;
+    redact.retain(|value| value.chars().count() >= 3);
+    redact.sort_by_key(|value| std::cmp::Reverse(value.len()));
+    Ok(Compiled {
+        env: builder.env,
+        receivers: compiled,
+        redact,
+    })
 }
 
 /// Why an action's `name` cannot be used: it names the action in stored task ids
@@ -343,6 +258,131 @@ impl Builder<'_> {
         let source = source.unwrap_or(default);
         let (tpl, _) = self.template(path.clone(), source, Mode::Text).unzip();
         tpl.unwrap_or(Tpl { name: path })
+    }
+
+    pub(super) fn email(&mut self, path: &str, config: &EmailConfig) -> Option<Action> {
+        if config.to.is_empty() {
+            self.problem(format!("{path}.to"), "must list at least one address");
+        }
+        for (i, address) in config.to.iter().enumerate() {
+            if address.trim().parse::<lettre::message::Mailbox>().is_err() {
+                let message = format!("{address:?} is not a valid email address");
+                self.problem(format!("{path}.to[{i}]"), message);
+            }
+        }
+        let subject = self.required(
+            path,
+            "subject",
+            config.subject.as_deref(),
+            templates::EMAIL_SUBJECT,
+        );
+        let body = self.required(path, "body", config.body.as_deref(), templates::EMAIL_BODY);
+        let to = config.to.iter().map(|a| a.trim().to_owned()).collect();
+        Some(Action::Email { to, subject, body })
+    }
+
+    pub(super) fn http(&mut self, path: &str, config: &HttpConfig) -> Option<HttpAction> {
+        let method = match http::Method::from_bytes(config.method.to_ascii_uppercase().as_bytes()) {
+            Ok(method) if ["GET", "POST", "PUT", "PATCH", "DELETE"].contains(&method.as_str()) => {
+                method
+            }
+            _ => {
+                let message = format!(
+                    "{:?} is not one of GET, POST, PUT, PATCH, DELETE",
+                    config.method
+                );
+                self.problem(format!("{path}.method"), message);
+                http::Method::POST
+            }
+        };
+        let url_path = format!("{path}.url");
+        let url = if config.url.starts_with("env:") || config.url.starts_with("file:") {
+            UrlSource::Fixed(self.webhook_url(&url_path, &config.url)?)
+        } else {
+            let (tpl, rendered) = self.template(url_path.clone(), &config.url, Mode::Text)?;
+            let urls: Vec<Option<Url>> = rendered.iter().map(|t| UrlSource::parse(t)).collect();
+            if urls.iter().any(Option::is_none) {
+                self.problem(url_path, "does not render an http:// or https:// URL");
+            }
+            // A URL without template tags is the same for every event: parsed once, here.
+            let literal = !["{{", "{%", "{#"]
+                .iter()
+                .any(|tag| config.url.contains(tag));
+            match urls.into_iter().next().flatten() {
+                Some(url) if literal => UrlSource::Fixed(url),
+                _ => UrlSource::Template(tpl),
+            }
+        };
+        let content_type = config
+            .headers
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(CONTENT_TYPE.as_str()));
+        let json = match (content_type, config.body.as_deref()) {
+            (Some((_, value)), _) => value.to_ascii_lowercase().contains("json"),
+            (None, Some(body)) => body.trim_start().starts_with(['{', '[']),
+            (None, None) => true,
+        };
+        let mut headers = Vec::new();
+        for (name, value) in &config.headers {
+            let header_path = format!("{path}.headers.{name}");
+            let Ok(header) = HeaderName::from_bytes(name.as_bytes()) else {
+                self.problem(header_path, "is not a valid header name");
+                continue;
+            };
+            let Some((tpl, rendered)) = self.template(header_path.clone(), value, Mode::Text)
+            else {
+                continue;
+            };
+            if rendered
+                .iter()
+                .any(|text| HeaderValue::from_str(text).is_err())
+            {
+                self.problem(header_path, "does not render a valid header value");
+            }
+            headers.push((header, tpl));
+        }
+        let mode = if json { Mode::Json } else { Mode::Text };
+        let body = match config.body.as_deref() {
+            Some(source) => Some(self.template(format!("{path}.body"), source, mode)?.0),
+            None => None,
+        };
+        Some(HttpAction {
+            method,
+            url,
+            headers,
+            body,
+            json,
+            default_json_type: json && content_type.is_none(),
+        })
+    }
+
+    pub(super) fn x(&mut self, path: &str, config: &XConfig) -> Option<XAction> {
+        let endpoint = format!("{}/2/tweets", config.api_url.trim_end_matches('/'));
+        let endpoint = Url::parse(&endpoint)
+            .ok()
+            .filter(|url| matches!(url.scheme(), "http" | "https") && url.query().is_none());
+        if endpoint.is_none() {
+            self.problem(
+                format!("{path}.api_url"),
+                "must be an http:// or https:// URL without a query",
+            );
+        }
+        let mut secret = |key: &str, raw: &str| self.secret(&format!("{path}.{key}"), raw);
+        let credentials = [
+            secret("consumer_key", &config.consumer_key),
+            secret("consumer_secret", &config.consumer_secret),
+            secret("access_token", &config.access_token),
+            secret("access_token_secret", &config.access_token_secret),
+        ];
+        let text = self.required(path, "text", config.text.as_deref(), templates::X_TEXT);
+        let [Some(ck), Some(cs), Some(at), Some(ats)] = credentials else {
+            return None;
+        };
+        Some(XAction {
+            endpoint: endpoint?,
+            credentials: [ck, cs, at, ats],
+            text,
+        })
     }
 }
 

@@ -11,8 +11,9 @@ use std::{collections::BTreeMap, fmt, path::PathBuf, time::Duration};
 use serde::{Deserialize, Serialize};
 use vizhook_core::notify::Notice;
 
+mod action;
 mod build;
-mod checks;
+mod compiled;
 mod local;
 mod messages;
 mod remote;
@@ -20,7 +21,7 @@ mod run;
 mod templates;
 mod text;
 
-pub use build::Actions;
+pub use compiled::Actions;
 pub use run::Runtime;
 
 /// One `[[receiver]]` table: a name and its actions, run in order of their index.

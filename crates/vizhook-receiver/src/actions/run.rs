@@ -2,11 +2,7 @@
 //! into a one-line [`ActionError`] scrubbed of secrets. Also the email action.
 
 use super::{
-    ActionError, Actions, Context,
-    build::Action,
-    messages, remote,
-    templates::{self, Tpl},
-    text::one_line,
+    ActionError, Actions, Context, action::Action, messages, remote, templates::Tpl, text::one_line,
 };
 use vizhook_runtime::{
     email::{Email, Mailer},
@@ -86,61 +82,5 @@ impl Runtime {
                 reason: one_line(&err.to_string(), 300),
             })?;
         Ok(())
-    }
-}
-
-impl Actions {
-    /// Renders a template with the context and the secrets.
-    pub(super) fn render(&self, tpl: &Tpl, ctx: &Context) -> Result<String, ActionError> {
-        templates::render(&self.env, tpl, ctx, &self.secrets).map_err(|err| ActionError::Template {
-            field: tpl.path().to_owned(),
-            reason: templates::describe(&err),
-        })
-    }
-
-    /// Replaces every secret value in the error's text.
-    fn scrub(&self, err: ActionError) -> ActionError {
-        let clean = |text: String| {
-            self.redact.iter().fold(text, |text, secret| {
-                text.replace(secret.as_str(), "<redacted>")
-            })
-        };
-        match err {
-            ActionError::UnknownTarget(target) => ActionError::UnknownTarget(clean(target)),
-            ActionError::Template { field, reason } => ActionError::Template {
-                field,
-                reason: clean(reason),
-            },
-            ActionError::InvalidRequest(reason) => ActionError::InvalidRequest(clean(reason)),
-            ActionError::Send {
-                destination,
-                reason,
-            } => ActionError::Send {
-                destination: clean(destination),
-                reason: clean(reason),
-            },
-            ActionError::Status {
-                destination,
-                status,
-                excerpt,
-            } => ActionError::Status {
-                destination: clean(destination),
-                status,
-                excerpt: clean(excerpt),
-            },
-            ActionError::EmailNotConfigured => ActionError::EmailNotConfigured,
-            ActionError::Email { to, reason } => ActionError::Email {
-                to,
-                reason: clean(reason),
-            },
-            ActionError::Command { program, reason } => ActionError::Command {
-                program,
-                reason: clean(reason),
-            },
-            ActionError::File { path, reason } => ActionError::File {
-                path,
-                reason: clean(reason),
-            },
-        }
     }
 }

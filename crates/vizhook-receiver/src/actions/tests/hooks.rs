@@ -124,7 +124,7 @@ body = "{{{{ event.resource_name }}}} failed"
 
 #[tokio::test]
 async fn a_url_without_tags_is_parsed_once_and_a_templated_one_per_event() {
-    use super::super::{build::Action, remote::UrlSource};
+    use super::super::{action::Action, remote::UrlSource};
 
     let fake = Fake::replying(200, "ok");
     let toml = format!(
