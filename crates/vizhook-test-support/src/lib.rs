@@ -1,12 +1,13 @@
 //! What vizhook's tests share, so that each is written once: an in-process SMTP server that
 //! keeps what it is sent ([`SmtpSink`]), a local HTTP destination that records requests and
 //! answers as told ([`Recorder`]), [`eventually`] for polling, and the Tableau files tests publish
-//! ([`fixture`]). Dev-only: no crate depends on it outside its tests (ARCHITECTURE.md's crate map).
+//! ([`fixture`]), and a raw HTTP/1.1 client for what client libraries refuse to send (`raw`). Dev-only: no crate depends on it outside its tests (ARCHITECTURE.md's crate map).
 //!
 //! The SMTP sink and the recorder run on threads of their own, not on the test's runtime, so
 //! they serve synchronous tests, `#[tokio::test]`s and tests that drive the binary alike.
 
 mod fixtures;
+pub mod raw;
 mod recorder;
 mod smtp;
 

@@ -1,7 +1,7 @@
 //! The test harness: a real `vizhook serve` (the library's `run`) on a random port over a fresh
 //! SQLite file, a Tableau-speaking client, and a local receiver that records what it is sent.
 
-use std::{net::SocketAddr, sync::Arc, time::Duration};
+use std::{net::SocketAddr, sync::Arc};
 
 use tokio_util::sync::CancellationToken;
 use vizhook_server::{
@@ -392,68 +392,4 @@ impl TestApp {
     }
 }
 
-/// Connects to `addr`, writes `sent`, then reads until the server closes the connection and
-/// returns what it answered. Panics if the connection is still open after `limit`.
-pub async fn until_closed(addr: SocketAddr, sent: &[u8], limit: Duration) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    stream.write_all(sent).await.expect("write");
-    let mut answer = Vec::new();
-    let read = tokio::time::timeout(limit, async {
-        let mut chunk = [0u8; 4096];
-        loop {
-            match stream.read(&mut chunk).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => answer.extend_from_slice(&chunk[..n]),
-            }
-        }
-    })
-    .await;
-    assert!(
-        read.is_ok(),
-        "the server kept the connection open for {limit:?} after {:?}",
-        String::from_utf8_lossy(sent)
-    );
-    String::from_utf8_lossy(&answer).into_owned()
-}
-
-/// Whether a raw HTTP/1.1 answer says the connection closes after it.
-pub fn says_connection_close(answer: &str) -> bool {
-    answer
-        .to_ascii_lowercase()
-        .contains("\r\nconnection: close\r\n")
-}
-
-/// Sends `head`, then one more byte of `tail` every `every`, while reading the answer; returns
-/// the answer once the server closes the connection. Fails if it is still open after `limit`.
-pub async fn trickled(
-    addr: SocketAddr,
-    head: &[u8],
-    tail: &[u8],
-    every: Duration,
-    limit: Duration,
-) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    let (mut reader, mut writer) = stream.into_split();
-    writer.write_all(head).await.expect("write");
-    let tail = tail.to_vec();
-    let trickle = tokio::spawn(async move {
-        for byte in tail {
-            tokio::time::sleep(every).await;
-            if writer.write_all(&[byte]).await.is_err() {
-                break;
-            }
-        }
-        // Keep the connection open: only the server may close it.
-        std::future::pending::<()>().await;
-    });
-    let mut answer = Vec::new();
-    let read = tokio::time::timeout(limit, reader.read_to_end(&mut answer)).await;
-    trickle.abort();
-    assert!(
-        read.is_ok(),
-        "the server kept a trickling connection open for {limit:?}"
-    );
-    String::from_utf8_lossy(&answer).into_owned()
-}
+pub use vizhook_test_support::raw::{says_connection_close, trickled, until_closed};

@@ -1,61 +1,17 @@
-//! Raw HTTP/1.1 over a TCP socket, for what a client library refuses to send or hides: heads
-//! hyper cannot parse, oversized heads, a second request on a kept-alive connection, and the
-//! exact bytes that come back.
+//! Raw HTTP/1.1 for the server's tests: vizhook-test-support's raw client, and reading
+//! Tableau's XML error document from a raw answer.
 
-use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
-    net::TcpStream,
-};
+pub use vizhook_test_support::raw::*;
 
-/// One HTTP/1.1 answer, read from its raw bytes.
-#[derive(Debug)]
-pub struct RawAnswer {
-    pub status: u16,
-    /// Names in lower case.
-    pub headers: Vec<(String, String)>,
-    pub body: String,
-}
-
-impl RawAnswer {
-    /// The answer `raw` holds, which must be exactly one message: its body is as long as its
-    /// `content-length` says.
-    pub fn parse(raw: &str) -> Self {
-        let (head, body) = raw
-            .split_once("\r\n\r\n")
-            .unwrap_or_else(|| panic!("no whole head: {raw:?}"));
-        let mut lines = head.split("\r\n");
-        let status_line = lines.next().unwrap_or_default();
-        let status = status_line
-            .strip_prefix("HTTP/1.1 ")
-            .and_then(|rest| rest.get(..3))
-            .and_then(|code| code.parse().ok())
-            .unwrap_or_else(|| panic!("no status: {raw:?}"));
-        let headers = lines
-            .map(|line| {
-                let (name, value) = line.split_once(':').expect("a header line");
-                (name.to_ascii_lowercase(), value.trim().to_owned())
-            })
-            .collect();
-        let answer = Self {
-            status,
-            headers,
-            body: body.to_owned(),
-        };
-        let length = answer.header("content-length").unwrap_or_default();
-        assert_eq!(length, answer.body.len().to_string(), "{raw:?}");
-        answer
-    }
-
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.as_str())
-    }
-
+/// Reading Tableau's error document from a raw answer.
+pub trait TableauAnswer {
     /// The `code`, `summary` and `detail` of a Tableau XML error document, which must say
     /// that the connection closes.
-    pub fn tableau_error(&self) -> (String, String, String) {
+    fn tableau_error(&self) -> (String, String, String);
+}
+
+impl TableauAnswer for RawAnswer {
+    fn tableau_error(&self) -> (String, String, String) {
         assert_eq!(
             self.header("content-type"),
             Some("application/xml;charset=utf-8"),
@@ -63,22 +19,6 @@ impl RawAnswer {
         );
         assert_eq!(self.header("connection"), Some("close"), "{self:?}");
         tableau_error(&self.body)
-    }
-
-    /// The sentence of receive's `{"error": …}`, which must say that the connection closes.
-    pub fn json_error(&self) -> String {
-        assert_eq!(
-            self.header("content-type"),
-            Some("application/json"),
-            "{self:?}"
-        );
-        assert_eq!(self.header("connection"), Some("close"), "{self:?}");
-        let value: serde_json::Value = serde_json::from_str(&self.body)
-            .unwrap_or_else(|err| panic!("not JSON ({err}): {self:?}"));
-        value["error"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no error sentence: {self:?}"))
-            .to_owned()
     }
 }
 
@@ -98,35 +38,4 @@ pub fn tableau_error(body: &str) -> (String, String, String) {
     };
     let code = error.get("code").unwrap_or_default().to_owned();
     (code, text("summary"), text("detail"))
-}
-
-/// Sends `sent` on `stream` and reads one whole answer (by its `content-length`), leaving the
-/// connection open.
-pub async fn exchange(stream: &mut TcpStream, sent: &[u8]) -> String {
-    stream.write_all(sent).await.expect("write");
-    let mut answer = Vec::new();
-    let mut chunk = [0u8; 4096];
-    loop {
-        let text = String::from_utf8_lossy(&answer).into_owned();
-        if let Some((head, body)) = text.split_once("\r\n\r\n") {
-            let length = head
-                .lines()
-                .find_map(|line| {
-                    let (name, value) = line.split_once(':')?;
-                    name.eq_ignore_ascii_case("content-length")
-                        .then(|| value.trim().parse::<usize>().ok())
-                        .flatten()
-                })
-                .expect("a content-length");
-            if body.len() >= length {
-                return text;
-            }
-        }
-        let n = tokio::time::timeout(std::time::Duration::from_secs(10), stream.read(&mut chunk))
-            .await
-            .expect("an answer within 10 s")
-            .expect("read");
-        assert!(n > 0, "closed before a whole answer: {text:?}");
-        answer.extend_from_slice(&chunk[..n]);
-    }
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use vizhook_store::TaskState;
 
 use super::harness::*;
-use crate::helpers::{TestReceiver, eventually};
+use vizhook_test_support::{Recorder as TestReceiver, eventually};
 
 fn config(slack: &str, extra: &str) -> String {
     format!(

@@ -6,7 +6,7 @@
 use std::{sync::Arc, time::Duration};
 
 use super::harness::*;
-use crate::{helpers::until_closed, raw::RawAnswer};
+use vizhook_test_support::raw::{RawAnswer, until_closed};
 
 const LIMIT: Duration = Duration::from_secs(20);
 

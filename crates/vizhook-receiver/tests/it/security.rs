@@ -214,17 +214,18 @@ async fn clients_that_stop_sending_are_cut_off() {
     let config = format!("[server]\nread_timeout = \"300ms\"\n{}", config());
     let rx = Receive::start(&config).await;
     let limit = std::time::Duration::from_secs(20);
-    crate::helpers::until_closed(rx.addr, b"", limit).await;
-    crate::helpers::until_closed(rx.addr, b"POST /open HTTP/1.1\r\nHost: x\r\n", limit).await;
+    vizhook_test_support::raw::until_closed(rx.addr, b"", limit).await;
+    vizhook_test_support::raw::until_closed(rx.addr, b"POST /open HTTP/1.1\r\nHost: x\r\n", limit)
+        .await;
     let head = format!(
         "POST /open/{TOKEN} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{{"
     );
-    let answer = crate::helpers::until_closed(rx.addr, head.as_bytes(), limit).await;
+    let answer = vizhook_test_support::raw::until_closed(rx.addr, head.as_bytes(), limit).await;
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.contains("stopped arriving"), "{answer}");
     // A byte every 100 ms leaves no gap of the timeout, but is far below the minimum rate.
     let tail = [b' '; 199];
-    let answer = crate::helpers::trickled(
+    let answer = vizhook_test_support::raw::trickled(
         rx.addr,
         head.as_bytes(),
         &tail,
@@ -234,7 +235,10 @@ async fn clients_that_stop_sending_are_cut_off() {
     .await;
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.contains("too slowly"), "{answer}");
-    assert!(crate::helpers::says_connection_close(&answer), "{answer}");
+    assert!(
+        vizhook_test_support::raw::says_connection_close(&answer),
+        "{answer}"
+    );
     assert_eq!(rx.inbox().await.len(), 0);
     assert_eq!(
         rx.post(&rx.hook("/open"), &event("WorkbookCreated", "w1", "Book"))
@@ -259,5 +263,5 @@ async fn a_tls_handshake_that_never_starts_is_cut_off_too() {
     );
     let rx = Receive::start(&config).await;
     // Well under axum_server's own 10 s handshake limit: the read timeout applies.
-    crate::helpers::until_closed(rx.addr, b"", std::time::Duration::from_secs(5)).await;
+    vizhook_test_support::raw::until_closed(rx.addr, b"", std::time::Duration::from_secs(5)).await;
 }
