@@ -76,7 +76,8 @@ pub fn stopped_by(shutdown: &CancellationToken, tasks: &mut JoinSet<()>) -> Hand
     handle
 }
 
-/// Waits for the background work a role's requests started (closing `tasks` to new work), for
+/// Waits for the background work a role's requests started (closing `tasks`, so that `wait` ends
+/// once what is running ends; `close` does not refuse later spawns, which are not waited for), for
 /// at most the same grace as requests in flight; what is still running then is left to end
 /// with the process, and is logged.
 pub async fn drain(tasks: &TaskTracker, what: &str) {
