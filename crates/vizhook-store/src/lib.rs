@@ -19,7 +19,7 @@ mod sites;
 pub mod testkit;
 mod webhooks;
 
-use std::fmt::Debug;
+use std::{fmt::Debug, sync::Arc};
 
 pub use content::*;
 pub use error::{StoreError, StoreResult};
@@ -46,6 +46,10 @@ impl<T> Store for T where
     T: Identity + Sites + Webhooks + Content + Outbox + Inbox + Send + Sync + Debug + 'static
 {
 }
+
+/// Called when another process sharing the database may have made work due; see
+/// [`Outbox::on_remote_deliveries`] and [`Inbox::on_remote_tasks`].
+pub type Wake = Arc<dyn Fn() + Send + Sync>;
 
 /// Every aggregate's trait and `Store`, for callers of store methods.
 pub mod prelude {

@@ -80,6 +80,12 @@ pub trait Outbox: Send + Sync {
     /// Notices whose email is still to be sent, oldest first.
     async fn pending_notices(&self, limit: u32) -> StoreResult<Vec<Notice>>;
     async fn update_notice(&self, update: &NoticeUpdate) -> StoreResult<()>;
+
+    /// Calls `wake` whenever another process sharing this database may have made deliveries
+    /// due (published them, resumed or redelivered them), so that this process's workers look
+    /// at once rather than at their next poll, which stays the backstop. A backend that one
+    /// process holds alone (SQLite) never calls it.
+    fn on_remote_deliveries(&self, _wake: crate::Wake) {}
 }
 
 /// An event to write, with the exact payload its deliveries will POST.

@@ -1,0 +1,1 @@
+//! Memberships, accounts and users: the rows identity and sites share.
