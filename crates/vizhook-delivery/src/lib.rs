@@ -81,6 +81,9 @@ pub fn spawn_workers(
         signer,
         destinations: Default::default(),
     };
+    // Deliveries made due by other nodes on a shared database wake this node's workers too.
+    let remote = handle.wake.clone();
+    store.on_remote_deliveries(Arc::new(move || remote.notify_one()));
     let dispatcher = Engine {
         work: Arc::new(Deliveries {
             store: store.clone(),

@@ -65,6 +65,9 @@ pub async fn run(
     } = loaded;
     let actions = Arc::new(actions);
     let wake = Arc::new(Notify::new());
+    // Tasks queued by other replicas on a shared database wake this one's workers too.
+    let remote = wake.clone();
+    store.on_remote_tasks(Arc::new(move || remote.notify_one()));
     let hand_off = HandOff::new();
     let delivery = &config.delivery;
     let engine = Engine {

@@ -56,6 +56,11 @@ impl ServerConfig {
 #[serde(deny_unknown_fields)]
 pub struct DatabaseConfig {
     pub url: String,
+    /// PostgreSQL only: connections in the pool at most.
+    pub pool_size: u32,
+    /// PostgreSQL only: how long one statement may run.
+    #[serde(with = "humantime_serde")]
+    pub statement_timeout: Duration,
 }
 
 /// Database URLs may carry a password; only the scheme and host part are shown.
@@ -63,6 +68,8 @@ impl fmt::Debug for DatabaseConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DatabaseConfig")
             .field("url", &redact_url(&self.url))
+            .field("pool_size", &self.pool_size)
+            .field("statement_timeout", &self.statement_timeout)
             .finish()
     }
 }
@@ -334,6 +341,8 @@ mod tests {
     fn database_passwords_are_redacted() {
         let config = DatabaseConfig {
             url: "postgres://vizhook:hunter2@db/vizhook".to_owned(),
+            pool_size: 16,
+            statement_timeout: Duration::from_secs(30),
         };
         let shown = format!("{config:?}");
         assert!(!shown.contains("hunter2"), "{shown}");

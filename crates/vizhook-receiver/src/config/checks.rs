@@ -117,13 +117,17 @@ pub(super) fn check_tls(server: &ServerSection, base: &Path) -> Vec<(String, Str
     problems
 }
 
-/// The database URL with a relative SQLite path made relative to `base`.
+/// The database URL with a relative SQLite path made relative to `base`; a PostgreSQL URL as
+/// it is.
 pub(super) fn database_url(url: &str, base: &Path) -> Result<String, String> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(url.to_owned());
+    }
     let Some(rest) = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))
     else {
-        let only = "only sqlite:// databases are supported by vizhook receive";
+        let only = "the database must be a sqlite:// or postgres:// url";
         return Err(if url.contains(':') {
             only.to_owned()
         } else {

@@ -90,8 +90,14 @@ impl Default for ServerSection {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct StorageSection {
-    /// `sqlite://PATH`; a relative path is relative to the configuration file.
+    /// `sqlite://PATH` (a relative path is relative to the configuration file), or
+    /// `postgres://…` for replicas sharing one database.
     pub database: String,
+    /// PostgreSQL only: connections in the pool at most.
+    pub pool_size: u32,
+    /// PostgreSQL only: how long one statement may run.
+    #[serde(with = "humantime_serde")]
+    pub statement_timeout: Duration,
     /// How long handled events are kept.
     #[serde(with = "humantime_serde")]
     pub retention: Duration,
@@ -101,6 +107,8 @@ impl Default for StorageSection {
     fn default() -> Self {
         Self {
             database: "sqlite://vizhook-receive.db".to_owned(),
+            pool_size: 16,
+            statement_timeout: Duration::from_secs(30),
             retention: Duration::from_secs(7 * 24 * 3600),
         }
     }

@@ -24,7 +24,7 @@ name = "log"
 
 #[tokio::test]
 async fn the_same_payload_runs_its_actions_once_even_after_a_restart() {
-    let rx = Receive::start(&config()).await;
+    let rx = or_skip!(Receive::start(&config()).await);
     let failed = event("DatasourceRefreshFailed", "r1", "Sales");
     let (status, first) = rx.post(&rx.hook("/tableau"), &failed).await;
     assert_eq!((status, first["status"].as_str()), (202, Some("accepted")));
@@ -54,7 +54,7 @@ async fn the_same_payload_runs_its_actions_once_even_after_a_restart() {
 
 #[tokio::test]
 async fn webhook_ids_identify_repeats_and_tests_are_never_repeats() {
-    let rx = Receive::start(&config()).await;
+    let rx = or_skip!(Receive::start(&config()).await);
     let id = [("webhook-id", "msg_42".to_owned())];
     let first = event_at("WorkbookCreated", "w1", "Book", "2026-11-23T10:00:00Z");
     // A retry of the same message may carry a different body (a new timestamp): same id, same event.
@@ -82,7 +82,7 @@ async fn webhook_ids_identify_repeats_and_tests_are_never_repeats() {
 #[tokio::test]
 async fn repeats_after_the_window_count_again() {
     let text = format!("{}\n[dedup]\nwindow = \"300ms\"\n", config());
-    let rx = Receive::start(&text).await;
+    let rx = or_skip!(Receive::start(&text).await);
     let body = event("WorkbookCreated", "w1", "Book");
     assert_eq!(rx.post(&rx.hook("/tableau"), &body).await.0, 202);
     assert_eq!(rx.post(&rx.hook("/tableau"), &body).await.0, 200);

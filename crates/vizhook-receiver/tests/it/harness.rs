@@ -1,6 +1,6 @@
 //! A running `vizhook receive` for tests: built from a TOML text exactly as the binary loads
-//! it, over a SQLite file in a temporary folder, on a random port; restartable on the same
-//! database.
+//! it, over a SQLite file in a temporary folder (or, in a `postgres` test target, a fresh
+//! PostgreSQL schema), on a random port; restartable on the same database.
 
 use std::{path::PathBuf, sync::Arc, time::Duration};
 
@@ -8,7 +8,11 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use vizhook_receiver::{config, service};
 use vizhook_store::{InboxEntry, Store};
+use vizhook_store_postgres::{PgStore, testing};
 use vizhook_store_sqlite::SqliteStore;
+
+/// Whether this is a `postgres` test target, which runs the suite on PostgreSQL.
+pub const ON_POSTGRES: bool = matches!(env!("CARGO_CRATE_NAME").as_bytes(), b"postgres");
 
 /// The token every test source uses.
 pub const TOKEN: &str = "test-token-0123456789";
@@ -28,27 +32,46 @@ pub struct Receive {
     pub store: Arc<dyn Store>,
     pub client: reqwest::Client,
     text: String,
+    /// The PostgreSQL database (schema) the receiver keeps across restarts, if on PostgreSQL.
+    postgres: Option<String>,
     shutdown: CancellationToken,
     task: JoinHandle<()>,
 }
 
 impl Receive {
-    /// Starts a receiver from `text`, where `{dir}` stands for its temporary folder.
-    pub async fn start(text: &str) -> Self {
+    /// Starts a receiver from `text`, where `{dir}` stands for its temporary folder. `None` on
+    /// PostgreSQL without a server: the test is reported skipped, by name.
+    pub async fn start(text: &str) -> Option<Self> {
         let dir = tempfile::tempdir().expect("temporary directory");
-        Self::start_in(dir, text).await
+        let postgres = if ON_POSTGRES {
+            let test = std::thread::current().name().unwrap_or("a test").to_owned();
+            Some(testing::fresh_url(&test).await?)
+        } else {
+            None
+        };
+        Some(Self::start_in(dir, text, postgres).await)
     }
 
-    async fn start_in(dir: tempfile::TempDir, text: &str) -> Self {
+    async fn start_in(dir: tempfile::TempDir, text: &str, postgres: Option<String>) -> Self {
         let text = text.replace("{dir}", &dir.path().display().to_string());
         let path: PathBuf = dir.path().join("receive.toml");
         std::fs::write(&path, &text).expect("write the configuration");
-        let loaded = config::load(&path, true).unwrap_or_else(|err| panic!("{err}"));
-        let store: Arc<dyn Store> = Arc::new(
-            SqliteStore::open(&loaded.database)
-                .await
-                .expect("open the inbox"),
-        );
+        let mut loaded = config::load(&path, true).unwrap_or_else(|err| panic!("{err}"));
+        let store: Arc<dyn Store> = match &postgres {
+            Some(url) => {
+                loaded.database = url.clone();
+                Arc::new(
+                    PgStore::open(url)
+                        .await
+                        .expect("open the inbox on PostgreSQL"),
+                )
+            }
+            None => Arc::new(
+                SqliteStore::open(&loaded.database)
+                    .await
+                    .expect("open the inbox"),
+            ),
+        };
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let addr = listener.local_addr().expect("address");
         let shutdown = CancellationToken::new();
@@ -67,6 +90,7 @@ impl Receive {
             store,
             client: reqwest::Client::new(),
             text,
+            postgres,
             shutdown,
             task,
         }
@@ -84,7 +108,7 @@ impl Receive {
         self.shutdown.cancel();
         self.task.await.expect("receiver stopped");
         drop(self.store);
-        Self::start_in(self.dir, text).await
+        Self::start_in(self.dir, text, self.postgres).await
     }
 
     /// The event URL of a source path.

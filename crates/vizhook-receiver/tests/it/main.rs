@@ -7,8 +7,4 @@
 // The harness is `pub` for the sibling test modules; the crate itself exports nothing.
 #![allow(unreachable_pub)]
 
-mod dedup;
-mod flow;
-mod harness;
-mod refusals;
-mod security;
+include!("suite.rs");

@@ -61,7 +61,7 @@ async fn refused(rx: &Receive, sent: &str) -> (u16, String) {
 #[tokio::test]
 async fn refused_heads_get_json_errors_and_store_nothing() {
     // A head limit above hyper's own URI limit, so that hyper's 414 can be reached too.
-    let rx = Receive::start(&config("max_header_bytes = 131072")).await;
+    let rx = or_skip!(Receive::start(&config("max_header_bytes = 131072")).await);
     let (status, error) = refused(&rx, &control_byte()).await;
     assert_eq!(status, 400, "{error}");
     assert!(error.contains("could not be parsed"), "{error}");
@@ -84,7 +84,7 @@ async fn refused_heads_get_json_errors_and_store_nothing() {
 
 #[tokio::test]
 async fn lower_limits_apply() {
-    let rx = Receive::start(&config("max_header_bytes = 8192\nmax_uri_bytes = 256")).await;
+    let rx = or_skip!(Receive::start(&config("max_header_bytes = 8192\nmax_uri_bytes = 256")).await);
     let (status, error) = refused(&rx, &long_uri(257)).await;
     assert_eq!(status, 414, "{error}");
     assert!(error.contains("256 bytes"), "{error}");
@@ -117,7 +117,7 @@ async fn refusals_over_https_get_json_errors_too() {
         cert.display(),
         key.display()
     );
-    let rx = Receive::start(&config(&server)).await;
+    let rx = or_skip!(Receive::start(&config(&server)).await);
     let certificate = generated.cert.der().clone();
     let addr = rx.addr;
     let raw = tokio::task::spawn_blocking(move || {

@@ -6,7 +6,7 @@ use crate::helpers::*;
 
 #[tokio::test]
 async fn server_info_answers_any_version_without_auth_in_both_formats() {
-    let app = TestApp::spawn().await;
+    let app = or_skip!(TestApp::spawn().await);
     for path in [
         "/api/2.4/serverInfo",
         "/api/3.6/serverinfo",
@@ -32,7 +32,7 @@ async fn server_info_answers_any_version_without_auth_in_both_formats() {
 
 #[tokio::test]
 async fn versions_outside_the_served_range_are_unknown_resources() {
-    let app = TestApp::spawn().await;
+    let app = or_skip!(TestApp::spawn().await);
     for path in [
         "/api/2.3/serverinfo",
         "/api/1.0/serverinfo",
@@ -55,7 +55,7 @@ async fn versions_outside_the_served_range_are_unknown_resources() {
 
 #[tokio::test]
 async fn sign_in_with_a_token_accepts_every_body_style_clients_send() {
-    let app = TestApp::spawn().await;
+    let app = or_skip!(TestApp::spawn().await);
     let xml = format!(
         r#"<tsRequest><credentials personalAccessTokenName="{PAT_NAME}" personalAccessTokenSecret="{PAT_SECRET}"><site contentUrl="" /></credentials></tsRequest>"#
     );
@@ -106,7 +106,7 @@ async fn sign_in_with_a_token_accepts_every_body_style_clients_send() {
 
 #[tokio::test]
 async fn sign_in_with_a_password_and_token_use_work_until_sign_out() {
-    let app = TestApp::spawn().await;
+    let app = or_skip!(TestApp::spawn().await);
     let session = app.sign_in_password("ADMIN", ADMIN_PASSWORD, "").await;
     let path = webhooks_path(&session);
     assert_eq!(
@@ -129,7 +129,7 @@ async fn sign_in_with_a_password_and_token_use_work_until_sign_out() {
 
 #[tokio::test]
 async fn wrong_credentials_and_unknown_sites_fail_with_401001() {
-    let app = TestApp::spawn().await;
+    let app = or_skip!(TestApp::spawn().await);
     let cases = [
         format!(r#"<credentials personalAccessTokenName="{PAT_NAME}" personalAccessTokenSecret="wrong"><site contentUrl="" /></credentials>"#),
         r#"<credentials personalAccessTokenName="nobody" personalAccessTokenSecret="x"><site contentUrl="" /></credentials>"#.to_owned(),
@@ -154,7 +154,7 @@ async fn wrong_credentials_and_unknown_sites_fail_with_401001() {
 
 #[tokio::test]
 async fn missing_and_bogus_tokens_are_refused() {
-    let app = TestApp::spawn().await;
+    let app = or_skip!(TestApp::spawn().await);
     let session = app.admin().await;
     let path = webhooks_path(&session);
     let missing = app.call("GET", &path, None, None, false).await;
@@ -175,7 +175,7 @@ async fn missing_and_bogus_tokens_are_refused() {
 
 #[tokio::test]
 async fn tokens_expire_after_the_configured_time() {
-    let app = TestApp::spawn_with(|config| config.auth.session_ttl = Duration::from_secs(1)).await;
+    let app = or_skip!(TestApp::spawn_with(|config| config.auth.session_ttl = Duration::from_secs(1)).await);
     let session = app.admin().await;
     let path = webhooks_path(&session);
     assert_eq!(
@@ -190,7 +190,7 @@ async fn tokens_expire_after_the_configured_time() {
 
 #[tokio::test]
 async fn server_admins_sign_in_to_any_site_and_get_a_membership_there() {
-    let app = TestApp::spawn().await;
+    let app = or_skip!(TestApp::spawn().await);
     let admin = app.admin().await;
     let site_id = app.create_site(&admin, "Finance", "finance").await;
     let there = app.sign_in_pat(PAT_NAME, PAT_SECRET, "Finance").await;
@@ -215,7 +215,7 @@ async fn server_admins_sign_in_to_any_site_and_get_a_membership_there() {
 
 #[tokio::test]
 async fn unsupported_sign_in_forms_are_refused_clearly() {
-    let app = TestApp::spawn().await;
+    let app = or_skip!(TestApp::spawn().await);
     let jwt = r#"<tsRequest><credentials jwt="eyJ..." isUat="false"><site contentUrl="" /></credentials></tsRequest>"#;
     let answer = app
         .call("POST", "/api/3.24/auth/signin", None, Some(jwt), false)

@@ -7,7 +7,7 @@ const GOOD_URL: &str = "https://example.com/hook";
 
 #[tokio::test]
 async fn malformed_and_incomplete_bodies_are_400000() {
-    let app = TestApp::spawn().await;
+    let app = or_skip!(TestApp::spawn().await);
     let session = app.admin().await;
     let path = webhooks_path(&session);
     let cases = [
@@ -87,7 +87,7 @@ async fn malformed_and_incomplete_bodies_are_400000() {
 
 #[tokio::test]
 async fn unknown_and_malformed_ids_are_404() {
-    let app = TestApp::spawn().await;
+    let app = or_skip!(TestApp::spawn().await);
     let session = app.admin().await;
     let path = webhooks_path(&session);
     let unknown = "9f9e9d9c-b8a8-f8e7-d7c7-b7a6f6d6e6d0";
@@ -139,7 +139,7 @@ async fn unknown_and_malformed_ids_are_404() {
 
 #[tokio::test]
 async fn oversized_bodies_are_413_before_being_read() {
-    let app = TestApp::spawn_with(|config| config.server.max_body_bytes = 4096).await;
+    let app = or_skip!(TestApp::spawn_with(|config| config.server.max_body_bytes = 4096).await);
     let session = app.admin().await;
     let name = "n".repeat(5000);
     let body = format!(
@@ -170,7 +170,7 @@ async fn oversized_bodies_are_413_before_being_read() {
 
 #[tokio::test]
 async fn unknown_paths_and_methods_get_tableau_errors() {
-    let app = TestApp::spawn().await;
+    let app = or_skip!(TestApp::spawn().await);
     let session = app.admin().await;
     let unknown = app
         .xml("GET", "/api/3.24/sites/x/flows/y", &session.token, None)
@@ -205,7 +205,7 @@ async fn unknown_paths_and_methods_get_tableau_errors() {
 
 #[tokio::test]
 async fn hostile_names_are_stored_and_escaped_faithfully() {
-    let app = TestApp::spawn().await;
+    let app = or_skip!(TestApp::spawn().await);
     let session = app.admin().await;
     let name = r#"Sales "Q1" <draft> & ünïcödé 🎉 'x'"#;
     let body = serde_json::json!({"webhook": {

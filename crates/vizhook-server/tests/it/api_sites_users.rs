@@ -4,7 +4,7 @@ use crate::helpers::*;
 
 #[tokio::test]
 async fn sites_create_query_get_update_delete() {
-    let app = TestApp::spawn().await;
+    let app = or_skip!(TestApp::spawn().await);
     let admin = app.admin().await;
     let id = app.create_site(&admin, "Marketing", "marketing").await;
     let conflict_name = r#"<tsRequest><site name="marketing" contentUrl="other"/></tsRequest>"#;
@@ -113,7 +113,7 @@ async fn sites_create_query_get_update_delete() {
 
 #[tokio::test]
 async fn users_add_list_get_update_role_and_remove() {
-    let app = TestApp::spawn().await;
+    let app = or_skip!(TestApp::spawn().await);
     let admin = app.admin().await;
     let users = format!("/api/3.24/sites/{}/users", admin.site_id);
     let add = r#"<tsRequest><user name="alice" siteRole="Creator" authSetting="ServerDefault"/></tsRequest>"#;
@@ -249,7 +249,7 @@ async fn users_add_list_get_update_role_and_remove() {
 
 #[tokio::test]
 async fn users_edit_themselves_but_not_their_role() {
-    let app = TestApp::spawn().await;
+    let app = or_skip!(TestApp::spawn().await);
     let admin = app.admin().await;
     let viewer = app.user_on_site(&admin, "vic", "Viewer", "").await;
     let path = format!(
@@ -278,7 +278,7 @@ async fn users_edit_themselves_but_not_their_role() {
 
 #[tokio::test]
 async fn the_default_site_is_found_by_its_empty_content_url() {
-    let app = TestApp::spawn().await;
+    let app = or_skip!(TestApp::spawn().await);
     let admin = app.admin().await;
     app.create_site(&admin, "Marketing", "marketing").await;
     // tableauserverclient's get_by_content_url("") asks exactly this.

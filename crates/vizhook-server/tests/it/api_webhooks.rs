@@ -13,7 +13,7 @@ fn source_body(name: &str, source: &str, url: &str) -> String {
 
 #[tokio::test]
 async fn all_22_events_can_be_created_in_both_styles_and_read_back_in_both() {
-    let app = TestApp::spawn().await;
+    let app = or_skip!(TestApp::spawn().await);
     let session = app.admin().await;
     let path = webhooks_path(&session);
     for kind in EventKind::ALL {
@@ -65,7 +65,7 @@ async fn all_22_events_can_be_created_in_both_styles_and_read_back_in_both() {
 
 #[tokio::test]
 async fn create_answers_201_with_location_and_the_full_webhook() {
-    let app = TestApp::spawn().await;
+    let app = or_skip!(TestApp::spawn().await);
     let session = app.admin().await;
     let path = webhooks_path(&session);
     let body = source_body(
@@ -119,7 +119,7 @@ async fn create_answers_201_with_location_and_the_full_webhook() {
 
 #[tokio::test]
 async fn json_create_list_get_update_and_delete() {
-    let app = TestApp::spawn().await;
+    let app = or_skip!(TestApp::spawn().await);
     let session = app.admin().await;
     let path = webhooks_path(&session);
     let empty = app.json("GET", &path, &session.token, None).await;
@@ -186,7 +186,7 @@ async fn json_create_list_get_update_and_delete() {
 
 #[tokio::test]
 async fn update_follows_tableau_status_rules_and_changes_what_is_given() {
-    let app = TestApp::spawn().await;
+    let app = or_skip!(TestApp::spawn().await);
     let session = app.admin().await;
     let id = app
         .create_webhook(
@@ -263,7 +263,7 @@ async fn update_follows_tableau_status_rules_and_changes_what_is_given() {
 
 #[tokio::test]
 async fn update_needs_api_3_8_and_webhooks_need_3_6() {
-    let app = TestApp::spawn().await;
+    let app = or_skip!(TestApp::spawn().await);
     let session = app.admin().await;
     let id = app
         .create_webhook(&session, "hook", "ViewDeleted", "https://example.com/a")
@@ -306,7 +306,7 @@ async fn update_needs_api_3_8_and_webhooks_need_3_6() {
 
 #[tokio::test]
 async fn test_posts_an_empty_payload_and_reports_the_destination_answer() {
-    let app = TestApp::spawn().await;
+    let app = or_skip!(TestApp::spawn().await);
     let receiver = TestReceiver::start();
     let session = app.admin().await;
     let id = app
@@ -355,7 +355,7 @@ async fn test_posts_an_empty_payload_and_reports_the_destination_answer() {
 
 #[tokio::test]
 async fn test_of_an_unreachable_or_redirecting_destination() {
-    let app = TestApp::spawn().await;
+    let app = or_skip!(TestApp::spawn().await);
     let session = app.admin().await;
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = closed.local_addr().unwrap().port();
@@ -405,10 +405,10 @@ async fn test_of_an_unreachable_or_redirecting_destination() {
 
 #[tokio::test]
 async fn test_times_out_on_a_hanging_destination() {
-    let app = TestApp::spawn_with(|config| {
+    let app = or_skip!(TestApp::spawn_with(|config| {
         config.outbound.timeout = std::time::Duration::from_millis(300)
     })
-    .await;
+    .await);
     let receiver = TestReceiver::start();
     receiver.delay(std::time::Duration::from_secs(5));
     let session = app.admin().await;
@@ -436,7 +436,7 @@ async fn test_times_out_on_a_hanging_destination() {
 
 #[tokio::test]
 async fn destinations_must_be_https_and_public_outside_dev_mode() {
-    let app = TestApp::spawn_with(|config| config.server.dev = false).await;
+    let app = or_skip!(TestApp::spawn_with(|config| config.server.dev = false).await);
     let session = app.admin().await;
     let path = webhooks_path(&session);
     let http = source_body(

@@ -53,7 +53,7 @@ fn one_winner(status: u16, code: &str, n: usize) -> Vec<(u16, String)> {
 
 #[tokio::test]
 async fn concurrent_publishes_of_one_name_create_one_workbook() {
-    let app = TestApp::spawn().await;
+    let app = or_skip!(TestApp::spawn().await);
     let admin = app.admin().await;
     let path = format!(
         "/api/3.24/sites/{}/workbooks?workbookType=twb",
@@ -68,7 +68,7 @@ async fn concurrent_publishes_of_one_name_create_one_workbook() {
 
 #[tokio::test]
 async fn concurrent_refreshes_start_one_job() {
-    let app = TestApp::spawn().await;
+    let app = or_skip!(TestApp::spawn().await);
     let admin = app.admin().await;
     // A server that accepts connections and never answers keeps the refresh's PostgreSQL
     // sign-in (and so the job) running while the other requests arrive.
@@ -92,7 +92,7 @@ async fn concurrent_refreshes_start_one_job() {
 
 #[tokio::test]
 async fn concurrent_site_creations_of_one_name_create_one_site() {
-    let app = TestApp::spawn().await;
+    let app = or_skip!(TestApp::spawn().await);
     let admin = app.admin().await;
     let answers = join_all((0..10).map(|i| {
         let body = format!(r#"<tsRequest><site name="Race" contentUrl="race{i}" /></tsRequest>"#);
@@ -109,7 +109,7 @@ async fn concurrent_site_creations_of_one_name_create_one_site() {
 
 #[tokio::test]
 async fn renaming_to_a_taken_name_is_a_conflict_and_changes_nothing() {
-    let app = TestApp::spawn().await;
+    let app = or_skip!(TestApp::spawn().await);
     let admin = app.admin().await;
     let site = format!("/api/3.24/sites/{}", admin.site_id);
     let cases = [("datasources", "datasource"), ("workbooks", "workbook")];
@@ -186,7 +186,7 @@ async fn renaming_to_a_taken_name_is_a_conflict_and_changes_nothing() {
 
 #[tokio::test]
 async fn a_label_for_content_named_twice_is_applied_once() {
-    let app = TestApp::spawn().await;
+    let app = or_skip!(TestApp::spawn().await);
     let admin = app.admin().await;
     let id = app
         .publish_datasource(&admin, "Labelled", "127.0.0.1", 5432, "")
@@ -213,7 +213,7 @@ async fn a_label_for_content_named_twice_is_applied_once() {
 
 #[tokio::test]
 async fn racing_overwrites_of_a_new_name_make_one_workbook_and_say_to_retry() {
-    let app = TestApp::spawn().await;
+    let app = or_skip!(TestApp::spawn().await);
     let admin = app.admin().await;
     let path = format!(
         "/api/3.24/sites/{}/workbooks?workbookType=twb&overwrite=true",
@@ -236,7 +236,7 @@ async fn racing_overwrites_of_a_new_name_make_one_workbook_and_say_to_retry() {
 
 #[tokio::test]
 async fn racing_names_with_one_content_url_never_share_it() {
-    let app = TestApp::spawn().await;
+    let app = or_skip!(TestApp::spawn().await);
     let admin = app.admin().await;
     let path = format!(
         "/api/3.24/sites/{}/workbooks?workbookType=twb",

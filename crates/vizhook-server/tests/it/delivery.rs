@@ -58,7 +58,7 @@ async fn settled(
 
 #[tokio::test]
 async fn injected_events_arrive_with_the_exact_tableau_payload() {
-    let app = TestApp::spawn().await;
+    let app = or_skip!(TestApp::spawn().await);
     let receiver = TestReceiver::start();
     let session = app.admin().await;
     let webhook = app
@@ -130,7 +130,7 @@ async fn injected_events_arrive_with_the_exact_tableau_payload() {
 
 #[tokio::test]
 async fn a_batch_fans_out_to_every_subscriber() {
-    let app = TestApp::spawn().await;
+    let app = or_skip!(TestApp::spawn().await);
     let receiver = TestReceiver::start();
     let session = app.admin().await;
     for i in 0..3 {
@@ -174,8 +174,8 @@ async fn signatures_follow_standard_webhooks_with_server_and_webhook_secrets() {
     use hmac::Mac;
     const SERVER_SECRET: &str = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
     let app =
-        TestApp::spawn_with(|config| config.delivery.signing_secret = SERVER_SECRET.to_owned())
-            .await;
+        or_skip!(TestApp::spawn_with(|config| config.delivery.signing_secret = SERVER_SECRET.to_owned())
+            .await);
     let receiver = TestReceiver::start();
     let session = app.admin().await;
     let first = app
@@ -263,12 +263,12 @@ async fn signatures_follow_standard_webhooks_with_server_and_webhook_secrets() {
 #[tokio::test]
 async fn four_failed_deliveries_retry_with_growing_gaps_then_disable_and_email_the_owner() {
     let smtp = SmtpSink::start();
-    let app = TestApp::spawn_with(|config| {
+    let app = or_skip!(TestApp::spawn_with(|config| {
         fast_retries(config);
         config.smtp.host = "127.0.0.1".to_owned();
         config.smtp.port = smtp.port();
     })
-    .await;
+    .await);
     let receiver = TestReceiver::start();
     receiver.answer_with(500, "broken");
     let session = app.admin().await;
@@ -393,12 +393,12 @@ async fn four_failed_deliveries_retry_with_growing_gaps_then_disable_and_email_t
 
 #[tokio::test]
 async fn a_success_between_failures_resets_the_count() {
-    let app = TestApp::spawn_with(|config| {
+    let app = or_skip!(TestApp::spawn_with(|config| {
         config.delivery.retry_schedule = Vec::new();
         config.delivery.disable_after_failed_deliveries = 2;
         config.delivery.poll_interval = Duration::from_millis(20);
     })
-    .await;
+    .await);
     let receiver = TestReceiver::start();
     let session = app.admin().await;
     let webhook = app
@@ -450,11 +450,11 @@ async fn a_success_between_failures_resets_the_count() {
 
 #[tokio::test]
 async fn a_hanging_receiver_hits_the_attempt_timeout() {
-    let app = TestApp::spawn_with(|config| {
+    let app = or_skip!(TestApp::spawn_with(|config| {
         config.delivery.retry_schedule = Vec::new();
         config.delivery.attempt_timeout = Duration::from_millis(300);
     })
-    .await;
+    .await);
     let receiver = TestReceiver::start();
     receiver.delay(Duration::from_secs(5));
     let session = app.admin().await;
@@ -482,7 +482,7 @@ async fn a_hanging_receiver_hits_the_attempt_timeout() {
 
 #[tokio::test]
 async fn a_slow_destination_does_not_hold_back_a_fast_one() {
-    let app = TestApp::spawn_with(|config| config.delivery.max_in_flight_per_webhook = 2).await;
+    let app = or_skip!(TestApp::spawn_with(|config| config.delivery.max_in_flight_per_webhook = 2).await);
     let slow = TestReceiver::start();
     slow.delay(Duration::from_secs(3));
     let fast = TestReceiver::start();
@@ -510,7 +510,7 @@ async fn a_slow_destination_does_not_hold_back_a_fast_one() {
 
 #[tokio::test]
 async fn the_delivery_log_and_redelivery() {
-    let app = TestApp::spawn_with(|config| config.delivery.retry_schedule = Vec::new()).await;
+    let app = or_skip!(TestApp::spawn_with(|config| config.delivery.retry_schedule = Vec::new()).await);
     let receiver = TestReceiver::start();
     receiver.answer_with(404, "gone");
     let session = app.admin().await;
@@ -574,7 +574,7 @@ async fn the_delivery_log_and_redelivery() {
 
 #[tokio::test]
 async fn injection_validates_its_input_and_its_caller() {
-    let app = TestApp::spawn().await;
+    let app = or_skip!(TestApp::spawn().await);
     let session = app.admin().await;
     let path = format!("/vizhook/v1/sites/{}/events", session.site_id);
     let cases = [

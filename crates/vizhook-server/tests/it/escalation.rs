@@ -40,7 +40,7 @@ const TO_SERVER_ADMIN: &str = r#"<tsRequest><user siteRole="ServerAdministrator"
 
 #[tokio::test]
 async fn a_site_administrator_cannot_promote_itself_to_server_administrator() {
-    let app = TestApp::spawn().await;
+    let app = or_skip!(TestApp::spawn().await);
     let (admin_on_b, badmin, _) = site_b(&app).await;
     let own = user_path(&badmin.site_id, &badmin.user_id);
     let answer = app
@@ -92,7 +92,7 @@ async fn a_site_administrator_cannot_promote_itself_to_server_administrator() {
 
 #[tokio::test]
 async fn a_site_administrator_cannot_make_another_user_server_administrator() {
-    let app = TestApp::spawn().await;
+    let app = or_skip!(TestApp::spawn().await);
     let (admin_on_b, badmin, _) = site_b(&app).await;
     let helper = app
         .user_on_site(&admin_on_b, "accomplice", "Viewer", "bravo")
@@ -194,7 +194,7 @@ async fn try_takeover(app: &TestApp, badmin: &Session, victim: &str) {
 
 #[tokio::test]
 async fn a_site_administrator_cannot_take_over_an_account_of_another_site() {
-    let app = TestApp::spawn().await;
+    let app = or_skip!(TestApp::spawn().await);
     let (_, badmin, _) = site_b(&app).await;
     let admin = app.admin().await;
     app.create_site(&admin, "Alpha", "alpha").await;
@@ -214,7 +214,7 @@ async fn a_site_administrator_cannot_take_over_an_account_of_another_site() {
 
 #[tokio::test]
 async fn an_administrator_of_every_site_of_an_account_may_change_it() {
-    let app = TestApp::spawn().await;
+    let app = or_skip!(TestApp::spawn().await);
     let (admin_on_b, badmin, _) = site_b(&app).await;
     let confined = app
         .user_on_site(&admin_on_b, "confined", "Viewer", "bravo")
@@ -246,7 +246,7 @@ async fn an_administrator_of_every_site_of_an_account_may_change_it() {
 
 #[tokio::test]
 async fn server_administrators_are_out_of_a_site_administrators_reach() {
-    let app = TestApp::spawn().await;
+    let app = or_skip!(TestApp::spawn().await);
     let (admin_on_b, badmin, _) = site_b(&app).await;
     let users = format!("/api/3.24/sites/{}/users", badmin.site_id);
     let add_admin = app
@@ -284,7 +284,7 @@ async fn server_administrators_are_out_of_a_site_administrators_reach() {
 
 #[tokio::test]
 async fn content_only_sites_keep_their_users_from_site_administrators() {
-    let app = TestApp::spawn().await;
+    let app = or_skip!(TestApp::spawn().await);
     let (admin_on_b, badmin, site_b) = site_b(&app).await;
     let viewer = app
         .user_on_site(&admin_on_b, "viewer_b", "Viewer", "bravo")
@@ -342,7 +342,7 @@ async fn content_only_sites_keep_their_users_from_site_administrators() {
 
 #[tokio::test]
 async fn unlicensed_users_cannot_sign_in_or_keep_using_a_session() {
-    let app = TestApp::spawn().await;
+    let app = or_skip!(TestApp::spawn().await);
     let admin = app.admin().await;
     let viewer = app
         .user_on_site(&admin, "soon_unlicensed", "Viewer", "")

@@ -15,10 +15,10 @@ struct World {
     admin: Session,
 }
 
-async fn world() -> World {
+async fn world() -> Option<World> {
     let app =
         TestApp::spawn_with(|config| config.delivery.poll_interval = Duration::from_millis(20))
-            .await;
+            .await?;
     let receiver = TestReceiver::start();
     let admin = app.admin().await;
     for kind in EventKind::ALL {
@@ -30,11 +30,11 @@ async fn world() -> World {
         )
         .await;
     }
-    World {
+    Some(World {
         app,
         receiver,
         admin,
-    }
+    })
 }
 
 impl World {
@@ -156,7 +156,7 @@ async fn finished_job(w: &World, job: &str) -> vizhook_server::api::format::Elem
 
 #[tokio::test]
 async fn admin_promoted_when_a_user_becomes_site_administrator() {
-    let w = world().await;
+    let w = or_skip!(world().await);
     let id = w.add_user("carol", "Creator").await;
     let body = r#"<tsRequest><user siteRole="SiteAdministratorCreator" /></tsRequest>"#;
     assert_eq!(
@@ -183,7 +183,7 @@ async fn admin_promoted_when_a_user_becomes_site_administrator() {
 
 #[tokio::test]
 async fn admin_demoted_when_a_site_administrator_loses_the_role() {
-    let w = world().await;
+    let w = or_skip!(world().await);
     let id = w.add_user("dave", "SiteAdministratorExplorer").await;
     let body = r#"<tsRequest><user siteRole="Viewer" /></tsRequest>"#;
     assert_eq!(
@@ -231,7 +231,7 @@ async fn admin_demoted_when_a_site_administrator_loses_the_role() {
 
 #[tokio::test]
 async fn user_deleted_when_a_user_is_removed_from_the_site() {
-    let w = world().await;
+    let w = or_skip!(world().await);
     let id = w.add_user("erin", "Viewer").await;
     assert_eq!(
         w.app
@@ -257,7 +257,7 @@ async fn user_deleted_when_a_user_is_removed_from_the_site() {
 
 #[tokio::test]
 async fn site_created_updated_and_deleted() {
-    let w = world().await;
+    let w = or_skip!(world().await);
     let site = w.app.create_site(&w.admin, "Research", "research").await;
     assert_payload(
         &w.one(EventKind::SiteCreated).await,
@@ -330,7 +330,7 @@ async fn site_created_updated_and_deleted() {
 
 #[tokio::test]
 async fn site_updated_on_the_site_itself() {
-    let w = world().await;
+    let w = or_skip!(world().await);
     let body = r#"<tsRequest><site adminMode="ContentOnly" /></tsRequest>"#;
     assert_eq!(
         w.app
@@ -356,7 +356,7 @@ async fn site_updated_on_the_site_itself() {
 
 #[tokio::test]
 async fn datasource_created_by_publishing() {
-    let w = world().await;
+    let w = or_skip!(world().await);
     let id = w
         .app
         .publish_datasource(&w.admin, "Sales", "127.0.0.1", 5432, "")
@@ -373,7 +373,7 @@ async fn datasource_created_by_publishing() {
 
 #[tokio::test]
 async fn datasource_updated_by_overwrite_update_and_connection_change() {
-    let w = world().await;
+    let w = or_skip!(world().await);
     let id = w
         .app
         .publish_datasource(&w.admin, "Sales", "127.0.0.1", 5432, "")
@@ -441,7 +441,7 @@ async fn datasource_updated_by_overwrite_update_and_connection_change() {
 
 #[tokio::test]
 async fn datasource_deleted() {
-    let w = world().await;
+    let w = or_skip!(world().await);
     let id = w
         .app
         .publish_datasource(&w.admin, "Old", "127.0.0.1", 5432, "")
@@ -492,7 +492,7 @@ async fn refresh(w: &World, path: &str) -> vizhook_server::api::format::Element 
 
 #[tokio::test]
 async fn datasource_refresh_started_then_succeeded_against_a_reachable_postgres() {
-    let w = world().await;
+    let w = or_skip!(world().await);
     let id = w
         .app
         .publish_datasource(&w.admin, "Live", "127.0.0.1", 5432, "")
@@ -533,7 +533,7 @@ async fn datasource_refresh_started_then_succeeded_against_a_reachable_postgres(
 
 #[tokio::test]
 async fn datasource_refresh_failed_against_an_unreachable_server() {
-    let w = world().await;
+    let w = or_skip!(world().await);
     let port = closed_port();
     let id = w
         .app
@@ -560,7 +560,7 @@ async fn datasource_refresh_failed_against_an_unreachable_server() {
 
 #[tokio::test]
 async fn workbook_created_updated_and_deleted() {
-    let w = world().await;
+    let w = or_skip!(world().await);
     let id = w
         .app
         .publish_workbook(&w.admin, "Overview", "127.0.0.1", 5432, "")
@@ -613,7 +613,7 @@ async fn workbook_created_updated_and_deleted() {
 
 #[tokio::test]
 async fn workbook_updated_by_an_overwrite() {
-    let w = world().await;
+    let w = or_skip!(world().await);
     let id = w
         .app
         .publish_workbook(&w.admin, "Overview", "127.0.0.1", 5432, "")
@@ -635,7 +635,7 @@ async fn workbook_updated_by_an_overwrite() {
 
 #[tokio::test]
 async fn workbook_refresh_started_succeeded_and_failed() {
-    let w = world().await;
+    let w = or_skip!(world().await);
     let good = w
         .app
         .publish_workbook(&w.admin, "Good", "127.0.0.1", 5432, "")
@@ -693,7 +693,7 @@ async fn workbook_refresh_started_succeeded_and_failed() {
 
 #[tokio::test]
 async fn view_deleted_and_the_last_view_takes_its_workbook() {
-    let w = world().await;
+    let w = or_skip!(world().await);
     let workbook = w
         .app
         .publish_workbook(&w.admin, "Overview", "127.0.0.1", 5432, "")
@@ -770,7 +770,7 @@ async fn view_deleted_and_the_last_view_takes_its_workbook() {
 
 #[tokio::test]
 async fn labels_created_updated_and_deleted() {
-    let w = world().await;
+    let w = or_skip!(world().await);
     let ds = w
         .app
         .publish_datasource(&w.admin, "Labeled", "127.0.0.1", 5432, "")

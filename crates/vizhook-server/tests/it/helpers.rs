@@ -1,5 +1,7 @@
 //! The test harness: a real `vizhook serve` (the library's `run`) on a random port over a fresh
-//! SQLite file, a Tableau-speaking client, and a local receiver that records what it is sent.
+//! store, a Tableau-speaking client, and a local receiver that records what it is sent. The
+//! store is a SQLite file in the `it` test target, and a fresh PostgreSQL schema in the
+//! `postgres` target, which compiles these same tests again (`tests/postgres/main.rs`).
 
 use std::{net::SocketAddr, sync::Arc};
 
@@ -9,7 +11,39 @@ use vizhook_server::{
     api::format::{Element, xml},
     bootstrap::{AdminSeed, bootstrap},
 };
+use vizhook_store::Store;
+use vizhook_store_postgres::{PgStore, testing};
 use vizhook_store_sqlite::SqliteStore;
+
+/// Whether this is the `postgres` test target.
+pub const ON_POSTGRES: bool = matches!(env!("CARGO_CRATE_NAME").as_bytes(), b"postgres");
+
+/// The running test's name, as the test harness names its thread.
+pub fn test_name() -> String {
+    std::thread::current()
+        .name()
+        .unwrap_or("an unnamed test")
+        .to_owned()
+}
+
+/// A fresh store for one test and its URL: a SQLite file in `dir`, or (on the `postgres`
+/// target) a new PostgreSQL schema; `None` when the test is skipped for want of a server.
+pub async fn fresh_store(dir: &std::path::Path) -> Option<(Arc<dyn Store>, String)> {
+    if ON_POSTGRES {
+        let url = testing::fresh_url(&test_name()).await?;
+        let options = vizhook_store_postgres::Options {
+            pool_size: 4,
+            ..Default::default()
+        };
+        let store = PgStore::open_with(&url, options)
+            .await
+            .expect("open PostgreSQL store");
+        return Some((Arc::new(store), url));
+    }
+    let url = format!("sqlite://{}", dir.join("vizhook.db").display());
+    let store = SqliteStore::open(&url).await.expect("open store");
+    Some((Arc::new(store), url))
+}
 
 pub const ADMIN: &str = "admin";
 pub const ADMIN_PASSWORD: &str = "admin-password";
@@ -74,20 +108,20 @@ pub struct Session {
 }
 
 impl TestApp {
-    pub async fn spawn() -> Self {
+    /// `None` when the suite runs on PostgreSQL without a server (reported as skipped).
+    pub async fn spawn() -> Option<Self> {
         Self::spawn_with(|_| {}).await
     }
 
     /// Starts a server whose configuration `tweak` adjusts (development mode is on by default,
     /// so that loopback receivers are reachable).
-    pub async fn spawn_with(tweak: impl FnOnce(&mut Config)) -> Self {
+    pub async fn spawn_with(tweak: impl FnOnce(&mut Config)) -> Option<Self> {
         let dir = tempfile::tempdir().expect("temporary directory");
-        let url = format!("sqlite://{}", dir.path().join("vizhook.db").display());
+        let (store, url) = fresh_store(dir.path()).await?;
         let mut config = Config::defaults();
         config.server.dev = true;
-        config.database.url = url.clone();
+        config.database.url = url;
         tweak(&mut config);
-        let store = Arc::new(SqliteStore::open(&url).await.expect("open store"));
         let seed = AdminSeed {
             user: Some(ADMIN.to_owned()),
             password: Some(ADMIN_PASSWORD.to_owned()),
@@ -108,12 +142,12 @@ impl TestApp {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap();
-        Self {
+        Some(Self {
             addr,
             client,
             shutdown,
             _dir: dir,
-        }
+        })
     }
 
     pub fn url(&self, path: &str) -> String {

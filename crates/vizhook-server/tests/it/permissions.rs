@@ -5,7 +5,7 @@ use crate::helpers::*;
 
 #[tokio::test]
 async fn site_users_cannot_manage_webhooks() {
-    let app = TestApp::spawn().await;
+    let app = or_skip!(TestApp::spawn().await);
     let admin = app.admin().await;
     let id = app
         .create_webhook(&admin, "hook", "DatasourceCreated", "https://example.com/h")
@@ -56,7 +56,7 @@ async fn site_users_cannot_manage_webhooks() {
 
 #[tokio::test]
 async fn site_admins_manage_webhooks_on_their_site_only() {
-    let app = TestApp::spawn().await;
+    let app = or_skip!(TestApp::spawn().await);
     let admin = app.admin().await;
     app.create_site(&admin, "Sales", "sales").await;
     let default_hook = app
@@ -134,7 +134,7 @@ async fn site_admins_manage_webhooks_on_their_site_only() {
 
 #[tokio::test]
 async fn only_server_admins_manage_sites_and_server_admins() {
-    let app = TestApp::spawn().await;
+    let app = or_skip!(TestApp::spawn().await);
     let admin = app.admin().await;
     let site_admin = app
         .user_on_site(&admin, "sam", "SiteAdministratorExplorer", "")

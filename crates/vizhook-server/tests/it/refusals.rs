@@ -24,7 +24,7 @@ async fn still_serves(app: &TestApp) {
 
 #[tokio::test]
 async fn heads_hyper_cannot_parse_get_400000() {
-    let app = TestApp::spawn().await;
+    let app = or_skip!(TestApp::spawn().await);
     let answer = refused(&app, CONTROL_BYTE).await;
     assert_eq!(answer.status, 400, "{answer:?}");
     let (code, summary, detail) = answer.tableau_error();
@@ -39,7 +39,7 @@ async fn heads_hyper_cannot_parse_get_400000() {
 #[tokio::test]
 async fn uris_over_the_limit_get_414000() {
     // A head limit above hyper's own URI limit, so that hyper's 414 can be reached too.
-    let app = TestApp::spawn_with(|config| config.server.max_header_bytes = 131_072).await;
+    let app = or_skip!(TestApp::spawn_with(|config| config.server.max_header_bytes = 131_072).await);
     for length in [16_385, 70_000] {
         let path = format!("/api/3.24/serverinfo?q={}", "a".repeat(length - 23));
         let sent = format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n");
@@ -59,7 +59,7 @@ async fn uris_over_the_limit_get_414000() {
 
 #[tokio::test]
 async fn a_lower_max_uri_bytes_applies() {
-    let app = TestApp::spawn_with(|config| config.server.max_uri_bytes = 1024).await;
+    let app = or_skip!(TestApp::spawn_with(|config| config.server.max_uri_bytes = 1024).await);
     let path = format!("/api/3.24/serverinfo?q={}", "a".repeat(1025 - 23));
     let sent = format!("GET {path} HTTP/1.1\r\nHost: x\r\nAccept: application/json\r\n\r\n");
     let answer = refused(&app, sent.as_bytes()).await;
@@ -74,7 +74,7 @@ async fn a_lower_max_uri_bytes_applies() {
 
 #[tokio::test]
 async fn heads_over_the_limit_get_431000() {
-    let app = TestApp::spawn().await;
+    let app = or_skip!(TestApp::spawn().await);
     // Just over the limit (which hyper's buffer may or may not notice; vizhook does), and
     // four times over it (which hyper refuses itself).
     for length in [65_537, 4 * 65_536] {
@@ -103,7 +103,7 @@ async fn heads_over_the_limit_get_431000() {
 
 #[tokio::test]
 async fn a_malformed_second_request_on_a_kept_alive_connection_gets_400000() {
-    let app = TestApp::spawn().await;
+    let app = or_skip!(TestApp::spawn().await);
     let mut stream = tokio::net::TcpStream::connect(app.addr).await.unwrap();
     let first = exchange(
         &mut stream,

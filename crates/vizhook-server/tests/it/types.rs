@@ -29,7 +29,7 @@ fn assert_bad_request(answer: &Answer, what: &str) {
 
 #[tokio::test]
 async fn json_values_of_the_wrong_type_are_refused_and_change_nothing() {
-    let app = TestApp::spawn().await;
+    let app = or_skip!(TestApp::spawn().await);
     let session = app.admin().await;
     let hook = |name: &str, method: &str| {
         format!(
@@ -83,7 +83,7 @@ async fn json_values_of_the_wrong_type_are_refused_and_change_nothing() {
 
 #[tokio::test]
 async fn a_site_of_the_wrong_type_does_not_sign_in_to_the_default_site() {
-    let app = TestApp::spawn().await;
+    let app = or_skip!(TestApp::spawn().await);
     for site in ["1", "null", "[]", r#""""#] {
         let body = format!(
             r#"{{"credentials": {{"site": {site}, "personalAccessTokenName": "{PAT_NAME}", "personalAccessTokenSecret": "{PAT_SECRET}"}}}}"#
@@ -95,7 +95,7 @@ async fn a_site_of_the_wrong_type_does_not_sign_in_to_the_default_site() {
 
 #[tokio::test]
 async fn a_second_webhook_element_is_refused() {
-    let app = TestApp::spawn().await;
+    let app = or_skip!(TestApp::spawn().await);
     let session = app.admin().await;
     let one = r#"<webhook name="W" event="DatasourceCreated"><webhook-destination><webhook-destination-http method="POST" url="https://example.com/h"/></webhook-destination></webhook>"#;
     let body = format!("<tsRequest>{one}{one}</tsRequest>");
@@ -123,7 +123,7 @@ async fn a_second_webhook_element_is_refused() {
 
 #[tokio::test]
 async fn a_null_or_empty_user_id_beside_a_token_is_no_impersonation() {
-    let app = TestApp::spawn().await;
+    let app = or_skip!(TestApp::spawn().await);
     for user in [r#"{"id": null}"#, r#"{"id": ""}"#, "{}"] {
         let body = format!(
             r#"{{"credentials": {{"site": {{"contentUrl": ""}}, "personalAccessTokenName": "{PAT_NAME}", "personalAccessTokenSecret": "{PAT_SECRET}", "user": {user}}}}}"#

@@ -40,7 +40,7 @@ fn uuids(text: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn webhook_documents() {
-    let app = TestApp::spawn().await;
+    let app = or_skip!(TestApp::spawn().await);
     let session = app.admin().await;
     let tsc_request = r#"<tsRequest><webhook name="webhook-name"><webhook-source><webhook-source-event-datasource-created /></webhook-source><webhook-destination><webhook-destination-http method="POST" url="https://example.com/url" /></webhook-destination></webhook></tsRequest>"#;
     let created = app
@@ -69,7 +69,7 @@ async fn webhook_documents() {
 
 #[tokio::test]
 async fn error_credentials_and_server_info_documents() {
-    let app = TestApp::spawn().await;
+    let app = or_skip!(TestApp::spawn().await);
     let bad = r#"<tsRequest><credentials personalAccessTokenName="x" personalAccessTokenSecret="y"><site contentUrl="" /></credentials></tsRequest>"#;
     let error = app
         .call("POST", "/api/2.4/auth/signin", None, Some(bad), false)

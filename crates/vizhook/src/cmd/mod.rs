@@ -5,7 +5,7 @@ mod inbox_lock;
 mod receive;
 mod serve;
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use anyhow::{Context, anyhow, bail};
 use tokio_util::sync::CancellationToken;
@@ -14,6 +14,7 @@ use vizhook_store::{
     Store,
     cipher::{AtRest, CipherError, Key},
 };
+use vizhook_store_postgres::PgStore;
 use vizhook_store_sqlite::{OpenError, Options, SqliteStore};
 
 use crate::cli::Command;
@@ -46,8 +47,19 @@ pub(crate) async fn run(command: Command) -> anyhow::Result<()> {
     }
 }
 
+/// How a PostgreSQL store's pool is sized and bounded (ignored for SQLite).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PoolSettings {
+    pub(crate) size: u32,
+    pub(crate) statement_timeout: Duration,
+}
+
 /// Picks the backend from the URL scheme; `at_rest` encrypts the secrets it stores.
-pub(crate) async fn open_store(url: &str, at_rest: AtRest) -> anyhow::Result<Arc<dyn Store>> {
+pub(crate) async fn open_store(
+    url: &str,
+    at_rest: AtRest,
+    pool: PoolSettings,
+) -> anyhow::Result<Arc<dyn Store>> {
     if url.starts_with("sqlite:") {
         let store = SqliteStore::open_with(url, Options { at_rest })
             .await
@@ -65,10 +77,29 @@ pub(crate) async fn open_store(url: &str, at_rest: AtRest) -> anyhow::Result<Arc
         return Ok(Arc::new(store));
     }
     if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        bail!("PostgreSQL is not supported yet; use a sqlite:// database url");
+        let options = vizhook_store_postgres::Options {
+            at_rest,
+            pool_size: pool.size,
+            statement_timeout: (!pool.statement_timeout.is_zero())
+                .then_some(pool.statement_timeout),
+            ..vizhook_store_postgres::Options::default()
+        };
+        let store = PgStore::open_with(url, options).await.map_err(|err| {
+            let hint = match &err {
+                vizhook_store_postgres::OpenError::Secrets(err) => key_hint(err),
+                _ => "",
+            };
+            // The sentence first; sqlx's own wording after it.
+            let err = anyhow::Error::new(err);
+            anyhow!(
+                "could not open the database {}: {err:#}{hint}",
+                redact_url(url)
+            )
+        })?;
+        return Ok(Arc::new(store));
     }
     bail!(
-        "unsupported database url '{}': use sqlite://PATH",
+        "unsupported database url '{}': use sqlite://PATH or postgres://USER@HOST/DATABASE",
         redact_url(url)
     )
 }

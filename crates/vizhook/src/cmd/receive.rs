@@ -35,7 +35,11 @@ pub(super) async fn run(args: ReceiveArgs) -> anyhow::Result<()> {
     }
     // Held until the receiver stops.
     let _inbox = inbox_lock::lock(&loaded.database)?;
-    let store = open_store(&loaded.database, AtRest::plain()).await?;
+    let pool = super::PoolSettings {
+        size: loaded.config.storage.pool_size,
+        statement_timeout: loaded.config.storage.statement_timeout,
+    };
+    let store = open_store(&loaded.database, AtRest::plain(), pool).await?;
     let listen = loaded.config.server.listen;
     let listener = std::net::TcpListener::bind(listen)
         .with_context(|| format!("could not listen on {listen}"))?;

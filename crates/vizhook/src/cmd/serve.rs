@@ -29,7 +29,11 @@ pub(super) async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .and_then(Path::parent)
         .unwrap_or(Path::new(""));
     let at_rest = config.encryption.at_rest(base)?;
-    let store = open_store(&config.database.url, at_rest).await?;
+    let pool = super::PoolSettings {
+        size: config.database.pool_size,
+        statement_timeout: config.database.statement_timeout,
+    };
+    let store = open_store(&config.database.url, at_rest, pool).await?;
 
     let outcome = bootstrap::bootstrap(store.as_ref(), admin_seed(), config.server.dev).await?;
     match outcome {

@@ -263,7 +263,7 @@ fn every_route_has_a_row() {
 
 #[tokio::test]
 async fn every_role_gets_the_expected_answer_on_every_route() {
-    let world = World::new().await;
+    let world = or_skip!(World::new().await);
     let rows = matrix();
     let mut wrong = Vec::new();
     for row in &rows {
