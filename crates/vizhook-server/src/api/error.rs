@@ -115,6 +115,7 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::Tableau(error) => error.status,
+            Self::Store(StoreError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Store(_) | Self::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -157,10 +158,20 @@ pub fn refusal_pages(limits: Limits, api_version: &str) -> std::io::Result<Error
     })
 }
 
+/// The detail of a `503000`: what a client sees while the database is unreachable.
+const UNAVAILABLE_DETAIL: &str =
+    "The server cannot reach its database right now; retry the request shortly.";
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let element = match &self {
             Self::Tableau(error) => error.element(),
+            // The database is unreachable (a lost connection, a full pool, a timeout): the node
+            // stays up and says so, and the request can be retried.
+            Self::Store(StoreError::Unavailable(_)) => {
+                tracing::warn!(error = %ErrorChain(&self), "the database is unavailable");
+                TsError::of_status(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE_DETAIL).element()
+            }
             Self::Store(_) | Self::Internal { .. } => {
                 tracing::error!(error = %ErrorChain(&self), "request failed");
                 TsError::internal().element()
@@ -168,6 +179,11 @@ impl IntoResponse for ApiError {
         };
         let status = self.status();
         let mut response = status.into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        }
         if status == StatusCode::REQUEST_TIMEOUT {
             // The listener closes the connection after a body timeout; say so.
             tracing::info!(error = %self, "request body timed out");
