@@ -91,7 +91,11 @@ impl PgStore {
                 url: url.to_owned(),
                 source,
             })?;
-        options = options.application_name("vizhook");
+        // The server's NOTICEs (`relation … already exists, skipping` at every migration run)
+        // are not worth a log line; warnings still are.
+        options = options
+            .application_name("vizhook")
+            .options([("client_min_messages", "warning")]);
         if let Some(timeout) = statement_timeout {
             let ms = timeout.as_millis().to_string();
             options = options.options([("statement_timeout", ms.as_str())]);
