@@ -99,6 +99,8 @@ CREATE TABLE jobs (
 );
 -- One unfinished job per target.
 CREATE UNIQUE INDEX "jobs.target_id" ON jobs (target_id) WHERE completed_at IS NULL;
+-- For the cascade when a site is deleted (PostgreSQL does not index a foreign key by itself).
+CREATE INDEX jobs_site ON jobs (site_id);
 
 CREATE TABLE labels (
     id          TEXT PRIMARY KEY,

@@ -53,7 +53,10 @@ CREATE TABLE notices (
     email_attempts INTEGER NOT NULL DEFAULT 0,
     email_error    TEXT,
     created_at     BIGINT NOT NULL,
-    sent_at        BIGINT
+    sent_at        BIGINT,
+    -- Until when one node's notice worker holds a pending notice (database clock, Unix ms):
+    -- no other node emails it meanwhile. NULL when no one does.
+    lease_until    BIGINT
 );
 CREATE INDEX notices_pending ON notices (created_at) WHERE email_state = 'pending';
 CREATE INDEX notices_site ON notices (site_id, created_at);

@@ -1,86 +1,122 @@
-//! `Outbox` on PostgreSQL.
+//! `Outbox` on PostgreSQL, for several nodes sharing the database: publishing events with
+//! their deliveries (`publish.rs`), leasing due deliveries with `FOR UPDATE SKIP LOCKED`
+//! (`claim.rs`), recording attempts with Tableau's failure accounting under the webhooks' row
+//! locks (`record.rs`, `disable.rs`), the delivery log and retention (`log.rs`), and notices,
+//! leased to one node's mailer at a time (`notices.rs`). Batches travel as `UNNEST` arrays, so
+//! a batch costs a few statements, not a few per row. Leased deliveries' signing secrets are
+//! unsealed inside the transaction that leases them, so a secret that cannot be read leases
+//! nothing.
 
-use async_trait::async_trait;
-use time::OffsetDateTime;
-use vizhook_core::{DeliveryId, Event, EventId, EventKind, NoticeId, SiteId, WebhookId};
-use vizhook_store::*;
-
+mod claim;
+mod disable;
+mod log;
+mod notices;
 pub(crate) mod publish;
 pub(crate) mod record;
 
-use crate::PgStore;
+use async_trait::async_trait;
+use time::OffsetDateTime;
+use vizhook_core::{DeliveryId, SiteId, WebhookId};
+use vizhook_store::{
+    AttemptRecord, ClaimRequest, DeliveryQuery, DeliveryRecord, Exchange, FailurePolicy, Notice,
+    NoticeUpdate, Outbox, PruneStats, Publication, PublishEvent, Published, StoreResult, Wake,
+};
+
+use crate::{PgStore, convert::db_error, wakes::notify};
 
 #[async_trait]
 impl Outbox for PgStore {
-    async fn publish_events(&self, _events: &[PublishEvent]) -> StoreResult<Vec<Published>> {
-        Err(crate::unimplemented("publish_events"))
+    async fn publish_events(&self, events: &[PublishEvent]) -> StoreResult<Vec<Published>> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let published = publish::publish(&mut tx, &self.wakes, events).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(published)
     }
 
     async fn publish_leasing(
         &self,
-        _events: &[PublishEvent],
-        _lease: &ClaimRequest,
+        events: &[PublishEvent],
+        lease: &ClaimRequest,
     ) -> StoreResult<Publication> {
-        Err(crate::unimplemented("publish_leasing"))
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let mut publication =
+            publish::publish_leasing(&mut tx, &self.wakes, events, Some(lease)).await?;
+        // Before committing, so a secret that cannot be read leases (and publishes) nothing.
+        self.at_rest.unseal_deliveries(&mut publication.leased)?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(publication)
     }
 
     async fn exchange(
         &self,
-        _records: &[AttemptRecord],
-        _failure: &FailurePolicy,
-        _claim: Option<&ClaimRequest>,
+        records: &[AttemptRecord],
+        failure: &FailurePolicy,
+        claim: Option<&ClaimRequest>,
     ) -> StoreResult<Exchange> {
-        Err(crate::unimplemented("exchange"))
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let disabled = record::record(&mut tx, records, failure).await?;
+        let mut claimed = match claim {
+            Some(request) => claim::claim(&mut tx, request).await?,
+            None => Vec::new(),
+        };
+        // Inside the transaction, so a secret that cannot be read leases nothing.
+        self.at_rest.unseal_deliveries(&mut claimed)?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(Exchange { disabled, claimed })
     }
 
     async fn next_due(&self) -> StoreResult<Option<OffsetDateTime>> {
-        Err(crate::unimplemented("next_due"))
+        claim::next_due(&self.pool).await
     }
 
     async fn deliveries(
         &self,
-        _site: SiteId,
-        _webhook: WebhookId,
-        _query: &DeliveryQuery,
+        site: SiteId,
+        webhook: WebhookId,
+        query: &DeliveryQuery,
     ) -> StoreResult<Vec<DeliveryRecord>> {
-        Err(crate::unimplemented("deliveries"))
+        log::deliveries(&self.pool, site, webhook, query).await
     }
 
-    async fn delivery(
-        &self,
-        _site: SiteId,
-        _id: DeliveryId,
-    ) -> StoreResult<Option<DeliveryRecord>> {
-        Err(crate::unimplemented("delivery"))
+    async fn delivery(&self, site: SiteId, id: DeliveryId) -> StoreResult<Option<DeliveryRecord>> {
+        log::delivery(&self.pool, site, id).await
     }
 
     async fn redeliver(
         &self,
-        _site: SiteId,
-        _id: DeliveryId,
-        _now: OffsetDateTime,
+        site: SiteId,
+        id: DeliveryId,
+        now: OffsetDateTime,
     ) -> StoreResult<()> {
-        Err(crate::unimplemented("redeliver"))
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let due = log::redeliver(&mut tx, site, id, now).await?;
+        if due {
+            notify(&mut tx, &self.wakes.outbox_channel).await?;
+        }
+        tx.commit().await.map_err(db_error)?;
+        Ok(())
     }
 
-    async fn prune(&self, _before: OffsetDateTime) -> StoreResult<PruneStats> {
-        Err(crate::unimplemented("prune"))
+    async fn prune(&self, before: OffsetDateTime) -> StoreResult<PruneStats> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let stats = log::prune(&mut tx, before).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(stats)
     }
 
-    async fn notices(
-        &self,
-        _site: SiteId,
-        _webhook: Option<WebhookId>,
-    ) -> StoreResult<Vec<Notice>> {
-        Err(crate::unimplemented("notices"))
+    async fn notices(&self, site: SiteId, webhook: Option<WebhookId>) -> StoreResult<Vec<Notice>> {
+        notices::notices(&self.pool, site, webhook).await
     }
 
-    async fn pending_notices(&self, _limit: u32) -> StoreResult<Vec<Notice>> {
-        Err(crate::unimplemented("pending_notices"))
+    async fn pending_notices(&self, limit: u32) -> StoreResult<Vec<Notice>> {
+        notices::pending_notices(&self.pool, limit).await
     }
 
-    async fn update_notice(&self, _update: &NoticeUpdate) -> StoreResult<()> {
-        Err(crate::unimplemented("update_notice"))
+    async fn update_notice(&self, update: &NoticeUpdate) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        notices::update_notice(&mut tx, update).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(())
     }
 
     fn on_remote_deliveries(&self, wake: Wake) {

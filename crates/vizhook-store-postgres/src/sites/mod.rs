@@ -1,81 +1,108 @@
-//! `Sites` on PostgreSQL.
+//! `Sites` on PostgreSQL: the `sites` table (`site.rs`) and a site's users (`users.rs`). Each
+//! write is one transaction, with the events it fires written in it through the outbox's
+//! `publish`; reads run on the pool.
+
+#[cfg(all(test, feature = "testkit"))]
+mod races;
+pub(crate) mod site;
+mod users;
 
 use async_trait::async_trait;
-use time::OffsetDateTime;
-use vizhook_core::{AccountId, ContentUrl, SiteId, SiteRole, UserId};
-use vizhook_store::*;
+use vizhook_core::{ContentUrl, SiteId, UserId};
+use vizhook_store::{
+    NewSiteUser, Project, PublishEvent, Published, Site, SiteUser, SiteUserUpdate, Sites,
+    StoreResult,
+};
 
-use crate::PgStore;
+use crate::{PgStore, convert::db_error};
 
 #[async_trait]
 impl Sites for PgStore {
     async fn create_site(
         &self,
-        _site: &Site,
-        _default_project: &Project,
-        _events: &[PublishEvent],
+        site: &Site,
+        default_project: &Project,
+        events: &[PublishEvent],
     ) -> StoreResult<Vec<Published>> {
-        Err(crate::unimplemented("create_site"))
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let published = site::create(&mut tx, &self.wakes, site, default_project, events).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(published)
     }
 
     async fn sites(&self) -> StoreResult<Vec<Site>> {
-        Err(crate::unimplemented("sites"))
+        site::all(&self.pool).await
     }
 
-    async fn site(&self, _id: SiteId) -> StoreResult<Option<Site>> {
-        Err(crate::unimplemented("site"))
+    async fn site(&self, id: SiteId) -> StoreResult<Option<Site>> {
+        site::by_id(&self.pool, id).await
     }
 
-    async fn site_by_content_url(&self, _content_url: &ContentUrl) -> StoreResult<Option<Site>> {
-        Err(crate::unimplemented("site_by_content_url"))
+    async fn site_by_content_url(&self, content_url: &ContentUrl) -> StoreResult<Option<Site>> {
+        site::by_content_url(&self.pool, content_url).await
     }
 
-    async fn site_by_name(&self, _name: &str) -> StoreResult<Option<Site>> {
-        Err(crate::unimplemented("site_by_name"))
+    async fn site_by_name(&self, name: &str) -> StoreResult<Option<Site>> {
+        site::by_name(&self.pool, name).await
     }
 
     async fn update_site(
         &self,
-        _site: &Site,
-        _events: &[PublishEvent],
+        site: &Site,
+        events: &[PublishEvent],
     ) -> StoreResult<Vec<Published>> {
-        Err(crate::unimplemented("update_site"))
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let published = site::update(&mut tx, &self.wakes, site, events).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(published)
     }
 
     async fn delete_site(
         &self,
-        _id: SiteId,
-        _events: &[PublishEvent],
+        id: SiteId,
+        events: &[PublishEvent],
     ) -> StoreResult<Vec<Published>> {
-        Err(crate::unimplemented("delete_site"))
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let published = site::delete(&mut tx, &self.wakes, id, events).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(published)
     }
 
-    async fn add_user(&self, _new: &NewSiteUser) -> StoreResult<SiteUser> {
-        Err(crate::unimplemented("add_user"))
+    async fn add_user(&self, new: &NewSiteUser) -> StoreResult<SiteUser> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let user = users::add_user(&mut tx, new).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(user)
     }
 
-    async fn users(&self, _site: SiteId) -> StoreResult<Vec<SiteUser>> {
-        Err(crate::unimplemented("users"))
+    async fn users(&self, site: SiteId) -> StoreResult<Vec<SiteUser>> {
+        users::users(&self.pool, site).await
     }
 
-    async fn user(&self, _site: SiteId, _id: UserId) -> StoreResult<Option<SiteUser>> {
-        Err(crate::unimplemented("user"))
+    async fn user(&self, site: SiteId, id: UserId) -> StoreResult<Option<SiteUser>> {
+        users::user(&self.pool, site, id).await
     }
 
     async fn update_user(
         &self,
-        _update: &SiteUserUpdate,
-        _events: &[PublishEvent],
+        update: &SiteUserUpdate,
+        events: &[PublishEvent],
     ) -> StoreResult<(SiteUser, Vec<Published>)> {
-        Err(crate::unimplemented("update_user"))
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let updated = users::update_user(&mut tx, &self.wakes, update, events).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(updated)
     }
 
     async fn remove_user(
         &self,
-        _site: SiteId,
-        _id: UserId,
-        _events: &[PublishEvent],
+        site: SiteId,
+        id: UserId,
+        events: &[PublishEvent],
     ) -> StoreResult<Vec<Published>> {
-        Err(crate::unimplemented("remove_user"))
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let published = users::remove_user(&mut tx, &self.wakes, site, id, events).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(published)
     }
 }
