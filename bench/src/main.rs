@@ -1,8 +1,12 @@
 //! vizhook-bench: the command line, the shared monotonic clock, and the order in which the
 //! scenarios run (ceiling first, so every vizhook figure can be compared with it; the receive
-//! scenario measures it too).
+//! scenario measures it too; with `--postgres`, each PostgreSQL scenario right after its
+//! SQLite counterpart).
 
 mod ceiling;
+mod measure;
+mod postgres;
+mod postgres_report;
 mod procfs;
 mod receive;
 mod receiver;
@@ -103,7 +107,15 @@ pub(crate) struct Args {
     /// Also write the figures as JSON to this file.
     #[arg(long)]
     pub(crate) json: Option<PathBuf>,
+    /// Also run the throughput (one node, then two), latency (two nodes) and receive
+    /// scenarios on this PostgreSQL server, each on a new schema dropped afterwards, e.g.
+    /// postgres://postgres@127.0.0.1:5432/test.
+    #[arg(long, value_name = "URL", env = POSTGRES_URL_VAR)]
+    pub(crate) postgres: Option<String>,
 }
+
+/// The variable `--postgres` is read from when it is not given.
+pub(crate) const POSTGRES_URL_VAR: &str = "VIZHOOK_BENCH_POSTGRES_URL";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum Scenario {
@@ -113,6 +125,8 @@ pub(crate) enum Scenario {
     Latency,
     Fanout,
     Receive,
+    /// Only the PostgreSQL scenarios (needs `--postgres`), and SQLite's throughput beside them.
+    Postgres,
 }
 
 impl Scenario {
@@ -161,7 +175,7 @@ fn vizhook_binary(args: &Args) -> anyhow::Result<PathBuf> {
 /// fsyncs do not wait behind the previous scenario's database being flushed: in one full run
 /// before this, the latency scenario's p99 was 204 ms after the throughput scenario, against
 /// 7 to 9 ms when run alone.
-async fn settle_disk() {
+pub(crate) async fn settle_disk() {
     match tokio::process::Command::new("sync").status().await {
         Ok(status) if status.success() => {}
         other => eprintln!("warning: `sync` between scenarios did not run: {other:?}"),
@@ -178,6 +192,16 @@ async fn main() -> anyhow::Result<()> {
         "--rate must be 1..=100000 (at most 1000 events per 10 ms request)"
     );
     anyhow::ensure!(args.receive_rate >= 1, "--receive-rate must be at least 1");
+    anyhow::ensure!(
+        args.scenario != Scenario::Postgres || args.postgres.is_some(),
+        "--scenario postgres needs --postgres URL (or {POSTGRES_URL_VAR})"
+    );
+    let mut postgres = match &args.postgres {
+        Some(url) if !matches!(args.scenario, Scenario::Ceiling | Scenario::Fanout) => {
+            Some(postgres::PostgresRun::connect(url).await?)
+        }
+        _ => None,
+    };
     let mut report = report::Report::new();
     if args.scenario.runs(Scenario::Ceiling) || args.scenario == Scenario::Receive {
         report.ceiling = Some(ceiling::ceiling(&args).await?);
@@ -185,12 +209,23 @@ async fn main() -> anyhow::Result<()> {
     if args.scenario != Scenario::Ceiling {
         let binary = vizhook_binary(&args)?;
         report.vizhook_binary = Some(binary.display().to_string());
-        if args.scenario.runs(Scenario::Throughput) {
-            report.throughput = Some(scenarios::throughput(&args, &binary).await?);
+        let sqlite = &scenarios::Target::SQLITE;
+        if args.scenario.runs(Scenario::Throughput) || args.scenario == Scenario::Postgres {
+            report.throughput = Some(scenarios::throughput(&args, &binary, sqlite).await?);
+        }
+        if let Some(pg) = &mut postgres
+            && args.scenario.runs_on_postgres(Scenario::Throughput)
+        {
+            pg.throughput(&args, &binary).await;
         }
         if args.scenario.runs(Scenario::Latency) {
             settle_disk().await;
-            report.latency = Some(scenarios::latency(&args, &binary).await?);
+            report.latency = Some(scenarios::latency(&args, &binary, sqlite).await?);
+        }
+        if let Some(pg) = &mut postgres
+            && args.scenario.runs_on_postgres(Scenario::Latency)
+        {
+            pg.latency(&args, &binary).await;
         }
         if args.scenario.runs(Scenario::Fanout) {
             settle_disk().await;
@@ -198,8 +233,16 @@ async fn main() -> anyhow::Result<()> {
         }
         if args.scenario.runs(Scenario::Receive) {
             settle_disk().await;
-            report.receive = Some(receive::receive(&args, &binary).await?);
+            report.receive = Some(receive::receive(&args, &binary, None).await?);
         }
+        if let Some(pg) = &mut postgres
+            && args.scenario.runs_on_postgres(Scenario::Receive)
+        {
+            pg.receive(&args, &binary).await;
+        }
+    }
+    if let Some(pg) = postgres {
+        report.postgres = Some(pg.finish().await);
     }
     report.judge();
     render::print(&report.render())?;

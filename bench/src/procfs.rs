@@ -1,7 +1,8 @@
 //! What `/proc` says about a process and the machine: peak resident memory (`VmHWM`), CPU time
-//! per process and per thread name, machine-wide busy time, and the machine's description.
+//! per process and per thread name, machine-wide busy time, a process's TCP ports and read
+//! system calls, and the machine's description.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::Serialize;
 
@@ -178,6 +179,44 @@ pub(crate) fn top_others(
     used
 }
 
+/// The local ports of `pid`'s TCP sockets: which server connections are its own (PostgreSQL
+/// shows each client's port in `pg_stat_activity`).
+pub(crate) fn tcp_local_ports(pid: u32) -> HashSet<u16> {
+    let mut port_of_inode = HashMap::new();
+    for table in ["tcp", "tcp6"] {
+        let text = std::fs::read_to_string(format!("/proc/{pid}/net/{table}")).unwrap_or_default();
+        for line in text.lines().skip(1) {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let port = fields
+                .get(1)
+                .and_then(|local| local.rsplit_once(':'))
+                .and_then(|(_, port)| u16::from_str_radix(port, 16).ok());
+            if let (Some(port), Some(inode)) = (port, fields.get(9)) {
+                port_of_inode.insert((*inode).to_owned(), port);
+            }
+        }
+    }
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return HashSet::new();
+    };
+    fds.flatten()
+        .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+        .filter_map(|target| {
+            let target = target.to_string_lossy().into_owned();
+            let inode = target.strip_prefix("socket:[")?.strip_suffix(']')?;
+            port_of_inode.get(inode).copied()
+        })
+        .collect()
+}
+
+/// Read system calls `pid` made so far (`syscr` of `/proc/PID/io`; readable for our own
+/// processes, or as root): for a database server's backend, about one per client round trip.
+pub(crate) fn read_syscalls(pid: u32) -> Option<u64> {
+    let io = std::fs::read_to_string(format!("/proc/{pid}/io")).ok()?;
+    let line = io.lines().find(|l| l.starts_with("syscr:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
 /// `VmHWM` (peak resident set) of `pid`, in MiB.
 pub(crate) fn peak_rss_mib(pid: u32) -> Option<f64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
@@ -230,7 +269,14 @@ impl Machine {
 
 #[cfg(test)]
 mod tests {
-    use super::stat_ticks;
+    use super::{stat_ticks, tcp_local_ports};
+
+    #[test]
+    fn finds_the_port_of_a_socket_of_this_process() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("address").port();
+        assert!(tcp_local_ports(std::process::id()).contains(&port));
+    }
 
     #[test]
     fn reads_utime_and_stime_even_with_spaces_in_comm() {

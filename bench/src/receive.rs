@@ -1,13 +1,12 @@
-//! The receiver scenario: `vizhook receive` with one Tableau source, a SQLite inbox and one
-//! action (by default an `http` action posting to this process's receiver). It measures how
-//! many distinct events per second it accepts (202: stored, de-duplication key taken and the
-//! action task queued, all committed) from many keep-alive connections, that exact repeats are
-//! answered 200 "duplicate" and queue nothing, and the round trip at a fixed open-loop rate.
+//! The receiver scenario: `vizhook receive` with one Tableau source, an inbox on SQLite (or
+//! on a PostgreSQL schema) and one action (by default an `http` action posting to this
+//! process's receiver). It measures how many distinct events per second it accepts (202:
+//! stored, de-duplication key taken and the action task queued, all committed) from many
+//! keep-alive connections, that exact repeats are answered 200 "duplicate" and queue nothing,
+//! and (on SQLite) the round trip at a fixed open-loop rate.
 
 use std::{
-    collections::BTreeMap,
     path::{Path, PathBuf},
-    process::Command,
     sync::{
         Arc,
         atomic::{AtomicU64, Ordering},
@@ -16,18 +15,26 @@ use std::{
 };
 
 mod load;
+mod sink;
 
-use self::load::{OpenLoop, accepted, closed_loop, duplicate, event_counters, open_loop};
+use self::{
+    load::{OpenLoop, accepted, closed_loop, duplicate, event_counters, open_loop},
+    sink::{Sink, config, inbox_rows},
+};
 use clap::ValueEnum;
 use reqwest::Client;
 
 use crate::{
     Args,
     ceiling::tableau_body,
+    measure::Window,
     now_ns,
+    postgres::{
+        Database,
+        probe::{self, Watch},
+    },
     receiver::Receiver,
     report::{InboxCheck, Receive, ReceiveLatency},
-    scenarios::Window,
     secs,
     stats::Latencies,
     vizhook::Vizhook,
@@ -57,135 +64,13 @@ impl ActionKind {
     }
 }
 
-/// The receiver configuration: one source without a rate limit, the inbox in `dir`, and the
-/// action engine sized like `vizhook serve`'s in the delivery scenarios.
-fn config(dir: &Path, action: ActionKind, hook_url: &str) -> String {
-    let action = match action {
-        ActionKind::Http => {
-            format!("\n  [[receiver.action]]\n  type = \"http\"\n  url = \"{hook_url}\"\n")
-        }
-        ActionKind::File => {
-            "\n  [[receiver.action]]\n  type = \"file\"\n  path = \"actions.jsonl\"\n".to_owned()
-        }
-        ActionKind::None => String::new(),
-    };
-    format!(
-        r#"[storage]
-database = "sqlite://{db}"
-
-[[source]]
-name = "tableau"
-path = "/tableau"
-token = "{TOKEN}"
-rate_limit = 0
-
-[route]
-receiver = "bench"
-
-[[receiver]]
-name = "bench"
-{action}
-[delivery]
-max_in_flight = 512
-max_in_flight_per_action = 256
-claim_batch = 256
-lease = "60s"
-attempt_timeout = "10s"
-poll_interval = "50ms"
-"#,
-        db = dir.join("receive.db").display(),
-    )
-}
-
-/// Where the actions land, and how many have.
-enum Sink {
-    Http(Receiver),
-    /// The JSON lines file, and how much of it was counted: (bytes, lines).
-    File(PathBuf, (u64, u64)),
-    None,
-}
-
-impl Sink {
-    /// Actions performed so far.
-    fn count(&mut self) -> u64 {
-        match self {
-            Self::Http(receiver) => receiver.count(),
-            Self::File(path, (offset, lines)) => {
-                use std::io::{Read as _, Seek as _, SeekFrom};
-                if let Ok(mut file) = std::fs::File::open(&*path)
-                    && file.seek(SeekFrom::Start(*offset)).is_ok()
-                {
-                    let mut new = Vec::new();
-                    if let Ok(read) = file.read_to_end(&mut new) {
-                        *offset += read as u64;
-                        *lines += new.iter().filter(|b| **b == b'\n').count() as u64;
-                    }
-                }
-                *lines
-            }
-            Self::None => 0,
-        }
-    }
-
-    /// Waits until `expected` actions were performed, or none for `stall`; returns whether all
-    /// were, and when the last one counted arrived.
-    async fn wait_for(&mut self, expected: u64, stall: Duration) -> (bool, u64) {
-        if matches!(self, Self::None) {
-            return (true, now_ns());
-        }
-        let mut last = self.count();
-        let mut last_ns = now_ns();
-        loop {
-            let now = self.count();
-            if now != last {
-                last = now;
-                last_ns = now_ns();
-            }
-            if now >= expected {
-                // The receiver knows the exact arrival time of the last one.
-                if let Self::Http(receiver) = self {
-                    last_ns = receiver.hits().last().map_or(last_ns, |h| h.at_ns);
-                }
-                return (true, last_ns);
-            }
-            if now_ns() - last_ns >= stall.as_nanos() as u64 {
-                eprintln!("  stalled: {now} of {expected} actions, nothing new for {stall:?}");
-                return (false, last_ns);
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-}
-
-/// Rows of the inbox and its tasks by state, read with the `sqlite3` command (read-only) if it
-/// is installed.
-fn inbox_rows(database: &Path) -> Option<(u64, BTreeMap<String, u64>)> {
-    let output = Command::new("sqlite3")
-        .arg("-readonly")
-        .arg(database)
-        .arg(
-            "SELECT 'inbox', count(*) FROM inbox; \
-             SELECT 'task ' || state, count(*) FROM inbox_tasks GROUP BY state;",
-        )
-        .output()
-        .ok()
-        .filter(|o| o.status.success())?;
-    let mut inbox = 0;
-    let mut tasks = BTreeMap::new();
-    for line in String::from_utf8_lossy(&output.stdout).lines() {
-        let (name, n) = line.split_once('|')?;
-        let n: u64 = n.trim().parse().ok()?;
-        match name.strip_prefix("task ") {
-            Some(state) => {
-                tasks.insert(state.to_owned(), n);
-            }
-            None => inbox = n,
-        }
-    }
-    Some((inbox, tasks))
-}
-
-pub(crate) async fn receive(args: &Args, binary: &Path) -> anyhow::Result<Receive> {
+/// Runs the scenario with its inbox on `postgres` (without the fixed-rate phase), or by
+/// default on a fresh SQLite file.
+pub(crate) async fn receive(
+    args: &Args,
+    binary: &Path,
+    postgres: Option<&Database>,
+) -> anyhow::Result<Receive> {
     let (requests, dups, action) = (
         args.receive_requests,
         args.receive_duplicates,
@@ -195,11 +80,16 @@ pub(crate) async fn receive(args: &Args, binary: &Path) -> anyhow::Result<Receiv
         dups <= requests,
         "--receive-duplicates must be at most --receive-requests"
     );
+    let then = match postgres {
+        None => format!(
+            ", then {}/s for {} s",
+            args.receive_rate, args.receive_duration
+        ),
+        Some(_) => " on PostgreSQL".to_owned(),
+    };
     eprintln!(
-        "receive: {requests} events over {} connections, {dups} duplicates, then {}/s for {} s; action: {}",
+        "receive: {requests} events over {} connections, {dups} duplicates{then}; action: {}",
         args.receive_concurrency,
-        args.receive_rate,
-        args.receive_duration,
         action.name()
     );
     let receiver = Receiver::start().await?;
@@ -207,7 +97,12 @@ pub(crate) async fn receive(args: &Args, binary: &Path) -> anyhow::Result<Receiv
     let config_path = dir.path().join("receive.toml");
     std::fs::write(
         &config_path,
-        config(dir.path(), action, &receiver.url("/hook/0")),
+        config(
+            dir.path(),
+            postgres.map(|db| db.url.as_str()),
+            action,
+            &receiver.url("/hook/0"),
+        ),
     )?;
     let database = dir.path().join("receive.db");
     let mut sink = match action {
@@ -215,11 +110,16 @@ pub(crate) async fn receive(args: &Args, binary: &Path) -> anyhow::Result<Receiv
         ActionKind::File => Sink::File(dir.path().join("actions.jsonl"), (0, 0)),
         ActionKind::None => Sink::None,
     };
+    let name = if postgres.is_some() {
+        "receive-pg"
+    } else {
+        "receive"
+    };
     let log_file = args
         .vizhook_log_file
         .as_ref()
-        .map(|f| PathBuf::from(f.replace("SCENARIO", "receive")));
-    let mut vizhook = Vizhook::start_receive(
+        .map(|f| PathBuf::from(f.replace("SCENARIO", name)));
+    let vizhook = Vizhook::start_receive(
         binary,
         dir,
         &config_path,
@@ -227,18 +127,20 @@ pub(crate) async fn receive(args: &Args, binary: &Path) -> anyhow::Result<Receiv
         log_file.as_deref(),
     )
     .await?;
+    let mut nodes = [vizhook];
     let client = Client::builder()
         .pool_max_idle_per_host(usize::MAX)
         .timeout(Duration::from_secs(60))
         .build()?;
-    let url = format!("{}/tableau/{TOKEN}", vizhook.base);
+    let url = format!("{}/tableau/{TOKEN}", nodes[0].base);
     let stall = secs(args.stall_timeout);
 
     // Throughput: distinct events, as fast as 202s come back. Each body's resource_name is
     // its send time; it is kept so the duplicates below can repeat it byte for byte.
     let sent_at: Arc<Vec<AtomicU64>> =
         Arc::new((0..=requests).map(|_| AtomicU64::new(0)).collect());
-    let window = Window::open(&vizhook);
+    let mut watch = Watch::open(postgres).await?;
+    let window = Window::open(&nodes);
     let started = now_ns();
     let stamp = sent_at.clone();
     let tally = closed_loop(
@@ -275,60 +177,46 @@ pub(crate) async fn receive(args: &Args, binary: &Path) -> anyhow::Result<Receiv
     .await?;
     dup_tally.report_others("duplicates");
 
-    let expected_actions = if action == ActionKind::None {
-        0
-    } else {
-        tally.expected
-    };
+    let acting = action != ActionKind::None;
+    let expected_actions = if acting { tally.expected } else { 0 };
     let (drained, last_action_ns) = sink.wait_for(expected_actions, stall).await;
-    let throughput_process = window.close(&mut vizhook)?;
-    let counters = event_counters(&client, &vizhook.base).await;
+    let mut throughput_process = window.close(&mut nodes)?;
+    watch.close(&nodes).await?;
+    let counters = event_counters(&client, &nodes[0].base).await;
     let actions_done = sink.count();
     let actions_s = (last_action_ns.max(started) - started) as f64 / 1e9;
 
-    // Latency: a fixed open-loop rate.
-    let first = requests + 1;
-    eprintln!(
-        "  latency: {}/s for {} s",
-        args.receive_rate, args.receive_duration
-    );
-    let window = Window::open(&vizhook);
-    let OpenLoop {
-        tally: lat,
-        from_schedule,
-        lags,
-        sent,
-        achieved_rate,
-        waited,
-    } = open_loop(&client, &url, args, first).await?;
-    lat.report_others("latency");
-    let latency_actions = if action == ActionKind::None {
-        0
-    } else {
-        lat.expected
+    let latency = match postgres {
+        None => {
+            let phase = Phase {
+                client: &client,
+                url: &url,
+                first: requests + 1,
+                actions_before: expected_actions,
+                acting,
+            };
+            Some(phase.run(args, &mut nodes, &mut sink).await?)
+        }
+        Some(_) => None,
     };
-    let (latency_drained, _) = sink
-        .wait_for(expected_actions + latency_actions, stall)
-        .await;
-    let latency_process = window.close(&mut vizhook)?;
-    let (event_to_action, repeated) = match &sink {
+    let repeated = match &sink {
         Sink::Http(receiver) => {
             let hits = receiver.hits();
             let mut seen = std::collections::HashSet::with_capacity(hits.len());
-            let repeated = hits.iter().filter(|h| !seen.insert(h.seq)).count() as u64;
-            let latencies = hits
-                .iter()
-                .filter(|h| h.seq >= first)
-                .map(|h| h.at_ns.saturating_sub(h.sent_ns));
-            (Some(Latencies::of(latencies)), Some(repeated))
+            Some(hits.iter().filter(|h| !seen.insert(h.seq)).count() as u64)
         }
-        _ => (None, None),
+        _ => None,
     };
-    let final_counters = event_counters(&client, &vizhook.base).await;
-    let rows = inbox_rows(&database);
+    let final_counters = event_counters(&client, &nodes[0].base).await;
+    let rows = match postgres {
+        Some(db) => Some(probe::inbox_rows(db).await?),
+        None => inbox_rows(&database),
+    };
+    let [vizhook] = nodes;
     vizhook.stop().await;
+    throughput_process.postgres = watch.finish().await?;
 
-    let total = tally.expected + lat.expected;
+    let total = tally.expected + latency.as_ref().map_or(0, |l| l.accepted);
     let inbox = InboxCheck {
         expected_events: total,
         expected_duplicates: dups,
@@ -339,7 +227,7 @@ pub(crate) async fn receive(args: &Args, binary: &Path) -> anyhow::Result<Receiv
         inbox_rows: rows.as_ref().map(|(n, _)| *n),
         tasks_by_state: rows.map(|(_, tasks)| tasks.into_iter().collect()),
         actions_performed: sink.count(),
-        actions_expected: if action == ActionKind::None { 0 } else { total },
+        actions_expected: if acting { total } else { 0 },
         actions_repeated: repeated,
     };
     Ok(Receive {
@@ -364,7 +252,60 @@ pub(crate) async fn receive(args: &Args, binary: &Path) -> anyhow::Result<Receiv
             0.0
         },
         process: throughput_process,
-        latency: ReceiveLatency {
+        latency,
+        inbox,
+    })
+}
+
+/// The fixed-rate phase, after the throughput phase's events and actions.
+struct Phase<'a> {
+    client: &'a Client,
+    url: &'a str,
+    /// The first sequence number of this phase.
+    first: u64,
+    /// Actions performed before it.
+    actions_before: u64,
+    acting: bool,
+}
+
+impl Phase<'_> {
+    async fn run(
+        &self,
+        args: &Args,
+        nodes: &mut [Vizhook],
+        sink: &mut Sink,
+    ) -> anyhow::Result<ReceiveLatency> {
+        eprintln!(
+            "  latency: {}/s for {} s",
+            args.receive_rate, args.receive_duration
+        );
+        let window = Window::open(nodes);
+        let OpenLoop {
+            tally: lat,
+            from_schedule,
+            lags,
+            sent,
+            achieved_rate,
+            waited,
+        } = open_loop(self.client, self.url, args, self.first).await?;
+        lat.report_others("latency");
+        let actions = if self.acting { lat.expected } else { 0 };
+        let (drained, _) = sink
+            .wait_for(self.actions_before + actions, secs(args.stall_timeout))
+            .await;
+        let process = window.close(nodes)?;
+        let event_to_action = match &*sink {
+            Sink::Http(receiver) => {
+                let hits = receiver.hits();
+                let latencies = hits
+                    .iter()
+                    .filter(|h| h.seq >= self.first)
+                    .map(|h| h.at_ns.saturating_sub(h.sent_ns));
+                Some(Latencies::of(latencies))
+            }
+            _ => None,
+        };
+        Ok(ReceiveLatency {
             rate: args.receive_rate,
             duration_s: args.receive_duration,
             sent,
@@ -377,9 +318,8 @@ pub(crate) async fn receive(args: &Args, binary: &Path) -> anyhow::Result<Receiv
             max_in_flight: args.receive_max_in_flight,
             waited_for_connection: waited,
             event_to_action,
-            actions_drained: latency_drained,
-            process: latency_process,
-        },
-        inbox,
-    })
+            actions_drained: drained,
+            process,
+        })
+    }
 }

@@ -6,6 +6,7 @@ use std::{
     io::{self, Write as _},
 };
 
+mod postgres;
 mod receive;
 
 use crate::{
@@ -82,6 +83,9 @@ impl Table {
                 format!("{} warning/error lines", p.vizhook_log_problems),
             );
         }
+        if let Some(pg) = &p.postgres {
+            postgres::server(self, pg, p.wall_s);
+        }
     }
 
     fn ceiling(&mut self, c: &Ceiling) {
@@ -112,8 +116,8 @@ impl Table {
         );
     }
 
-    fn throughput(&mut self, t: &Throughput) {
-        self.section("throughput, fan-out 1");
+    pub(super) fn throughput(&mut self, title: &str, t: &Throughput) {
+        self.section(title);
         self.row(
             "events",
             format!(
@@ -165,10 +169,17 @@ impl Table {
                 .take(2)
                 .map(|(name, s)| format!("{name} {:.0}", per(*s)))
                 .collect();
+            let server = p.postgres.as_ref().map_or_else(String::new, |pg| {
+                format!(
+                    ", postgres {:.0} us (vizhook's backends {:.0})",
+                    per(pg.vizhook_backends_cpu_s + pg.server_cpu_s),
+                    per(pg.vizhook_backends_cpu_s)
+                )
+            });
             self.row(
                 "CPU per delivery",
                 format!(
-                    "vizhook {:.0} us [{}], bench {:.0} us (injection included)",
+                    "vizhook {:.0} us [{}], bench {:.0} us (injection included){server}",
                     per(p.vizhook_cpu.cpu_s),
                     vizhook.join(", "),
                     per(p.bench_cpu.cpu_s)
@@ -177,8 +188,8 @@ impl Table {
         }
     }
 
-    fn latency(&mut self, l: &Latency) {
-        self.section("latency at a fixed rate, fan-out 1");
+    pub(super) fn latency(&mut self, title: &str, l: &Latency) {
+        self.section(title);
         self.row(
             "rate",
             format!(
@@ -273,16 +284,19 @@ impl Report {
             t.ceiling(c);
         }
         if let Some(x) = &self.throughput {
-            t.throughput(x);
+            t.throughput("throughput, fan-out 1", x);
         }
         if let Some(l) = &self.latency {
-            t.latency(l);
+            t.latency("latency at a fixed rate, fan-out 1", l);
         }
         if let Some(f) = &self.fanout {
             t.fanout(f);
         }
         if let Some(r) = &self.receive {
-            receive::receive(&mut t, r);
+            receive::receive(&mut t, r, "");
+        }
+        if let Some(p) = &self.postgres {
+            postgres::postgres(&mut t, self, p);
         }
         if !self.goals.is_empty() {
             t.section("goals");

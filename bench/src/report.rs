@@ -4,6 +4,8 @@
 use serde::Serialize;
 
 use crate::{
+    postgres::{self, probe::PgServerUse},
+    postgres_report::PostgresReport,
     procfs::{CpuUse, Machine},
     stats::Latencies,
 };
@@ -48,6 +50,9 @@ pub(crate) struct Process {
     /// started and ended within the window (a build's compiler runs) are not seen here.
     pub(crate) others: Vec<(String, f64)>,
     pub(crate) vizhook_log_problems: u64,
+    /// On PostgreSQL: what the database server spent meanwhile.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) postgres: Option<PgServerUse>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -203,7 +208,8 @@ pub(crate) struct Receive {
     pub(crate) actions_per_s: f64,
     /// First request to the last action.
     pub(crate) process: Process,
-    pub(crate) latency: ReceiveLatency,
+    /// The fixed-rate phase (not run on PostgreSQL).
+    pub(crate) latency: Option<ReceiveLatency>,
     pub(crate) inbox: InboxCheck,
 }
 
@@ -229,13 +235,19 @@ pub(crate) struct Report {
     pub(crate) latency: Option<Latency>,
     pub(crate) fanout: Option<Fanout>,
     pub(crate) receive: Option<Receive>,
+    /// The PostgreSQL scenarios (`--postgres`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) postgres: Option<PostgresReport>,
     pub(crate) goals: Vec<Goal>,
 }
 
 impl Report {
     pub(crate) fn new() -> Self {
         Self {
-            command: std::env::args().collect::<Vec<_>>().join(" "),
+            command: std::env::args()
+                .map(|arg| postgres::redact(&arg))
+                .collect::<Vec<_>>()
+                .join(" "),
             source: std::process::Command::new("git")
                 .args(["describe", "--always", "--dirty"])
                 .output()
@@ -245,7 +257,7 @@ impl Report {
             machine: Machine::describe(),
             vizhook_binary: None,
             vizhook_env: std::env::vars()
-                .filter(|(k, _)| k.starts_with("VIZHOOK_"))
+                .filter(|(k, _)| k.starts_with("VIZHOOK_") && k != crate::POSTGRES_URL_VAR)
                 .map(|(k, v)| {
                     let secret = ["SECRET", "PASSWORD"].iter().any(|s| k.contains(s));
                     format!("{k}={}", if secret { "***" } else { &v })
@@ -256,6 +268,7 @@ impl Report {
             latency: None,
             fanout: None,
             receive: None,
+            postgres: None,
             goals: Vec::new(),
         }
     }
@@ -301,21 +314,22 @@ impl Report {
                 measured,
                 met: clean && r.accepted_per_s >= 20_000.0,
             });
-            let l = &r.latency;
-            self.goals.push(Goal {
-                goal: format!(
-                    "receive (action: {}): p99 send-to-202 <= 10 ms at {}/s",
-                    r.action, l.rate
-                ),
-                measured: format!(
-                    "{:.2} ms ({:.2} ms from the schedule)",
-                    l.round_trip.p99_ms, l.from_schedule.p99_ms
-                ),
-                met: l.others.is_empty()
-                    && l.accepted == l.sent
-                    && l.waited_for_connection == 0
-                    && l.round_trip.p99_ms <= 10.0,
-            });
+            if let Some(l) = &r.latency {
+                self.goals.push(Goal {
+                    goal: format!(
+                        "receive (action: {}): p99 send-to-202 <= 10 ms at {}/s",
+                        r.action, l.rate
+                    ),
+                    measured: format!(
+                        "{:.2} ms ({:.2} ms from the schedule)",
+                        l.round_trip.p99_ms, l.from_schedule.p99_ms
+                    ),
+                    met: l.others.is_empty()
+                        && l.accepted == l.sent
+                        && l.waited_for_connection == 0
+                        && l.round_trip.p99_ms <= 10.0,
+                });
+            }
             self.goals.push(Goal {
                 goal: "receive: duplicates answered 200, inbox and actions match".to_owned(),
                 measured: format!(
@@ -331,6 +345,9 @@ impl Report {
                 ),
                 met: r.duplicates_answered == r.duplicates_sent && r.inbox.consistent(),
             });
+        }
+        if let Some(p) = &self.postgres {
+            p.judge(&mut self.goals);
         }
     }
 }

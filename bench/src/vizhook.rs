@@ -46,17 +46,22 @@ pub(crate) struct Vizhook {
 }
 
 impl Vizhook {
-    /// `vizhook serve` on a fresh database in a temporary folder. `log` is vizhook's
-    /// `VIZHOOK_LOG` filter; `log_file`, if given, receives every line.
+    /// `vizhook serve` on `database` (a PostgreSQL URL several nodes may share), or by default
+    /// on a fresh SQLite database in its temporary folder. `log` is vizhook's `VIZHOOK_LOG`
+    /// filter; `log_file`, if given, receives every line.
     pub(crate) async fn start(
         binary: &Path,
+        database: Option<&str>,
         log: &str,
         log_file: Option<&Path>,
     ) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
         let config = dir.path().join("bench.toml");
         std::fs::write(&config, CONFIG)?;
-        let database = format!("sqlite://{}", dir.path().join("bench.db").display());
+        let database = database.map_or_else(
+            || format!("sqlite://{}", dir.path().join("bench.db").display()),
+            str::to_owned,
+        );
         let mut command = Command::new(binary);
         command
             .args(["serve", "--dev", "--listen", "127.0.0.1:0", "--database"])
@@ -94,6 +99,7 @@ impl Vizhook {
     ) -> anyhow::Result<Self> {
         let mut child = command
             .env("VIZHOOK_LOG", log)
+            .env_remove(crate::POSTGRES_URL_VAR)
             .current_dir(dir.path())
             .stdin(Stdio::null())
             .stdout(Stdio::null())

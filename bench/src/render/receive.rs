@@ -1,11 +1,12 @@
 //! The receiver scenario's table: rates, answers, latency, the inbox's rows and the process.
 
 use super::{Table, others};
-use crate::report::{InboxCheck, Receive};
+use crate::report::{InboxCheck, Receive, ReceiveLatency};
 
-pub(super) fn receive(t: &mut Table, r: &Receive) {
+/// The scenario's tables; `on` names the inbox's database when it is not SQLite.
+pub(super) fn receive(t: &mut Table, r: &Receive, on: &str) {
     t.section(&format!(
-        "receiver (`vizhook receive`, {} action)",
+        "receiver (`vizhook receive`, {} action){on}",
         r.action
     ));
     t.row(
@@ -49,7 +50,13 @@ pub(super) fn receive(t: &mut Table, r: &Receive) {
         ),
     );
     t.process(&r.process);
-    let l = &r.latency;
+    if let Some(l) = &r.latency {
+        latency(t, l);
+    }
+    inbox(t, &r.inbox);
+}
+
+fn latency(t: &mut Table, l: &ReceiveLatency) {
     t.section(&format!(
         "receiver at a fixed rate ({}/s for {} s, open loop)",
         l.rate, l.duration_s
@@ -81,7 +88,6 @@ pub(super) fn receive(t: &mut Table, r: &Receive) {
         t.row("actions", "INCOMPLETE (stalled)");
     }
     t.process(&l.process);
-    inbox(t, &r.inbox);
 }
 
 fn inbox(t: &mut Table, i: &InboxCheck) {

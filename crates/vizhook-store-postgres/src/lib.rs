@@ -177,10 +177,3 @@ pub async fn ping(store: &PgStore) -> StoreResult<()> {
         .map_err(db_error)?;
     Ok(())
 }
-
-/// An aggregate method not written yet (only while the backend is being built).
-pub(crate) fn unimplemented(method: &str) -> vizhook_store::StoreError {
-    vizhook_store::StoreError::unavailable(std::io::Error::other(format!(
-        "{method} is not implemented on PostgreSQL yet"
-    )))
-}

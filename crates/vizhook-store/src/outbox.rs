@@ -226,7 +226,7 @@ impl DeliveryState {
     }
 
     pub fn parse(raw: &str) -> Option<Self> {
-        [Self::Pending, Self::Delivered, Self::Failed]
+        [Self::Pending, Self::Paused, Self::Delivered, Self::Failed]
             .into_iter()
             .find(|s| s.as_str() == raw)
     }

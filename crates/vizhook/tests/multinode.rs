@@ -334,7 +334,7 @@ name = "hook"
 [delivery]
 retry_schedule = ["100ms", "200ms", "300ms"]
 poll_interval = "50ms"
-lease = "10s"
+lease = "3m"
 "#,
             action.url("/action")
         ),

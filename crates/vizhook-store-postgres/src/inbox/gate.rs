@@ -6,15 +6,15 @@
 //! with one SQLite writer. Receives of other processes are ordered by the database's row locks
 //! only (`receive.rs`). Receives that share nothing never wait for each other.
 //!
-//! Every receive takes a ticket and joins one line per key and group (a 64-bit digest of it,
-//! qualified by its store), all at once under one lock, so tickets are in one order on every
-//! line and no two receives can wait for each other. A receive passes when it is first in all
-//! its lines, and leaves them when its pass is dropped (also when it is cancelled while
-//! waiting).
+//! Every receive takes a ticket and joins one line per key and group (a 64-bit digest of it
+//! under a random key, qualified by its store), all at once under one lock, so tickets are in
+//! one order on every line and no two receives can wait for each other. A receive passes when
+//! it is first in all its lines, and leaves them when its pass is dropped (also when it is
+//! cancelled while waiting). A digest collision only makes two receives wait in turn.
 
 use std::{
     collections::{HashMap, VecDeque},
-    hash::{DefaultHasher, Hash, Hasher},
+    hash::{BuildHasher, Hash, Hasher, RandomState},
     sync::{Arc, LazyLock, Mutex},
 };
 
@@ -26,6 +26,8 @@ static GATE: LazyLock<Gate> = LazyLock::new(Gate::default);
 
 #[derive(Default)]
 struct Gate {
+    /// Keyed at random, so that no one sending events can choose keys whose lines collide.
+    digests: RandomState,
     state: Mutex<State>,
 }
 
@@ -45,8 +47,8 @@ pub(super) struct Pass {
 
 /// The lines of `inbound` in the store identified by `store`: its keys and its alert groups.
 fn lines(store: usize, inbound: &Inbound) -> Vec<u64> {
-    let digest = |what: &dyn Fn(&mut DefaultHasher)| {
-        let mut hasher = DefaultHasher::new();
+    let digest = |what: &dyn Fn(&mut std::hash::DefaultHasher)| {
+        let mut hasher = GATE.digests.build_hasher();
         store.hash(&mut hasher);
         what(&mut hasher);
         hasher.finish()

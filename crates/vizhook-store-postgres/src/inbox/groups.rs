@@ -141,10 +141,7 @@ pub(super) async fn save(
 /// Supersedes the firing tasks of `recovered` groups still waiting to be sent (or to be
 /// retried): the recovery replaces them. Their rows are locked by id, in the order every
 /// record of attempts locks tasks.
-pub(super) async fn supersede(
-    conn: &mut PgConnection,
-    recovered: &[Group<'_>],
-) -> StoreResult<()> {
+pub(super) async fn supersede(conn: &mut PgConnection, recovered: &[Group<'_>]) -> StoreResult<()> {
     let (receivers, groups): (Vec<&str>, Vec<&str>) = recovered.iter().copied().unzip();
     sqlx::query(
         "UPDATE inbox_tasks SET state = 'superseded', next_attempt_at = NULL, last_error = $3 \

@@ -12,6 +12,8 @@ mod gate;
 mod groups;
 mod queue;
 mod receive;
+#[cfg(all(test, feature = "testkit"))]
+mod replicas;
 mod tasks;
 
 use std::{future::Future, sync::Arc};

@@ -62,9 +62,10 @@ pub(super) async fn queue(
         };
         if notice == Notice::Resolved {
             // Earlier firing tasks of this event for the group are not sent.
-            for earlier in tasks.iter_mut().filter(|t| {
-                (t.receiver, t.group) == group && t.notice == Notice::Firing
-            }) {
+            for earlier in tasks
+                .iter_mut()
+                .filter(|t| (t.receiver, t.group) == group && t.notice == Notice::Firing)
+            {
                 earlier.state = TaskState::Superseded;
             }
             recovered.push(group);

@@ -557,6 +557,22 @@ pub async fn disabled_webhooks_pause_and_resume(store: &(impl Identity + Webhook
         "paused while disabled"
     );
     assert_eq!(store.next_due().await.unwrap(), None);
+    // The delivery log shows a paused delivery as paused.
+    let log = store
+        .deliveries(
+            site,
+            hooks[0].id,
+            &DeliveryQuery {
+                limit: 10,
+                before: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert!(
+        log.iter().any(|d| d.state == DeliveryState::Paused),
+        "{log:?}"
+    );
     hook.enabled = true;
     store.update_webhook(&hook).await.unwrap();
     let resumed = store.claim_deliveries(&claim_at(T0, 10)).await.unwrap();
