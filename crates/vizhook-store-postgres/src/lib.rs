@@ -20,7 +20,6 @@ mod members;
 mod outbox;
 mod rekey;
 mod sites;
-#[cfg(feature = "testkit")]
 pub mod testing;
 mod wakes;
 mod webhooks;

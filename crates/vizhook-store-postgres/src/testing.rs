@@ -1,6 +1,6 @@
-//! For tests (feature `testkit`): a fresh, empty schema per test on the PostgreSQL server named
-//! by `VIZHOOK_TEST_POSTGRES_URL`, so tests run in parallel on one database, and when the
-//! variable is unset, a line saying by name which test was skipped. The line goes straight to
+//! For tests (this crate's, the server's, the receiver's and the binary's): a fresh, empty
+//! schema per test on the PostgreSQL server named by `VIZHOOK_TEST_POSTGRES_URL`, so tests run
+//! in parallel on one database, and when the variable is unset, a line saying by name which test was skipped. The line goes straight to
 //! the process's standard error, past the test harness's capture, so a skipped test never
 //! passes silently.
 

@@ -51,9 +51,9 @@ pub trait Inbox: Send + Sync {
     async fn prune_inbox(&self, before: OffsetDateTime) -> StoreResult<u64>;
 
     /// Calls `wake` whenever another process sharing this database may have queued tasks, as
-    /// [`Outbox::on_remote_deliveries`](crate::Outbox::on_remote_deliveries) does for
+    /// [`Outbox::on_remote_deliveries`](crate::outbox::Outbox::on_remote_deliveries) does for
     /// deliveries. A backend that one process holds alone (SQLite) never calls it.
-    fn on_remote_tasks(&self, _wake: crate::Wake) {}
+    fn on_remote_tasks(&self, _wake: crate::wake::Wake) {}
 }
 
 /// An accepted event to store once, with the notifications routing planned for it.

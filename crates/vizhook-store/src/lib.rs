@@ -17,9 +17,10 @@ mod outbox;
 mod sites;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+mod wake;
 mod webhooks;
 
-use std::{fmt::Debug, sync::Arc};
+use std::fmt::Debug;
 
 pub use content::*;
 pub use error::{StoreError, StoreResult};
@@ -27,6 +28,7 @@ pub use identity::*;
 pub use inbox::*;
 pub use outbox::*;
 pub use sites::*;
+pub use wake::Wake;
 pub use webhooks::*;
 
 /// Everything vizhook keeps: every aggregate's trait. Implemented by `vizhook-store-sqlite`
@@ -46,10 +48,6 @@ impl<T> Store for T where
     T: Identity + Sites + Webhooks + Content + Outbox + Inbox + Send + Sync + Debug + 'static
 {
 }
-
-/// Called when another process sharing the database may have made work due; see
-/// [`Outbox::on_remote_deliveries`] and [`Inbox::on_remote_tasks`].
-pub type Wake = Arc<dyn Fn() + Send + Sync>;
 
 /// Every aggregate's trait and `Store`, for callers of store methods.
 pub mod prelude {

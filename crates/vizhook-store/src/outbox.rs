@@ -85,7 +85,7 @@ pub trait Outbox: Send + Sync {
     /// due (published them, resumed or redelivered them), so that this process's workers look
     /// at once rather than at their next poll, which stays the backstop. A backend that one
     /// process holds alone (SQLite) never calls it.
-    fn on_remote_deliveries(&self, _wake: crate::Wake) {}
+    fn on_remote_deliveries(&self, _wake: crate::wake::Wake) {}
 }
 
 /// An event to write, with the exact payload its deliveries will POST.

@@ -1,11 +1,18 @@
 //! Saving one record of content in PostgreSQL: data sources and workbooks (inserted, or updated
 //! in place keeping their creation time), a connection's settings, and jobs.
 
-use sqlx::PgConnection;
-use vizhook_store::{Connection, Datasource, Job, StoreResult, Workbook};
+use sqlx::{PgConnection, postgres::PgQueryResult};
+use vizhook_store::{Connection, Datasource, Job, StoreError, StoreResult, Workbook};
 
-use super::write::exactly_one;
 use crate::convert::{db_error, millis};
+
+/// A write that must have touched a row: none is `NotFound`.
+pub(super) fn exactly_one(result: Result<PgQueryResult, sqlx::Error>) -> StoreResult<()> {
+    match result.map_err(db_error)?.rows_affected() {
+        0 => Err(StoreError::NotFound),
+        _ => Ok(()),
+    }
+}
 
 /// A size as its `BIGINT` column holds it.
 fn size(bytes: u64) -> i64 {

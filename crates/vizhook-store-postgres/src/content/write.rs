@@ -4,13 +4,16 @@
 //! failing change rolls back the changes before it and publishes nothing. The saves of records
 //! are in `save.rs`, the replacement of a record's views, connections and labels in `lists.rs`.
 
-use sqlx::{PgConnection, postgres::PgQueryResult};
+use sqlx::PgConnection;
 use vizhook_core::{LabelId, ProjectId, SiteId, ViewId};
 use vizhook_store::{
     ContentChange, ContentRef, Project, PublishEvent, Published, StoreError, StoreResult,
 };
 
-use super::{lists, save};
+use super::{
+    lists,
+    save::{self, exactly_one},
+};
 use crate::{
     convert::{db_error, millis},
     outbox::publish::publish,
@@ -67,14 +70,6 @@ pub(crate) async fn apply(
         }
     }
     publish(conn, wakes, events).await
-}
-
-/// A write that must have touched a row: none is `NotFound`.
-pub(super) fn exactly_one(result: Result<PgQueryResult, sqlx::Error>) -> StoreResult<()> {
-    match result.map_err(db_error)?.rows_affected() {
-        0 => Err(StoreError::NotFound),
-        _ => Ok(()),
-    }
 }
 
 pub(crate) async fn save_project(conn: &mut PgConnection, p: &Project) -> StoreResult<()> {

@@ -12,7 +12,7 @@ mod gate;
 mod groups;
 mod queue;
 mod receive;
-#[cfg(all(test, feature = "testkit"))]
+#[cfg(test)]
 mod replicas;
 mod tasks;
 
@@ -75,7 +75,7 @@ impl PgStore {
         &self,
         inbound: &Inbound,
         lease: Option<&TaskClaimRequest>,
-    ) -> StoreResult<receive::Outcome> {
+    ) -> StoreResult<queue::Outcome> {
         // This store's identity for the gate: its clones share it, another opened store not.
         let store = Arc::as_ptr(&self.wakes) as usize;
         let _pass = gate::enter(store, inbound).await;

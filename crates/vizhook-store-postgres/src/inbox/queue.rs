@@ -11,10 +11,7 @@ use vizhook_store::{
     ClaimedTask, Inbound, Received, StoreError, StoreResult, TaskClaimRequest, TaskState,
 };
 
-use super::{
-    groups::{self, Group, SUPERSEDED},
-    receive::Outcome,
-};
+use super::groups::{self, Group, SUPERSEDED};
 use crate::{
     convert::{db_error, millis},
     wakes::{Wakes, notify},
@@ -29,6 +26,9 @@ struct TaskRow<'a> {
     /// Leased to the caller until then: written as a claim leaves a task.
     lease: Option<i64>,
 }
+
+/// What storing an event did, and the tasks leased to its caller.
+pub(super) type Outcome = (Received, Vec<ClaimedTask>);
 
 /// Decides `inbound`'s notifications and queues their tasks, leasing some to the caller if
 /// `lease` asks. The event's row is written already.

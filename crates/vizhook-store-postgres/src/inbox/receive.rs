@@ -7,16 +7,13 @@
 //! so two receives never wait for each other in a circle.
 
 use sqlx::{PgConnection, PgPool, Row};
-use vizhook_store::{ClaimedTask, Inbound, Received, StoreResult, TaskClaimRequest};
+use vizhook_store::{Inbound, Received, StoreResult, TaskClaimRequest};
 
-use super::queue::queue;
+use super::queue::{Outcome, queue};
 use crate::{
     convert::{db_error, millis},
     wakes::Wakes,
 };
-
-/// What storing an event did, and the tasks leased to its caller.
-pub(super) type Outcome = (Received, Vec<ClaimedTask>);
 
 /// Stores `inbound` once, leasing up to `lease.limit` of its new tasks to the caller if asked.
 pub(super) async fn receive(

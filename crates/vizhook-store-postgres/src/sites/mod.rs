@@ -2,7 +2,7 @@
 //! write is one transaction, with the events it fires written in it through the outbox's
 //! `publish`; reads run on the pool.
 
-#[cfg(all(test, feature = "testkit"))]
+#[cfg(test)]
 mod races;
 pub(crate) mod site;
 mod users;

@@ -17,9 +17,31 @@ fn every_source_file_starts_with_a_module_doc() {
         }
     }
     assert!(files.len() > 20, "found only {} files", files.len());
+    // A file that another pulls in with `include!` cannot hold inner doc comments; it starts
+    // with a plain `//` comment instead.
+    let included: Vec<std::path::PathBuf> = files
+        .iter()
+        .flat_map(|file| {
+            let text = std::fs::read_to_string(file).unwrap();
+            let dir = file.parent().unwrap().to_path_buf();
+            text.lines()
+                .filter_map(|line| {
+                    let rest = line.trim().strip_prefix("include!(\"")?;
+                    Some(dir.join(rest.split('"').next()?))
+                })
+                .collect::<Vec<_>>()
+        })
+        .filter_map(|path| path.canonicalize().ok())
+        .collect();
     let undocumented: Vec<String> = files
         .iter()
-        .filter(|file| !std::fs::read_to_string(file).unwrap().starts_with("//!"))
+        .filter(|file| {
+            let text = std::fs::read_to_string(file).unwrap();
+            let is_included = file
+                .canonicalize()
+                .is_ok_and(|file| included.contains(&file));
+            !(text.starts_with("//!") || is_included && text.starts_with("// "))
+        })
         .map(|file| file.strip_prefix(root()).unwrap().display().to_string())
         .collect();
     assert!(
