@@ -1,7 +1,8 @@
-//! Starting `vizhook serve` and `vizhook receive` on PostgreSQL, as a user does: one plain
+//! Running `vizhook serve` on PostgreSQL, as a user does: one plain
 //! sentence when the server cannot be reached, refuses the user, lacks the database, or holds
 //! a schema newer than the binary; and two nodes started at the same moment on an empty
-//! database both come up, with the migrations and the first administrator applied once. The
+//! database both come up, with the migrations and the first administrator applied once; a node
+//! that loses its database stays up, answers `503000`, and resumes when it returns. The
 //! checks that need a server use `VIZHOOK_TEST_POSTGRES_URL` and are skipped, by name, without.
 
 mod common;
@@ -121,4 +122,112 @@ async fn two_nodes_starting_together_on_an_empty_database_both_come_up() {
     assert_eq!(sites, 1, "the Default site was seeded once");
     assert!(a.stop().success());
     assert!(b.stop().success());
+}
+
+/// A TCP forwarder to the test server that can be cut (every connection dropped, new ones
+/// refused) and restored: a database outage as a node sees it.
+struct Proxy {
+    port: u16,
+    open: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    links: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+}
+
+impl Proxy {
+    async fn start(upstream: String) -> Self {
+        use std::sync::{Arc, Mutex, atomic::AtomicBool};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let open = Arc::new(AtomicBool::new(true));
+        let links: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>> = Arc::default();
+        let (is_open, all) = (open.clone(), links.clone());
+        tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                if !is_open.load(std::sync::atomic::Ordering::SeqCst) {
+                    continue;
+                }
+                let upstream = upstream.clone();
+                all.lock().unwrap().push(tokio::spawn(async move {
+                    if let Ok(mut server) = tokio::net::TcpStream::connect(upstream).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    }
+                }));
+            }
+        });
+        Self { port, open, links }
+    }
+
+    fn cut(&self) {
+        self.open.store(false, std::sync::atomic::Ordering::SeqCst);
+        for link in self.links.lock().unwrap().drain(..) {
+            link.abort();
+        }
+    }
+
+    fn restore(&self) {
+        self.open.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn losing_the_database_answers_503_and_work_resumes_when_it_returns() {
+    let Some(fresh) =
+        testing::fresh_url("losing_the_database_answers_503_and_work_resumes_when_it_returns")
+            .await
+    else {
+        return;
+    };
+    let mut url = url::Url::parse(&fresh).unwrap();
+    let upstream = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap_or(5432));
+    let proxy = Proxy::start(upstream).await;
+    url.set_port(Some(proxy.port)).unwrap();
+    let server = Server::spawn(serve_on(url.as_str()));
+    let (token, site, _) = sign_in(&server, PAT_NAME, PAT_SECRET).await;
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let webhooks = server.url(&format!("/api/3.24/sites/{site}/webhooks"));
+    let get = |path: String| {
+        let client = client.clone();
+        let token = token.clone();
+        async move {
+            let answer = client
+                .get(path)
+                .header("X-Tableau-Auth", token)
+                .send()
+                .await
+                .unwrap();
+            let status = answer.status().as_u16();
+            let retry = answer
+                .headers()
+                .get("retry-after")
+                .map(|v| v.to_str().unwrap().to_owned());
+            (status, retry, answer.text().await.unwrap())
+        }
+    };
+    assert_eq!(get(webhooks.clone()).await.0, 200);
+
+    proxy.cut();
+    let (status, retry, body) = get(webhooks.clone()).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(retry.as_deref(), Some("5"));
+    assert!(
+        body.contains(r#"code="503000""#) && body.contains("<summary>"),
+        "Tableau's error document: {body}"
+    );
+    let (health, _, _) = get(server.url("/vizhook/v1/health")).await;
+    assert_eq!(
+        health, 503,
+        "the health check takes the node out of rotation"
+    );
+
+    proxy.restore();
+    vizhook_test_support::eventually(Duration::from_secs(30), "the database back", || {
+        let get = get(webhooks.clone());
+        async move { (get.await.0 == 200).then_some(()) }
+    })
+    .await;
+    let logs = server.logs();
+    assert!(!logs.contains("panicked"), "{logs}");
+    assert!(server.stop().success(), "it stops cleanly after the outage");
 }
