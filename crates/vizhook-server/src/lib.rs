@@ -37,6 +37,7 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> Result<(), RunError> {
     content::refresh::recover(&state).await;
+    tokio::spawn(content::refresh::sweep(state.clone(), shutdown.clone()));
     let workers = vizhook_delivery::Workers {
         store: state.store.clone(),
         config: state.config.delivery.clone(),

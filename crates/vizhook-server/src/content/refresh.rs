@@ -23,6 +23,14 @@ use crate::state::AppState;
 /// How long one connection check may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long a whole refresh may take: past it the job fails, so a job still unfinished this
+/// long after it started belongs to no running process (on a database that several nodes
+/// share, only such jobs are ended by [`recover`]).
+pub const REFRESH_LIMIT: Duration = Duration::from_secs(120);
+
+/// How often [`sweep`] looks for jobs that a process left unfinished.
+const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
+
 /// The events of a refresh of `target`.
 fn kinds(target: ContentRef) -> (EventKind, EventKind, EventKind) {
     match target {
@@ -56,28 +64,53 @@ pub fn job_event(job: &Job, finish: Option<i32>) -> vizhook_store::PublishEvent 
 pub fn spawn(state: AppState, job: Job, connections: Vec<Connection>) {
     let tasks = state.tasks.clone();
     tasks.spawn(async move {
-        let outcome = probe_all(&connections).await;
+        let outcome = match tokio::time::timeout(REFRESH_LIMIT, probe_all(&connections)).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(format!(
+                "the refresh took longer than {} seconds",
+                REFRESH_LIMIT.as_secs()
+            )),
+        };
         finish(&state, job, outcome).await;
     });
 }
 
-/// Ends jobs a previous process left running (it crashed or was killed mid-refresh): they
-/// fail, with their Failed event, so that no job stays running forever.
+/// Ends jobs a process left running (it crashed or was killed mid-refresh): they fail, with
+/// their Failed event, so that no job stays running forever. Only jobs started longer than
+/// [`REFRESH_LIMIT`] ago (and a minute's grace, for clocks) are ended: a younger one may be
+/// running on another node of a shared database. [`sweep`] comes back for the rest.
 pub async fn recover(state: &AppState) {
+    let limit = time::Duration::try_from(REFRESH_LIMIT + SWEEP_INTERVAL)
+        .unwrap_or(time::Duration::MINUTE);
+    let cutoff = OffsetDateTime::now_utc() - limit;
     match state.store.unfinished_jobs(None).await {
         Ok(jobs) => {
-            for job in jobs {
-                tracing::warn!(job = %job.id, target = %job.target_name, "ending a refresh interrupted by a restart");
+            let abandoned = jobs
+                .into_iter()
+                .filter(|job| job.started_at.unwrap_or(job.created_at) < cutoff);
+            for job in abandoned {
+                tracing::warn!(job = %job.id, target = %job.target_name, "ending a refresh that no process is running any more");
                 finish(
                     state,
                     job,
-                    Err("the refresh was interrupted by a restart of vizhook".to_owned()),
+                    Err("the refresh was interrupted: vizhook stopped while it ran".to_owned()),
                 )
                 .await;
             }
         }
         Err(err) => {
             tracing::error!(error = %ErrorChain(&err), "could not look for interrupted refresh jobs")
+        }
+    }
+}
+
+/// Runs [`recover`] every minute until `shutdown`, so that a job a killed process left
+/// behind is ended within [`REFRESH_LIMIT`] and two minutes.
+pub async fn sweep(state: AppState, shutdown: tokio_util::sync::CancellationToken) {
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(SWEEP_INTERVAL) => recover(&state).await,
         }
     }
 }
