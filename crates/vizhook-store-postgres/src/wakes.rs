@@ -2,7 +2,8 @@
 //! channel inside its transaction (so the notice goes out when, and only if, it commits), and
 //! one listening connection per process wakes the workers that registered. After the listening
 //! connection is lost and regained, every worker is woken once, since notices sent meanwhile
-//! are gone; the workers' poll covers the gap while it is down.
+//! are gone; the workers' poll covers the gap while it is down. Also the advisory locks that
+//! let one node at a time do what one node is enough for (retention).
 
 use std::{
     sync::{Arc, Mutex, Weak},
@@ -78,6 +79,21 @@ impl Wakes {
         Self::wake(&self.outbox);
         Self::wake(&self.inbox);
     }
+}
+
+/// The advisory lock an outbox prune holds for its transaction (arbitrary constants of ours).
+pub(crate) const PRUNE_OUTBOX: i64 = 0x7669_7a68_6f6f_6b02;
+/// The advisory lock an inbox prune holds for its transaction.
+pub(crate) const PRUNE_INBOX: i64 = 0x7669_7a68_6f6f_6b03;
+
+/// Takes the transaction-scoped advisory lock `key` if no other transaction holds it: work
+/// that one node at a time is enough for (retention) skips instead of contending.
+pub(crate) async fn try_lock(conn: &mut PgConnection, key: i64) -> StoreResult<bool> {
+    sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
+        .bind(key)
+        .fetch_one(conn)
+        .await
+        .map_err(db_error)
 }
 
 /// Notifies `channel` when the current transaction commits.

@@ -80,8 +80,8 @@ pub fn spawn(state: AppState, job: Job, connections: Vec<Connection>) {
 /// [`REFRESH_LIMIT`] ago (and a minute's grace, for clocks) are ended: a younger one may be
 /// running on another node of a shared database. [`sweep`] comes back for the rest.
 pub async fn recover(state: &AppState) {
-    let limit = time::Duration::try_from(REFRESH_LIMIT + SWEEP_INTERVAL)
-        .unwrap_or(time::Duration::MINUTE);
+    let limit =
+        time::Duration::try_from(REFRESH_LIMIT + SWEEP_INTERVAL).unwrap_or(time::Duration::MINUTE);
     let cutoff = OffsetDateTime::now_utc() - limit;
     match state.store.unfinished_jobs(None).await {
         Ok(jobs) => {

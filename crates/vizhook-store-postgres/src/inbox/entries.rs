@@ -92,6 +92,10 @@ pub(super) async fn prune(pool: &PgPool, before: OffsetDateTime) -> StoreResult<
 }
 
 async fn prune_in(conn: &mut PgConnection, before: i64) -> StoreResult<u64> {
+    // One replica prunes at a time; the others find the lock taken and leave it to that one.
+    if !crate::wakes::try_lock(conn, crate::wakes::PRUNE_INBOX).await? {
+        return Ok(0);
+    }
     // A task never becomes pending again once it is not, so an event seen without pending
     // tasks stays so.
     let events = sqlx::query(

@@ -174,6 +174,10 @@ pub(crate) async fn prune(
     conn: &mut PgConnection,
     before: OffsetDateTime,
 ) -> StoreResult<PruneStats> {
+    // One node prunes at a time; the others find the lock taken and leave it to that one.
+    if !crate::wakes::try_lock(conn, crate::wakes::PRUNE_OUTBOX).await? {
+        return Ok(PruneStats::default());
+    }
     let before = millis(before);
     let deliveries =
         sqlx::query("DELETE FROM deliveries WHERE state <> 'pending' AND completed_at < $1")
