@@ -4,7 +4,9 @@
 //! SQLite counterpart).
 
 mod ceiling;
+mod figures;
 mod measure;
+mod pg;
 mod postgres;
 mod postgres_report;
 mod procfs;

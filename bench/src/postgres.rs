@@ -1,12 +1,8 @@
-//! The PostgreSQL mode (`--postgres URL`): the server the bench connects to, one fresh schema
-//! per scenario (vizhook's connections see only it, through `search_path` in the URL's
-//! `options`; dropped afterwards), and the order in which the PostgreSQL scenarios run beside
+//! The PostgreSQL mode (`--postgres URL`): the server the bench connects to, a fresh schema
+//! per scenario (`pg/`), and the order in which the PostgreSQL scenarios run beside
 //! their SQLite counterparts. A scenario that fails is recorded and the others still run.
 
-pub(crate) mod probe;
-
 use std::{
-    hash::{BuildHasher as _, RandomState},
     path::Path,
     time::{SystemTime, UNIX_EPOCH},
 };
@@ -18,77 +14,21 @@ use sqlx::{
 };
 
 use crate::{
-    Args, Scenario, postgres_report::PostgresReport, receive, scenarios, scenarios::Target,
+    Args, Scenario,
+    pg::{Database, redact},
+    postgres_report::PostgresReport,
+    receive, scenarios,
+    scenarios::Target,
 };
 
 /// Schemas this bench created that are this old or older are left over from runs that were
 /// killed, and dropped.
 const STALE_SECS: u64 = 6 * 3600;
 
-/// `url` with a password replaced by `***` (`postgres://user:***@host/db`); other text as is.
-pub(crate) fn redact(url: &str) -> String {
-    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
-        return url.to_owned();
-    };
-    let authority_end = url[scheme_end..]
-        .find(['/', '?'])
-        .map_or(url.len(), |i| scheme_end + i);
-    let authority = &url[scheme_end..authority_end];
-    match (authority.rfind('@'), authority.find(':')) {
-        (Some(at), Some(colon)) if colon < at => format!(
-            "{}{}:***{}",
-            &url[..scheme_end],
-            &authority[..colon],
-            &url[scheme_end + at..]
-        ),
-        _ => url.to_owned(),
-    }
-}
-
-/// A schema of its own for one scenario, and a connection to look at the server with.
-#[derive(Debug)]
-pub(crate) struct Database {
-    pub(crate) schema: String,
-    /// The server's URL with `search_path` set to the schema: what vizhook is given.
-    pub(crate) url: String,
-    /// The bench's own connection (it sees the server's statistics; not in the schema).
-    pub(crate) pool: PgPool,
-}
-
-impl Database {
-    async fn create(base: &str, pool: &PgPool) -> anyhow::Result<Self> {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        let random = RandomState::new().hash_one(std::process::id()) as u32;
-        let schema = format!("bench_{now}_{random:08x}");
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-            .execute(pool)
-            .await
-            .with_context(|| format!("cannot create schema {schema}"))?;
-        let separator = if base.contains('?') { '&' } else { '?' };
-        Ok(Self {
-            url: format!("{base}{separator}options=-c%20search_path%3D{schema}"),
-            schema,
-            pool: pool.clone(),
-        })
-    }
-
-    async fn drop(&self) -> anyhow::Result<()> {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DROP SCHEMA IF EXISTS {} CASCADE",
-            self.schema
-        )))
-        .execute(&self.pool)
-        .await
-        .with_context(|| format!("cannot drop schema {}", self.schema))?;
-        Ok(())
-    }
-}
-
 /// The PostgreSQL scenarios of one run and what they measured.
 pub(crate) struct PostgresRun {
     base: String,
+    port: u16,
     pool: PgPool,
     report: PostgresReport,
 }
@@ -101,6 +41,7 @@ impl PostgresRun {
         let options: PgConnectOptions = url
             .parse()
             .with_context(|| format!("--postgres {} is not a PostgreSQL URL", redact(url)))?;
+        let port = options.get_port();
         let pool = PgPoolOptions::new()
             .max_connections(1)
             .connect_with(options.application_name("vizhook-bench"))
@@ -131,6 +72,7 @@ impl PostgresRun {
         }
         Ok(Self {
             base: url.to_owned(),
+            port,
             pool,
             report: PostgresReport::new(redact(url), version, settings),
         })
@@ -144,7 +86,7 @@ impl PostgresRun {
         run: impl AsyncFnOnce(&Database) -> anyhow::Result<T>,
     ) -> Option<T> {
         crate::settle_disk().await;
-        let outcome = match Database::create(&self.base, &self.pool).await {
+        let outcome = match Database::create(&self.base, &self.pool, self.port).await {
             Ok(db) => {
                 let outcome = run(&db).await;
                 if let Err(err) = db.drop().await {
@@ -245,23 +187,4 @@ async fn sweep(pool: &PgPool) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::redact;
-
-    #[test]
-    fn hides_only_the_password() {
-        assert_eq!(
-            redact("postgres://u:secret@h:5432/db?sslmode=require"),
-            "postgres://u:***@h:5432/db?sslmode=require"
-        );
-        assert_eq!(
-            redact("--postgres=postgres://u:p@h/db"),
-            "--postgres=postgres://u:***@h/db"
-        );
-        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
-        assert_eq!(redact("--events"), "--events");
-    }
 }

@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use crate::report::{Goal, Latency, Receive, Throughput};
+use crate::figures::{Goal, Latency, Receive, Throughput};
 
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct PostgresReport {

@@ -1,6 +1,6 @@
 //! What `/proc` says about a process and the machine: peak resident memory (`VmHWM`), CPU time
-//! per process and per thread name, machine-wide busy time, a process's TCP ports and read
-//! system calls, and the machine's description.
+//! per process and per thread name, machine-wide busy time, a process's TCP ports, and the
+//! machine's description.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -207,14 +207,6 @@ pub(crate) fn tcp_local_ports(pid: u32) -> HashSet<u16> {
             port_of_inode.get(inode).copied()
         })
         .collect()
-}
-
-/// Read system calls `pid` made so far (`syscr` of `/proc/PID/io`; readable for our own
-/// processes, or as root): for a database server's backend, about one per client round trip.
-pub(crate) fn read_syscalls(pid: u32) -> Option<u64> {
-    let io = std::fs::read_to_string(format!("/proc/{pid}/io")).ok()?;
-    let line = io.lines().find(|l| l.starts_with("syscr:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// `VmHWM` (peak resident set) of `pid`, in MiB.

@@ -17,11 +17,12 @@ use std::{
 mod load;
 mod sink;
 
+pub(crate) use sink::ActionKind;
+
 use self::{
     load::{OpenLoop, accepted, closed_loop, duplicate, event_counters, open_loop},
-    sink::{Sink, config, inbox_rows},
+    sink::{Sink, TOKEN, config, inbox_rows},
 };
-use clap::ValueEnum;
 use reqwest::Client;
 
 use crate::{
@@ -29,7 +30,7 @@ use crate::{
     ceiling::tableau_body,
     measure::Window,
     now_ns,
-    postgres::{
+    pg::{
         Database,
         probe::{self, Watch},
     },
@@ -39,30 +40,6 @@ use crate::{
     stats::Latencies,
     vizhook::Vizhook,
 };
-
-/// The source's secret URL segment.
-const TOKEN: &str = "bench-receive-token-5f0c2a9e7d41b386";
-
-/// What the routed receiver does with each event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub(crate) enum ActionKind {
-    /// An `http` action POSTing the context as JSON to the bench's own receiver.
-    Http,
-    /// A `file` action appending one JSON line per event in the temporary folder.
-    File,
-    /// A receiver without actions: events are stored and de-duplicated, no task is queued.
-    None,
-}
-
-impl ActionKind {
-    fn name(self) -> &'static str {
-        match self {
-            Self::Http => "http",
-            Self::File => "file",
-            Self::None => "none",
-        }
-    }
-}
 
 /// Runs the scenario with its inbox on `postgres` (without the fixed-rate phase), or by
 /// default on a fresh SQLite file.

@@ -19,7 +19,7 @@ use crate::{
     Args,
     measure::{Arrivals, Window, wait_distinct},
     now_ns,
-    postgres::{Database, probe::Watch},
+    pg::{Database, probe::Watch},
     receiver::Receiver,
     report::{Fanout, Latency, Throughput},
     secs,

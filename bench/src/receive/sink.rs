@@ -1,6 +1,7 @@
 //! The receive scenario's surroundings: the receiver's configuration (its inbox on SQLite or
 //! PostgreSQL), where its actions land and how many have, and the inbox's rows at the end.
 
+use clap::ValueEnum;
 use std::{
     collections::BTreeMap,
     path::{Path, PathBuf},
@@ -8,8 +9,31 @@ use std::{
     time::Duration,
 };
 
-use super::{ActionKind, TOKEN};
 use crate::{now_ns, receiver::Receiver};
+
+/// The source's secret URL segment.
+pub(super) const TOKEN: &str = "bench-receive-token-5f0c2a9e7d41b386";
+
+/// What the routed receiver does with each event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ActionKind {
+    /// An `http` action POSTing the context as JSON to the bench's own receiver.
+    Http,
+    /// A `file` action appending one JSON line per event in the temporary folder.
+    File,
+    /// A receiver without actions: events are stored and de-duplicated, no task is queued.
+    None,
+}
+
+impl ActionKind {
+    pub(super) fn name(self) -> &'static str {
+        match self {
+            Self::Http => "http",
+            Self::File => "file",
+            Self::None => "none",
+        }
+    }
+}
 
 /// The receiver configuration: one source without a rate limit, the inbox at `database` (a
 /// PostgreSQL URL) or by default in `dir`, and the action engine sized like `vizhook serve`'s

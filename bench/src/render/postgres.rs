@@ -4,7 +4,7 @@
 
 use super::{Table, receive::receive};
 use crate::{
-    postgres::probe::PgServerUse,
+    pg::probe::PgServerUse,
     postgres_report::{PostgresReport, first_line},
     report::{Report, Throughput},
 };
@@ -34,10 +34,14 @@ pub(super) fn server(t: &mut Table, pg: &PgServerUse, wall_s: f64) {
             ),
         );
     }
-    if let Some(n) = pg.vizhook_backends_read_syscalls {
+    if let Some(n) = pg.round_trips {
         t.row(
-            "backends' reads",
-            format!("{n} read system calls (~round trips)"),
+            "to the server",
+            format!(
+                "{n} TCP data segments (~round trips); {:.1} MiB sent, {:.1} MiB received",
+                pg.bytes_to_server as f64 / 1_048_576.0,
+                pg.bytes_from_server as f64 / 1_048_576.0
+            ),
         );
     }
     if let Some(w) = &pg.wal {
@@ -69,8 +73,11 @@ pub(super) fn server(t: &mut Table, pg: &PgServerUse, wall_s: f64) {
     );
 }
 
-/// Columns sqlite | postgres 1 node | postgres 2 nodes.
+/// Columns sqlite | postgres 1 node | postgres 2 nodes; a row with none is left out.
 fn columns(t: &mut Table, name: &str, cells: [Option<String>; 3]) {
+    if cells.iter().all(Option::is_none) {
+        return;
+    }
     let cells: Vec<String> = cells
         .into_iter()
         .map(|c| format!("{:<WIDTH$}", c.unwrap_or_else(|| "-".to_owned())))
@@ -177,8 +184,8 @@ fn comparison(t: &mut Table, report: &Report, p: &PostgresReport) {
         t,
         "round trips/delivery",
         each(runs, |x| {
-            let reads = pg(x)?.vizhook_backends_read_syscalls?;
-            ratio(x, i64::try_from(reads).ok())
+            let trips = pg(x)?.round_trips?;
+            ratio(x, i64::try_from(trips).ok())
         }),
     );
     columns(
@@ -242,6 +249,6 @@ fn comparison(t: &mut Table, report: &Report, p: &PostgresReport) {
     t.row(
         "",
         "(postgres CPU: vizhook's backends and the server's own processes; \
-         round trips: the backends' read system calls; commits and WAL: server-wide)",
+         round trips: TCP data segments vizhook sent it; commits and WAL: server-wide)",
     );
 }

@@ -1,11 +1,11 @@
 //! What the PostgreSQL server spent on a scenario: the CPU of vizhook's own backends (found by
 //! their client ports), of the server's other processes and of other clients' backends over
-//! the measured window, the backends' read system calls (about one per round trip), and, read
+//! the measured window, what vizhook's connections carried (round trips, bytes), and, read
 //! once vizhook's connections have ended and flushed their statistics, the WAL written and
 //! synced, the transactions of the database and the rows written in the scenario's schema.
 
 use std::{
-    collections::{BTreeMap, HashSet},
+    collections::{BTreeMap, HashMap, HashSet},
     time::Duration,
 };
 
@@ -13,7 +13,7 @@ use anyhow::Context as _;
 use serde::Serialize;
 use sqlx::{PgPool, Row as _};
 
-use super::Database;
+use super::{Database, traffic};
 use crate::{procfs, vizhook::Vizhook};
 
 /// `pg_stat_wal` between two readings (server-wide: other clients' work included).
@@ -37,9 +37,11 @@ pub(crate) struct PgServerUse {
     /// the window.
     pub(crate) vizhook_backends: u64,
     pub(crate) vizhook_backends_cpu_s: f64,
-    /// Read system calls of those backends over the window: each client round trip is one (or
-    /// more), page-cache reads of data files add some.
-    pub(crate) vizhook_backends_read_syscalls: Option<u64>,
+    /// TCP data segments vizhook's connections sent the server over the window: about its
+    /// round trips (`ss -tin`; `None` without `ss`), and the bytes each way.
+    pub(crate) round_trips: Option<u64>,
+    pub(crate) bytes_to_server: u64,
+    pub(crate) bytes_from_server: u64,
     /// The server's processes that serve no client: postmaster, WAL writer, checkpointer,
     /// background writer, autovacuum (vizhook's writes are most of their work).
     pub(crate) server_cpu_s: f64,
@@ -75,8 +77,9 @@ pub(crate) struct Watch(Option<Watching>);
 struct Watching {
     pool: PgPool,
     schema: String,
+    port: u16,
     processes: BTreeMap<u32, (String, u64)>,
-    syscalls: BTreeMap<u32, u64>,
+    traffic: HashMap<u16, (u64, u64, u64)>,
     counters: Counters,
     /// Set at the window's end.
     closed: Option<(PgServerUse, Vec<i32>)>,
@@ -90,15 +93,12 @@ impl Watch {
             return Ok(Self(None));
         };
         let counters = counters(&db.pool, &db.schema).await?;
-        let processes = procfs::all_processes();
-        let syscalls = postgres_pids(&processes)
-            .filter_map(|pid| Some((pid, procfs::read_syscalls(pid)?)))
-            .collect();
         Ok(Self(Some(Watching {
             pool: db.pool.clone(),
             schema: db.schema.clone(),
-            processes,
-            syscalls,
+            port: db.port,
+            processes: procfs::all_processes(),
+            traffic: traffic::connections(db.port),
             counters,
             closed: None,
         })))
@@ -133,23 +133,21 @@ impl Watch {
             }
         }
         let after = procfs::all_processes();
+        let sent = traffic::since(&w.traffic, &traffic::connections(w.port), &ports);
         let mut used = PgServerUse {
             schema: w.schema.clone(),
             vizhook_backends: ours.len() as u64,
+            round_trips: (!w.traffic.is_empty() || sent.0 > 0).then_some(sent.0),
+            bytes_to_server: sent.1,
+            bytes_from_server: sent.2,
             ..PgServerUse::default()
         };
-        let mut syscalls = Some(0);
         for pid in postgres_pids(&after) {
             let ticks = after.get(&pid).map_or(0, |(_, t)| *t);
             let before = w.processes.get(&pid).map_or(0, |(_, t)| *t);
             let cpu_s = ticks.saturating_sub(before) as f64 / 100.0;
             if ours.contains(&pid) {
                 used.vizhook_backends_cpu_s += cpu_s;
-                let read = procfs::read_syscalls(pid);
-                let before = w.syscalls.get(&pid).copied().unwrap_or(0);
-                syscalls = syscalls
-                    .zip(read)
-                    .map(|(n, r)| n + r.saturating_sub(before));
             } else if clients.contains(&pid) {
                 if cpu_s > 0.0 {
                     used.other_clients += 1;
@@ -159,7 +157,6 @@ impl Watch {
                 used.server_cpu_s += cpu_s;
             }
         }
-        used.vizhook_backends_read_syscalls = syscalls;
         let ours = ours.into_iter().filter_map(|p| i32::try_from(p).ok());
         w.closed = Some((used, ours.collect()));
         Ok(())
