@@ -12,7 +12,9 @@ pub mod email;
 pub mod engine;
 mod error_chain;
 pub mod outbound;
+mod redact;
 pub mod retention;
 pub mod secret;
 
 pub use error_chain::ErrorChain;
+pub use redact::redact_url;

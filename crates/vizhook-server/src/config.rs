@@ -74,16 +74,7 @@ impl fmt::Debug for DatabaseConfig {
     }
 }
 
-/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
-pub fn redact_url(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            let _ = parsed.set_password(Some("***"));
-            parsed.to_string()
-        }
-        _ => url.to_owned(),
-    }
-}
+pub use vizhook_runtime::redact_url;
 
 /// Encryption at rest of webhook signing secrets and embedded connection passwords. Each key is
 /// a secret reference (`env:NAME`, `file:PATH`) or, discouraged, the key itself.
@@ -346,6 +337,16 @@ mod tests {
         };
         let shown = format!("{config:?}");
         assert!(!shown.contains("hunter2"), "{shown}");
+        for malformed in [
+            "postgres://vizhook:hunter2@db:notaport/vizhook",
+            "postgres://vizhook:hunter2@db/vizhook?sslmode=bogus",
+        ] {
+            let shown = redact_url(malformed);
+            assert!(
+                !shown.contains("hunter2") && shown.contains("@db"),
+                "{shown}"
+            );
+        }
         assert!(shown.contains("postgres://vizhook:***@db/vizhook"));
     }
 }

@@ -6,9 +6,9 @@ use vizhook_store::cipher::CipherError;
 /// Why a database could not be opened.
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
-    #[error("'{url}' is not a usable PostgreSQL database url")]
+    /// The URL is not shown: it may hold a password (the caller prints it redacted).
+    #[error("it is not a usable PostgreSQL database url")]
     InvalidUrl {
-        url: String,
         #[source]
         source: sqlx::Error,
     },

@@ -86,10 +86,7 @@ impl PgStore {
             acquire_timeout,
         } = settings;
         let mut options =
-            PgConnectOptions::from_str(url).map_err(|source| OpenError::InvalidUrl {
-                url: url.to_owned(),
-                source,
-            })?;
+            PgConnectOptions::from_str(url).map_err(|source| OpenError::InvalidUrl { source })?;
         // The server's NOTICEs (`relation … already exists, skipping` at every migration run)
         // are not worth a log line; warnings still are.
         options = options

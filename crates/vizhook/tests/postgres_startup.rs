@@ -47,6 +47,16 @@ fn an_unreachable_server_is_one_sentence() {
         "postgres://vizhook:secret-password@127.0.0.1:9/vizhook",
     ));
     assert!(!stderr.contains("secret-password"), "{stderr}");
+    // A URL that does not parse shows no password either.
+    for malformed in [
+        "postgres://vizhook:secret-password@127.0.0.1:notaport/vizhook",
+        "postgres://vizhook:secret-password@127.0.0.1:9/vizhook?sslmode=bogus",
+    ] {
+        let (status, _, stderr) = run_to_end(serve_on(malformed));
+        assert!(!status.success(), "{malformed}");
+        assert!(!stderr.contains("secret-password"), "{stderr}");
+        assert_eq!(stderr.lines().count(), 1, "one plain sentence: {stderr}");
+    }
 }
 
 #[tokio::test]

@@ -46,7 +46,7 @@ impl fmt::Debug for Loaded {
         f.debug_struct("Loaded")
             .field("base", &self.base)
             .field("sources", &self.sources)
-            .field("database", &self.database)
+            .field("database", &vizhook_runtime::redact_url(&self.database))
             .finish_non_exhaustive()
     }
 }
