@@ -19,6 +19,7 @@ use time::OffsetDateTime;
 use tower_http::catch_panic::CatchPanicLayer;
 
 use vizhook_listener::{ErrorPages, Limits};
+use vizhook_store::StoreError;
 
 use vizhook_tableau::payload::InboundEvent;
 
@@ -183,6 +184,16 @@ async fn receive(
         Ok(Outcome::Duplicate { original }) => {
             count(name, StatusCode::OK);
             Json(json!({ "status": "duplicate", "id": original })).into_response()
+        }
+        // A value the database cannot hold (a NUL character on PostgreSQL): sending the same
+        // event again cannot help, so the sender is told it is refused, not to retry.
+        Err(StoreError::Rejected(why)) => {
+            count(name, StatusCode::BAD_REQUEST);
+            tracing::info!(source = name, reason = %why, "request rejected by the database");
+            error(
+                StatusCode::BAD_REQUEST,
+                format!("the event holds a value that cannot be stored: {why}"),
+            )
         }
         Err(err) => {
             count(name, StatusCode::SERVICE_UNAVAILABLE);

@@ -24,7 +24,9 @@ pub(crate) fn parse<T: FromStr>(column: &str, raw: &str) -> Result<T, StoreError
 
 /// Maps sqlx errors: unique and foreign-key violations become `Conflict` named by their
 /// constraint (unique indexes are named `table.column, …` in the migrations, as SQLite reports
-/// them), a missing row `NotFound`, anything else (a lost connection, a timeout) `Unavailable`.
+/// them), a missing row `NotFound`, a value the database refuses (SQLSTATE class 22, data
+/// exceptions such as a NUL in text, and 54, limits such as an index entry too large)
+/// `Rejected`, anything else (a lost connection, a timeout) `Unavailable`.
 pub(crate) fn db_error(error: sqlx::Error) -> StoreError {
     match &error {
         sqlx::Error::RowNotFound => StoreError::NotFound,
@@ -33,6 +35,13 @@ pub(crate) fn db_error(error: sqlx::Error) -> StoreError {
             StoreError::Conflict {
                 constraint: constraint.to_owned(),
             }
+        }
+        sqlx::Error::Database(db)
+            if db
+                .code()
+                .is_some_and(|code| code.starts_with("22") || code.starts_with("54")) =>
+        {
+            StoreError::Rejected(db.message().to_owned())
         }
         _ => StoreError::unavailable(error),
     }

@@ -2,7 +2,8 @@
 //! them one at a time): every stored value is reviewed against the configured key ring
 //! in one transaction, and plain values and values under a previous key are re-encrypted with
 //! the primary key. If any value cannot be read (a key that is not in the ring, encrypted
-//! values without a key, a value that does not decrypt), nothing is written.
+//! values without a key, a value that does not decrypt), nothing is written. A value another
+//! node changed since it was read is left as that node wrote it.
 
 use sqlx::{Connection, PgConnection, Row};
 use vizhook_store::cipher::{AtRest, SecretColumn};
@@ -41,22 +42,27 @@ pub(crate) async fn review(conn: &mut PgConnection, at_rest: &AtRest) -> Result<
             let id: String = row.try_get(0).map_err(OpenError::Reencrypt)?;
             let stored: String = row.try_get(1).map_err(OpenError::Reencrypt)?;
             if let Some(value) = at_rest.review(column, &stored)? {
-                rewrites.push((column, id, value));
+                rewrites.push((column, id, stored, value));
             }
         }
     }
-    // Every value was readable: only now is anything written.
-    for (column, id, value) in &rewrites {
+    // Every value was readable: only now is anything written. Each rewrite applies only if
+    // the value is still the one reviewed: a running node of the same database may have set
+    // a new secret meanwhile (sealed with its primary key), and that one is kept.
+    let mut rewritten = 0;
+    for (column, id, stored, value) in &rewrites {
         let (table, field) = location(*column);
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "UPDATE {table} SET {field} = $1 WHERE id = $2"
+        rewritten += sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE {table} SET {field} = $1 WHERE id = $2 AND {field} = $3"
         )))
         .bind(value)
         .bind(id)
+        .bind(stored)
         .execute(&mut *tx)
         .await
-        .map_err(OpenError::Reencrypt)?;
+        .map_err(OpenError::Reencrypt)?
+        .rows_affected();
     }
     tx.commit().await.map_err(OpenError::Reencrypt)?;
-    Ok(rewrites.len() as u64)
+    Ok(rewritten)
 }

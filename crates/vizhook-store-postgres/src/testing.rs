@@ -39,7 +39,7 @@ pub async fn fresh_url(test: &str) -> Option<String> {
     let base = server_url(test)?;
     let mut conn = PgConnection::connect(&base)
         .await
-        .unwrap_or_else(|err| panic!("{URL_VAR}={base} does not answer: {err}"));
+        .unwrap_or_else(|err| panic!("the server named by {URL_VAR} does not answer: {err}"));
     static SWEPT: OnceCell<()> = OnceCell::const_new();
     SWEPT
         .get_or_init(|| async {

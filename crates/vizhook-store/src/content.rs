@@ -158,6 +158,11 @@ impl fmt::Debug for Connection {
 pub const FINISH_SUCCESS: i32 = 0;
 pub const FINISH_FAILED: i32 = 1;
 
+/// The constraint of the `Conflict` that [`ContentChange::SaveJob`] fails with when the job is
+/// already finished: a job ends once, so that a refresh recovered by two nodes of one
+/// database at once fires one Failed event, not two.
+pub const FINISHED_JOB: &str = "jobs.completed_at";
+
 /// An extract refresh job.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Job {
@@ -224,6 +229,8 @@ pub enum ContentChange {
         id: ViewId,
     },
     SaveConnection(Connection),
+    /// Inserts a job or records its progress; a job already finished is never changed again
+    /// (a `Conflict` on [`FINISHED_JOB`], and nothing of the write is kept).
     SaveJob(Job),
     SaveLabels(Vec<Label>),
     DeleteLabels {

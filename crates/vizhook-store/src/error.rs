@@ -17,6 +17,11 @@ pub enum StoreError {
     /// Stored data that no longer parses as a domain value: a bug or a manual edit.
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// A value the backend cannot store as given, which another backend might (PostgreSQL's
+    /// text holds no NUL character; its b-tree entries are limited to about 2.7 kB). The
+    /// request's fault, not the backend's: retrying it cannot help.
+    #[error("the database cannot store a value of the request: {0}")]
+    Rejected(String),
     /// The backend failed: disk, connection, or a bug. Shared so that every request in a
     /// failed group commit can carry the same cause.
     #[error("storage backend failed")]

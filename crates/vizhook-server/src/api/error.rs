@@ -116,6 +116,7 @@ impl ApiError {
         match self {
             Self::Tableau(error) => error.status,
             Self::Store(StoreError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Store(StoreError::Rejected(_)) => StatusCode::BAD_REQUEST,
             Self::Store(_) | Self::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -171,6 +172,13 @@ impl IntoResponse for ApiError {
             Self::Store(StoreError::Unavailable(_)) => {
                 tracing::warn!(error = %ErrorChain(&self), "the database is unavailable");
                 TsError::of_status(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE_DETAIL).element()
+            }
+            Self::Store(StoreError::Rejected(why)) => {
+                tracing::info!(reason = %why, "the database refused a value of the request");
+                TsError::bad_request(format!(
+                    "The request holds a value the server cannot store ({why})."
+                ))
+                .element()
             }
             Self::Store(_) | Self::Internal { .. } => {
                 tracing::error!(error = %ErrorChain(&self), "request failed");

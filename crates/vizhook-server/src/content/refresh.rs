@@ -12,7 +12,9 @@ use sqlx::{
 use time::OffsetDateTime;
 use tokio::net::TcpStream;
 use vizhook_core::EventKind;
-use vizhook_store::{Connection, ContentChange, ContentRef, FINISH_FAILED, FINISH_SUCCESS, Job};
+use vizhook_store::{
+    Connection, ContentChange, ContentRef, FINISH_FAILED, FINISH_SUCCESS, FINISHED_JOB, Job,
+};
 
 use vizhook_runtime::ErrorChain;
 
@@ -128,6 +130,7 @@ pub async fn finish(state: &AppState, mut job: Job, outcome: Result<(), String>)
         }
     }
     let event = job_event(&job, job.finish_code);
+    let job_id = job.id;
     tracing::info!(job = %job.id, target = %job.target_name, finish_code = ?job.finish_code, "refresh finished");
     match state
         .store
@@ -135,6 +138,10 @@ pub async fn finish(state: &AppState, mut job: Job, outcome: Result<(), String>)
         .await
     {
         Ok(published) => state.after_publish(&published),
+        // Another node of a shared database ended it first (it recovered the job too).
+        Err(err) if err.is_conflict_on(FINISHED_JOB) => {
+            tracing::info!(job = %job_id, "the refresh was already ended by another process")
+        }
         Err(err) => {
             tracing::error!(error = %ErrorChain(&err), "could not record the end of a refresh job")
         }

@@ -239,3 +239,40 @@ async fn hostile_names_are_stored_and_escaped_faithfully() {
     );
     assert_eq!(xml.xml().find("webhook").unwrap().get("name"), Some(name));
 }
+
+/// A NUL character (JSON's `\u0000`) in a name: SQLite stores it, PostgreSQL's text cannot.
+/// Either way the answer is the client's (stored, or `400000`), never a 5xx to retry forever,
+/// and whatever was stored reads back in both formats.
+#[tokio::test]
+async fn a_nul_character_in_a_name_is_stored_or_refused_never_a_server_error() {
+    let app = or_skip!(TestApp::spawn().await);
+    let session = app.admin().await;
+    let body = serde_json::json!({"webhook": {
+        "name": "before\u{0}after", "event": "DatasourceCreated",
+        "webhook-destination": {"webhook-destination-http": {"method": "POST", "url": GOOD_URL}}
+    }});
+    let path = webhooks_path(&session);
+    let created = app
+        .json("POST", &path, &session.token, Some(&body.to_string()))
+        .await;
+    match created.status {
+        201 => {
+            let id = created.json()["webhook"]["id"].as_str().unwrap().to_owned();
+            let json = app
+                .json("GET", &format!("{path}/{id}"), &session.token, None)
+                .await;
+            assert_eq!(json.status, 200, "{}", json.text);
+            assert_eq!(json.json()["webhook"]["name"], "before\u{0}after");
+            let xml = app
+                .xml("GET", &format!("{path}/{id}"), &session.token, None)
+                .await;
+            assert!(xml.status < 500, "{} {}", xml.status, xml.text);
+        }
+        400 => {
+            assert_eq!(created.json()["error"]["code"], "400000", "{}", created.text);
+            let list = app.json("GET", &path, &session.token, None).await;
+            assert_eq!(list.status, 200, "{}", list.text);
+        }
+        other => panic!("answered {other}: {}", created.text),
+    }
+}

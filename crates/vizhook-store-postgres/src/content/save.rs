@@ -2,7 +2,7 @@
 //! in place keeping their creation time), a connection's settings, and jobs.
 
 use sqlx::{PgConnection, postgres::PgQueryResult};
-use vizhook_store::{Connection, Datasource, Job, StoreError, StoreResult, Workbook};
+use vizhook_store::{Connection, Datasource, FINISHED_JOB, Job, StoreError, StoreResult, Workbook};
 
 use crate::convert::{db_error, millis};
 
@@ -106,14 +106,15 @@ pub(super) async fn connection(conn: &mut PgConnection, c: &Connection) -> Store
 
 /// Inserts a job, or records its progress and end; its target and creation never change.
 pub(super) async fn job(conn: &mut PgConnection, j: &Job) -> StoreResult<()> {
-    sqlx::query(
+    let result = sqlx::query(
         "INSERT INTO jobs (id, site_id, target_kind, target_id, target_name, created_at, \
             started_at, completed_at, progress, finish_code, notes) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
          ON CONFLICT (id) DO UPDATE SET \
             started_at = excluded.started_at, completed_at = excluded.completed_at, \
             progress = excluded.progress, finish_code = excluded.finish_code, \
-            notes = excluded.notes",
+            notes = excluded.notes \
+         WHERE jobs.completed_at IS NULL",
     )
     .bind(j.id.to_string())
     .bind(j.site_id.to_string())
@@ -129,5 +130,10 @@ pub(super) async fn job(conn: &mut PgConnection, j: &Job) -> StoreResult<()> {
     .execute(conn)
     .await
     .map_err(db_error)?;
+    if result.rows_affected() == 0 {
+        return Err(StoreError::Conflict {
+            constraint: FINISHED_JOB.to_owned(),
+        });
+    }
     Ok(())
 }

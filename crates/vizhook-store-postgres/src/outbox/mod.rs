@@ -12,6 +12,8 @@ mod disable;
 mod log;
 mod notices;
 pub(crate) mod publish;
+#[cfg(test)]
+mod races;
 pub(crate) mod record;
 
 use async_trait::async_trait;

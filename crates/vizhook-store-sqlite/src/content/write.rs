@@ -5,8 +5,8 @@
 use sqlx::SqliteConnection;
 use vizhook_core::{ProjectId, SiteId, ViewId, WorkbookId};
 use vizhook_store::{
-    Connection, ContentChange, ContentRef, Datasource, Job, Label, Project, PublishEvent,
-    Published, StoreError, StoreResult, View, Workbook,
+    Connection, ContentChange, ContentRef, Datasource, FINISHED_JOB, Job, Label, Project,
+    PublishEvent, Published, StoreError, StoreResult, View, Workbook,
 };
 
 use crate::{
@@ -318,11 +318,12 @@ async fn update_connection(conn: &mut SqliteConnection, c: &Connection) -> Store
 }
 
 async fn save_job(conn: &mut SqliteConnection, j: &Job) -> StoreResult<()> {
-    sqlx::query(
+    let result = sqlx::query(
         "INSERT INTO jobs (id, site_id, target_kind, target_id, target_name, created_at, started_at, completed_at, \
             progress, finish_code, notes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET \
             started_at = excluded.started_at, completed_at = excluded.completed_at, progress = excluded.progress, \
-            finish_code = excluded.finish_code, notes = excluded.notes",
+            finish_code = excluded.finish_code, notes = excluded.notes \
+            WHERE jobs.completed_at IS NULL",
     )
     .bind(j.id.to_string())
     .bind(j.site_id.to_string())
@@ -338,6 +339,11 @@ async fn save_job(conn: &mut SqliteConnection, j: &Job) -> StoreResult<()> {
     .execute(conn)
     .await
     .map_err(db_error)?;
+    if result.rows_affected() == 0 {
+        return Err(StoreError::Conflict {
+            constraint: FINISHED_JOB.to_owned(),
+        });
+    }
     Ok(())
 }
 

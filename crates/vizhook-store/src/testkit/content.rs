@@ -446,6 +446,18 @@ pub async fn jobs_finish_and_site_and_user_changes_fire_events(
             .unwrap()
             .is_empty()
     );
+    assert_eq!(store.job(site, job.id).await.unwrap(), Some(done.clone()));
+    // A job ends once: finishing it again (another node recovering it) changes nothing.
+    let again = Job {
+        completed_at: Some(T0 + Duration::seconds(9)),
+        notes: "interrupted".to_owned(),
+        ..done.clone()
+    };
+    let err = store
+        .apply(&[ContentChange::SaveJob(again)], &[])
+        .await
+        .unwrap_err();
+    assert!(err.is_conflict_on(FINISHED_JOB), "{err:?}");
     assert_eq!(store.job(site, job.id).await.unwrap(), Some(done));
 
     for kind in [

@@ -130,7 +130,7 @@ pub(crate) fn new_user(site: SiteId, name: &str, role: SiteRole) -> NewSiteUser 
     }
 }
 
-pub(crate) fn webhook(site: SiteId, owner: UserId, name: &str) -> Webhook {
+pub fn webhook(site: SiteId, owner: UserId, name: &str) -> Webhook {
     Webhook::create(
         NewWebhookContext {
             id: new_id!(),

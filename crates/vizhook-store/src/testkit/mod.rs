@@ -13,7 +13,7 @@ mod sites;
 mod webhooks;
 
 pub use content::*;
-pub use fixtures::{T0, project_for, seed, site};
+pub use fixtures::{T0, project_for, seed, site, webhook};
 pub use identity::*;
 pub use inbox::*;
 pub use outbox::*;
