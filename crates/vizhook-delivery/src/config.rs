@@ -23,6 +23,10 @@ pub struct DeliveryConfig {
     pub claim_batch: usize,
     #[serde(with = "humantime_serde")]
     pub poll_interval: Duration,
+    /// How often the notice worker looks for unsent notices when nothing woke it (a node wakes
+    /// its own when it writes one; this is how a notice another node left unsent goes out).
+    #[serde(with = "humantime_serde")]
+    pub notice_poll_interval: Duration,
     pub signing_secret: String,
     pub response_excerpt_bytes: usize,
     #[serde(with = "humantime_serde")]
@@ -55,6 +59,9 @@ impl DeliveryConfig {
         let rule = |message: String| Err(message);
         if self.prune_interval.is_zero() {
             return rule("delivery.prune_interval must be longer than zero".into());
+        }
+        if self.notice_poll_interval.is_zero() {
+            return rule("delivery.notice_poll_interval must be longer than zero".into());
         }
         if let Some(problem) = self.limits().check(self.attempt_timeout).first() {
             let key = match problem {

@@ -104,6 +104,7 @@ pub fn spawn_workers(
         mailer: Mailer::new(&smtp)?,
         wake: handle.notices.clone(),
         server_name,
+        poll_interval: delivery.notice_poll_interval,
     };
     let mut running = JoinSet::new();
     running.spawn(dispatcher.run(shutdown.clone()));

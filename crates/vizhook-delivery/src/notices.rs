@@ -1,13 +1,18 @@
 //! Emails the owner of every webhook vizhook disabled, from the notices the store wrote in the
 //! same transaction as the disabling: the notice is the outbox of the email, so a crash between
 //! disabling and emailing loses nothing. Failed sends are retried a few times.
+//!
+//! With several nodes on one database, each node's worker takes notices in leased batches
+//! ([`NOTICE_LEASE`]) small enough to send within the lease even when every send runs to the
+//! mail server's timeout, so no notice is emailed by two nodes; and each polls every
+//! `notice_poll_interval`, so a notice its node left unsent is sent by another.
 
 use std::{sync::Arc, time::Duration};
 
 use time::OffsetDateTime;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
-use vizhook_store::{EmailState, Notice, NoticeUpdate, Store};
+use vizhook_store::{EmailState, NOTICE_LEASE, Notice, NoticeUpdate, Store};
 
 use vizhook_runtime::ErrorChain;
 use vizhook_runtime::email::{Email, Mailer};
@@ -16,22 +21,37 @@ use vizhook_runtime::email::{Email, Mailer};
 const MAX_EMAIL_ATTEMPTS: u32 = 5;
 /// How often to look again when a send failed.
 const RETRY_INTERVAL: Duration = Duration::from_secs(30);
+/// The most notices taken at once.
+const MAX_BATCH: u32 = 100;
+
+/// How many notices one batch may hold so that sending them all, each to the mail server's
+/// timeout, ends within two thirds of the lease.
+fn batch_size(send_timeout: Duration) -> u32 {
+    let budget = NOTICE_LEASE.as_millis() * 2 / 3;
+    let per_send = send_timeout.as_millis().max(1);
+    u32::try_from(budget / per_send).map_or(MAX_BATCH, |n| n.clamp(1, MAX_BATCH))
+}
 
 pub(crate) struct NoticeWorker {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) mailer: Option<Mailer>,
     pub(crate) wake: Arc<Notify>,
     pub(crate) server_name: String,
+    /// How often to look for pending notices when nothing wakes the worker.
+    pub(crate) poll_interval: Duration,
 }
 
 impl NoticeWorker {
     pub(crate) async fn run(self, shutdown: CancellationToken) {
+        let batch = self
+            .mailer
+            .as_ref()
+            .map_or(MAX_BATCH, |mailer| batch_size(mailer.timeout()));
         while !shutdown.is_cancelled() {
-            let retry_soon = self.send_pending().await;
-            let wait = if retry_soon {
-                RETRY_INTERVAL
-            } else {
-                Duration::from_secs(3600)
+            let wait = match self.send_pending(batch).await {
+                Round::Full => continue,
+                Round::Retry => RETRY_INTERVAL.min(self.poll_interval),
+                Round::Done => self.poll_interval,
             };
             tokio::select! {
                 () = shutdown.cancelled() => break,
@@ -41,15 +61,16 @@ impl NoticeWorker {
         }
     }
 
-    /// Sends every pending notice once. Returns whether some are still pending.
-    async fn send_pending(&self) -> bool {
-        let pending = match self.store.pending_notices(100).await {
+    /// Sends up to `batch` pending notices once each.
+    async fn send_pending(&self, batch: u32) -> Round {
+        let pending = match self.store.pending_notices(batch).await {
             Ok(pending) => pending,
             Err(err) => {
                 tracing::error!(error = %ErrorChain(&err), "could not read pending notices");
-                return true;
+                return Round::Retry;
             }
         };
+        let full = pending.len() >= batch as usize;
         let mut retry = false;
         for notice in pending {
             let update = self.send(&notice).await;
@@ -58,7 +79,11 @@ impl NoticeWorker {
                 tracing::error!(error = %ErrorChain(&err), notice = %notice.id, "could not record a notice's email");
             }
         }
-        retry
+        match (retry, full) {
+            (true, _) => Round::Retry,
+            (false, true) => Round::Full,
+            (false, false) => Round::Done,
+        }
     }
 
     async fn send(&self, notice: &Notice) -> NoticeUpdate {
@@ -104,5 +129,33 @@ impl NoticeWorker {
                 update(EmailState::Pending, Some(err.to_string()))
             }
         }
+    }
+}
+
+/// How a round of sending ended, and so when the next one starts.
+enum Round {
+    /// Every notice taken was settled and the batch was full: more may be waiting, now.
+    Full,
+    /// Some send failed (or the store did): again after [`RETRY_INTERVAL`].
+    Retry,
+    /// Nothing more is pending: again when woken, or after the poll interval.
+    Done,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_batch_is_sent_within_its_lease_even_at_the_mail_timeout() {
+        for secs in [1, 5, 10, 30, 60, 300, 3600] {
+            let timeout = Duration::from_secs(secs);
+            let batch = batch_size(timeout);
+            assert!((1..=MAX_BATCH).contains(&batch), "{secs}s: {batch}");
+            if batch > 1 {
+                assert!(timeout * batch < NOTICE_LEASE, "{secs}s: {batch}");
+            }
+        }
+        assert_eq!(batch_size(Duration::from_secs(10)), 60);
     }
 }

@@ -10,6 +10,10 @@ use vizhook_core::{DeliveryId, Event, EventId, EventKind, NoticeId, SiteId, Webh
 
 use crate::error::StoreResult;
 
+/// How long [`Outbox::pending_notices`] hands notices to one caller when several nodes share
+/// the backend: the caller emails them and records the outcomes within it.
+pub const NOTICE_LEASE: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
 /// Publishing events, leasing and recording deliveries, the delivery log and the notices.
 #[async_trait]
 pub trait Outbox: Send + Sync {
@@ -77,7 +81,9 @@ pub trait Outbox: Send + Sync {
 
     /// A site's notices, newest first; only one webhook's when `webhook` is given.
     async fn notices(&self, site: SiteId, webhook: Option<WebhookId>) -> StoreResult<Vec<Notice>>;
-    /// Notices whose email is still to be sent, oldest first.
+    /// Notices whose email is still to be sent, oldest first. A backend shared by several
+    /// nodes leases them to the caller for [`NOTICE_LEASE`], so that no other node emails
+    /// them meanwhile; a caller records every outcome well within that.
     async fn pending_notices(&self, limit: u32) -> StoreResult<Vec<Notice>>;
     async fn update_notice(&self, update: &NoticeUpdate) -> StoreResult<()>;
 

@@ -4,6 +4,7 @@
 use std::{
     net::SocketAddr,
     sync::{Arc, Mutex},
+    time::Duration,
 };
 
 use mailin_embedded::{Handler, Response, Server, SslConfig, response};
@@ -32,6 +33,8 @@ struct Capture {
     messages: Arc<Mutex<Vec<Mail>>>,
     to: Vec<String>,
     current: Vec<u8>,
+    /// How long to wait before accepting each message (a slow mail server).
+    delay: Duration,
 }
 
 impl Handler for Capture {
@@ -47,6 +50,7 @@ impl Handler for Capture {
     }
 
     fn data_end(&mut self) -> Response {
+        std::thread::sleep(self.delay);
         let mail = Mail {
             to: std::mem::take(&mut self.to),
             data: String::from_utf8_lossy(&std::mem::take(&mut self.current)).into_owned(),
@@ -59,7 +63,16 @@ impl Handler for Capture {
 impl SmtpSink {
     /// A plain SMTP server (no TLS) on an ephemeral loopback port.
     pub fn start() -> Self {
-        let capture = Capture::default();
+        Self::slow(Duration::ZERO)
+    }
+
+    /// Like [`start`](Self::start), but each message is accepted only `delay` after its data
+    /// ended: a slow mail server, which keeps a send in flight that long.
+    pub fn slow(delay: Duration) -> Self {
+        let capture = Capture {
+            delay,
+            ..Capture::default()
+        };
         let messages = capture.messages.clone();
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();

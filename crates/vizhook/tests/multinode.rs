@@ -229,11 +229,17 @@ async fn failures_on_two_nodes_disable_after_exactly_four_with_one_notice() {
     else {
         return;
     };
-    let smtp = SmtpSink::start();
+    // A slow mail server keeps the first node's send in flight while the other node's notice
+    // worker, polling every 100 ms, looks for pending notices again and again: without the
+    // notice's lease it would send the email too.
+    let smtp = SmtpSink::slow(Duration::from_millis(1500));
     let dir = tempfile::tempdir().unwrap();
     let config = serve_config(
         dir.path(),
-        &format!("[smtp]\nhost = \"127.0.0.1\"\nport = {}\n", smtp.port()),
+        &format!(
+            "notice_poll_interval = \"100ms\"\n[smtp]\nhost = \"127.0.0.1\"\nport = {}\n",
+            smtp.port()
+        ),
     );
     let destination = Recorder::replying(500, "broken");
     let a = node(&database, &config).await;
@@ -285,7 +291,7 @@ async fn failures_on_two_nodes_disable_after_exactly_four_with_one_notice() {
         (!smtp.messages().is_empty()).then_some(())
     })
     .await;
-    // Both nodes' notice workers have had time to look at it.
+    // Both nodes' notice workers have looked at it many times since.
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(smtp.messages().len(), 1, "one email, not one per node");
     assert!(a.stop().success());

@@ -176,6 +176,11 @@ impl Mailer {
         }))
     }
 
+    /// How long one [`send`](Self::send) may take at most.
+    pub fn timeout(&self) -> Duration {
+        self.inner.timeout
+    }
+
     /// Sends one plain-text UTF-8 email. The subject and body may carry user-influenced text
     /// (webhook names): lettre encodes header values, and control characters in the subject
     /// are replaced by spaces beforehand, so a line break can never start a new header.

@@ -4,13 +4,14 @@
 
 use sqlx::{PgConnection, PgPool, Row, postgres::PgRow};
 use vizhook_core::{SiteId, WebhookId};
-use vizhook_store::{EmailState, Notice, NoticeUpdate, StoreError, StoreResult};
+use vizhook_store::{EmailState, NOTICE_LEASE, Notice, NoticeUpdate, StoreError, StoreResult};
 
 use crate::convert::{db_error, from_millis, millis, parse};
 
-/// How long a notice handed out by `pending_notices` belongs to that node's worker: no other
-/// node gets it meanwhile. Recording its outcome ends the lease; a worker that died loses it.
-const NOTICE_LEASE_MILLIS: i64 = 15 * 60 * 1000;
+/// How long a notice handed out by `pending_notices` belongs to that node's worker
+/// ([`NOTICE_LEASE`]): no other node gets it meanwhile. Recording its outcome ends the lease;
+/// a worker that died loses it.
+const NOTICE_LEASE_MILLIS: i64 = NOTICE_LEASE.as_millis() as i64;
 
 /// The database's clock in Unix milliseconds: every node's leases are timed by one clock.
 const DB_NOW: &str = "(extract(epoch FROM clock_timestamp()) * 1000)::bigint";
