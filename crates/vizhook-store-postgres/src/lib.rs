@@ -88,10 +88,12 @@ impl PgStore {
         let mut options =
             PgConnectOptions::from_str(url).map_err(|source| OpenError::InvalidUrl { source })?;
         // The server's NOTICEs (`relation … already exists, skipping` at every migration run)
-        // are not worth a log line; warnings still are.
+        // are not worth a log line; warnings still are. JIT compilation is off: the batched
+        // statements over `UNNEST` arrays are estimated expensive enough to be compiled on
+        // every call (PostgreSQL's default `jit_above_cost`), which costs more than running them.
         options = options
             .application_name("vizhook")
-            .options([("client_min_messages", "warning")]);
+            .options([("client_min_messages", "warning"), ("jit", "off")]);
         if let Some(timeout) = statement_timeout {
             let ms = timeout.as_millis().to_string();
             options = options.options([("statement_timeout", ms.as_str())]);

@@ -93,14 +93,16 @@ async fn lease(
     if request.limit == 0 {
         return Ok(Vec::new());
     }
+    // The update finds the locked rows by their tuple ids, as in the outbox's claim (joined on
+    // `id`, the planner hashes the whole table).
     let rows = sqlx::query(
-        "WITH due AS (SELECT id, next_attempt_at FROM inbox_tasks \
+        "WITH due AS MATERIALIZED (SELECT ctid AS row, next_attempt_at FROM inbox_tasks \
                       WHERE state = 'pending' AND next_attempt_at <= $1 \
                         AND receiver <> ALL($2::text[]) \
                       ORDER BY next_attempt_at, id LIMIT $3 \
                       FOR UPDATE SKIP LOCKED) \
          UPDATE inbox_tasks t SET next_attempt_at = $4, attempts = t.attempts + 1 \
-         FROM due WHERE t.id = due.id \
+         FROM due WHERE t.ctid = ANY(ARRAY(SELECT row FROM due)) AND t.ctid = due.row \
          RETURNING t.id, t.inbox_id, t.receiver, t.notice, t.spec, t.attempts, \
                    due.next_attempt_at",
     )

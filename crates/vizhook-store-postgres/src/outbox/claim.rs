@@ -21,10 +21,12 @@ pub(crate) async fn claim(
     }
     let exclude: Vec<String> = request.exclude.iter().map(ToString::to_string).collect();
     // Only enabled webhooks have 'pending' deliveries; the join on `enabled` also keeps back a
-    // delivery that a publication raced into a webhook being disabled.
+    // delivery that a publication raced into a webhook being disabled. The update finds the
+    // locked rows by their tuple ids (stable while locked), as an array: joined on `id`, the
+    // planner hashes the whole table (a claim then costs as much as there are deliveries).
     let rows = sqlx::query(
         "WITH due AS MATERIALIZED ( \
-           SELECT d.id, d.next_attempt_at AS due_at \
+           SELECT d.ctid AS row, d.next_attempt_at AS due_at \
            FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id \
            WHERE d.state = 'pending' AND d.next_attempt_at <= $2 AND w.enabled \
              AND d.webhook_id <> ALL($3::text[]) \
@@ -32,7 +34,8 @@ pub(crate) async fn claim(
            FOR UPDATE OF d SKIP LOCKED) \
          UPDATE deliveries d SET next_attempt_at = $1 \
          FROM due, webhooks w, events e \
-         WHERE d.id = due.id AND w.id = d.webhook_id AND e.id = d.event_id \
+         WHERE d.ctid = ANY(ARRAY(SELECT row FROM due)) AND d.ctid = due.row \
+           AND w.id = d.webhook_id AND e.id = d.event_id \
          RETURNING d.id, d.event_id, d.webhook_id, d.site_id, d.attempts, d.round_attempts, \
                    w.url, w.signing_secret, e.payload, due.due_at",
     )

@@ -39,6 +39,9 @@ pub(crate) async fn record(
         .collect();
     let locked = lock_webhooks(conn, &records).await?;
     let applied = move_deliveries(conn, &records, failure).await?;
+    if locked.is_empty() {
+        return Ok(Vec::new());
+    }
 
     // Per webhook, in record order: whether a success reset the count, and failures since.
     let mut accounting: Vec<(WebhookId, bool, u32)> = Vec::new();
@@ -65,6 +68,9 @@ pub(crate) async fn record(
             continue;
         };
         if !reset && failed == 0 {
+            continue;
+        }
+        if reset && failed == 0 && webhook.failures == 0 {
             continue;
         }
         let count = if reset {
@@ -106,7 +112,14 @@ pub(crate) async fn record(
     disable(conn, &disabled, failure).await
 }
 
-/// Locks the rows of the records' webhooks, in id order, and reads their state.
+/// Locks the rows of the records' webhooks whose accounting may change, in id order, and reads
+/// their state.
+///
+/// A webhook whose records are all deliveries (no failure, no retry) and whose count is 0
+/// already is neither locked nor written: its count stays 0 whatever order its records take
+/// among other nodes' (they are ordered before any concurrent failure, which their
+/// transaction did not see), so a healthy webhook's recorders on several nodes do not wait
+/// for each other's transactions.
 async fn lock_webhooks(
     conn: &mut PgConnection,
     records: &[&AttemptRecord],
@@ -114,6 +127,26 @@ async fn lock_webhooks(
     let mut ids: Vec<String> = records.iter().map(|r| r.webhook_id.to_string()).collect();
     ids.sort_unstable();
     ids.dedup();
+    let mut troubled: HashSet<String> = records
+        .iter()
+        .filter(|r| !matches!(r.next, AttemptNext::Delivered))
+        .map(|r| r.webhook_id.to_string())
+        .collect();
+    if troubled.len() < ids.len() {
+        // Webhooks with only deliveries: only those with failures to reset need the lock.
+        let counted: Vec<String> = sqlx::query_scalar(
+            "SELECT id FROM webhooks WHERE id = ANY($1::text[]) AND consecutive_failures > 0",
+        )
+        .bind(&ids)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_error)?;
+        troubled.extend(counted);
+        ids.retain(|id| troubled.contains(id));
+    }
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
     // NO KEY UPDATE: publications' foreign-key checks (KEY SHARE) do not wait for it.
     let rows = sqlx::query(
         "SELECT id, site_id, name, owner_id, enabled, consecutive_failures FROM webhooks \
