@@ -3,8 +3,9 @@
 //!
 //! Several nodes may record attempts of one webhook at once, so the count of consecutive
 //! failed deliveries is kept under the webhook's row lock: a batch first locks the rows of its
-//! webhooks in id order (one order for every recorder, so recorders never deadlock, and the
-//! same webhook-before-delivery order as disabling a webhook), then moves its deliveries,
+//! webhooks whose count may change in id order (one order for every recorder, so recorders
+//! never deadlock, and the same webhook-before-delivery order as disabling a webhook; a
+//! healthy webhook with only deliveries to record is not locked), then moves its deliveries,
 //! then writes the counts it computed from the locked rows. Only the batch that disables a
 //! webhook writes its notice (`disable.rs`): any later one finds it disabled.
 //!
