@@ -98,6 +98,7 @@ pub fn spawn_workers(
         limits: delivery.limits(),
         wake: handle.wake.clone(),
         hand_off: handle.hand_off.clone(),
+        progress: handle.progress.clone(),
     };
     let notices = NoticeWorker {
         store: store.clone(),

@@ -36,6 +36,8 @@ pub struct Shared {
     pub trusted_proxies: Vec<IpNet>,
     /// Renders the Prometheus text exposition.
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    /// The action workers' progress, for readiness.
+    pub progress: vizhook_runtime::engine::Progress,
 }
 
 /// The receiver's router. Serve it with `into_make_service_with_connect_info::<SocketAddr>`.
@@ -221,9 +223,24 @@ fn webhook_id(headers: &HeaderMap) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// Ready when the store takes writes: a prune of nothing (before 1970) goes through the writer
-/// and commits, so a stopped writer makes the receiver unready.
+/// Ready when the store takes writes (a prune of nothing, before 1970, goes through the writer
+/// and commits, so a stopped writer makes the receiver unready) and the action workers
+/// finished a cycle with their store lately (a round trip that hangs, or a store that keeps
+/// failing theirs, stalls them).
 async fn ready(State(shared): State<Arc<Shared>>) -> Response {
+    if let Some(stalled) = shared.progress.stalled() {
+        tracing::warn!(
+            seconds = stalled.as_secs(),
+            "not ready: the action workers are stalled"
+        );
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "the action workers have made no progress for {} s",
+                stalled.as_secs()
+            ),
+        );
+    }
     match shared
         .ingest
         .store

@@ -25,7 +25,7 @@ use super::{
 use vizhook_listener as listener;
 use vizhook_runtime::{
     ErrorChain,
-    engine::{Engine, HandOff},
+    engine::{Engine, HandOff, Progress},
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -81,6 +81,7 @@ pub async fn run(
         limits: delivery.limits(),
         wake: wake.clone(),
         hand_off: hand_off.clone(),
+        progress: Progress::new(delivery.poll_interval),
     };
     let shared = Arc::new(Shared {
         ingest: Ingest {
@@ -97,6 +98,7 @@ pub async fn run(
         sources,
         trusted_proxies: config.server.trusted_proxies.clone(),
         metrics: config.server.metrics.then(metrics_handle).flatten(),
+        progress: engine.progress.clone(),
     });
     let mut workers = JoinSet::new();
     workers.spawn(engine.run(shutdown.clone()));

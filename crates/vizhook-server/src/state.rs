@@ -28,11 +28,12 @@ impl AppState {
         config: Config,
     ) -> Result<Self, vizhook_runtime::outbound::ClientError> {
         let outbound = Outbound::new(&config.outbound, config.server.dev)?;
+        let delivery = DeliveryHandle::new(config.delivery.poll_interval);
         Ok(Self {
             store,
             config: Arc::new(config),
             outbound,
-            delivery: DeliveryHandle::default(),
+            delivery,
             tasks: TaskTracker::new(),
         })
     }

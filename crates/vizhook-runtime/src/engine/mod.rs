@@ -26,11 +26,13 @@ use self::slots::{Exhausted, Slots};
 pub use self::{
     hand_off::{HandOff, Reservation},
     limits::{Claim, LimitProblem, Limits},
+    progress::{Progress, STALL_GRACE},
     work::Work,
 };
 
 mod hand_off;
 mod limits;
+mod progress;
 mod slots;
 mod work;
 
@@ -44,6 +46,8 @@ pub struct Engine<W: Work> {
     pub wake: Arc<Notify>,
     /// The room this engine shares with writers that hand it work.
     pub hand_off: Arc<HandOff<W::Key, W::Item>>,
+    /// Beaten after every cycle whose store round trips succeeded, for readiness checks.
+    pub progress: Progress,
 }
 
 impl<W: Work> std::fmt::Debug for Engine<W> {
@@ -76,6 +80,8 @@ struct Running<W: Work> {
     /// Outcomes finished but not yet recorded.
     records: Vec<W::Record>,
     exhausted: Exhausted<W::Key>,
+    /// Whether the store failed a round trip in the current cycle.
+    store_failed: bool,
 }
 
 impl<W: Work> Engine<W> {
@@ -95,6 +101,7 @@ impl<W: Work> Engine<W> {
             handed,
             records: Vec::new(),
             exhausted: Exhausted(None),
+            store_failed: false,
         };
         let mut arrived = Vec::new();
         self.hand_off.set_capacity(self.limits.max_in_flight);
@@ -106,7 +113,12 @@ impl<W: Work> Engine<W> {
                 self.take_handed(&mut run, items);
             }
             while run.tasks.try_join_next().is_some() {}
-            let pause = match self.cycle(&mut run).await {
+            run.store_failed = false;
+            let cycle = self.cycle(&mut run).await;
+            if !run.store_failed {
+                self.progress.beat();
+            }
+            let pause = match cycle {
                 Cycle::Again => continue,
                 Cycle::Idle => self.pause().await,
                 Cycle::Blocked => self.limits.poll_interval,
@@ -247,6 +259,7 @@ impl<W: Work> Engine<W> {
         };
         let Some(claimed) = claimed else {
             self.hand_off.arrived(limit, 0);
+            run.store_failed = true;
             return None;
         };
         let count = claimed.len();

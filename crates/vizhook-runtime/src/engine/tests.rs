@@ -66,6 +66,7 @@ async fn handed_items_run_and_are_recorded_without_a_claim() {
         },
         wake: Arc::new(Notify::new()),
         hand_off: hand_off.clone(),
+        progress: Progress::new(Duration::from_millis(5)),
     };
     let shutdown = CancellationToken::new();
     let running = tokio::spawn(engine.run(shutdown.clone()));
@@ -118,6 +119,7 @@ async fn a_saturated_engine_records_and_leases_in_the_same_round_trip() {
         },
         wake: Arc::new(Notify::new()),
         hand_off: HandOff::new(),
+        progress: Progress::new(Duration::from_millis(5)),
     };
     let shutdown = CancellationToken::new();
     let running = tokio::spawn(engine.run(shutdown.clone()));
@@ -141,4 +143,78 @@ async fn a_saturated_engine_records_and_leases_in_the_same_round_trip() {
         .filter(|(records, claim)| *records > 0 && claim.is_none())
         .count();
     assert_eq!(record_only, 0, "round trips: {exchanges:?}");
+}
+
+/// A store that fails every round trip.
+struct Refusing;
+
+impl Work for Refusing {
+    type Item = usize;
+    type Record = usize;
+    type Key = u8;
+
+    fn item_key(_: &usize) -> u8 {
+        0
+    }
+    fn record_key(_: &usize) -> u8 {
+        0
+    }
+    async fn exchange(&self, _: Vec<usize>, _: Option<Claim<u8>>) -> Option<Vec<usize>> {
+        None
+    }
+    async fn perform(self: Arc<Self>, item: usize) -> usize {
+        item
+    }
+    async fn next_due(&self) -> Option<OffsetDateTime> {
+        None
+    }
+}
+
+fn limits() -> Limits {
+    Limits {
+        max_in_flight: 8,
+        max_in_flight_per_key: 4,
+        claim_batch: 4,
+        lease: Duration::from_secs(60),
+        poll_interval: Duration::from_millis(5),
+    }
+}
+
+#[tokio::test]
+async fn progress_stalls_while_the_store_fails_and_not_while_idle() {
+    let idle = Engine {
+        work: Arc::new(Counter {
+            total: 0,
+            claimed: Mutex::new(0),
+            exchanges: Mutex::new(Vec::new()),
+        }),
+        limits: limits(),
+        wake: Arc::new(Notify::new()),
+        hand_off: HandOff::new(),
+        progress: Progress::with_limit(Duration::from_millis(100)),
+    };
+    let refusing = Engine {
+        work: Arc::new(Refusing),
+        limits: limits(),
+        wake: Arc::new(Notify::new()),
+        hand_off: HandOff::new(),
+        progress: Progress::with_limit(Duration::from_millis(100)),
+    };
+    let (idle_progress, refusing_progress) = (idle.progress.clone(), refusing.progress.clone());
+    let shutdown = CancellationToken::new();
+    let a = tokio::spawn(idle.run(shutdown.clone()));
+    let b = tokio::spawn(refusing.run(shutdown.clone()));
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(
+        idle_progress.stalled(),
+        None,
+        "an idle engine makes progress"
+    );
+    assert!(
+        refusing_progress.stalled().is_some(),
+        "an engine whose store fails every round trip is stalled"
+    );
+    shutdown.cancel();
+    a.await.expect("idle engine");
+    b.await.expect("refusing engine");
 }

@@ -41,6 +41,7 @@ pub fn router(state: AppState) -> Router {
             format::render,
         ))
         .layer(TraceLayer::new_for_http())
+        .merge(health::probes())
         .with_state(state)
 }
 

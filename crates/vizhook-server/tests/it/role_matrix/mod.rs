@@ -112,6 +112,8 @@ fn matrix() -> Vec<Row> {
         GET "/api/{version}/serverInfo" Own Body::None => ANYONE;
         GET "/api/{version}/sessions/current" Own Body::None => MEMBERS;
         GET "/vizhook/v1/health" Own Body::None => ANYONE;
+        GET "/healthz" Own Body::None => ANYONE;
+        GET "/readyz" Own Body::None => ANYONE;
 
         // Sites.
         GET "/api/{version}/sites" Own Body::None => SERVER_ADMIN;
