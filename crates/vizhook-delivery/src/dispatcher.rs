@@ -94,6 +94,14 @@ impl Work for Deliveries {
                 str::to_owned,
             )
         };
+        let outcome = match record.next {
+            AttemptNext::Delivered => "delivered",
+            AttemptNext::RetryAt(_) => "retrying",
+            AttemptNext::Failed => "failed",
+        };
+        metrics::counter!("vizhook_delivery_attempts_total", "outcome" => outcome).increment(1);
+        metrics::histogram!("vizhook_delivery_attempt_seconds")
+            .record(f64::from(record.latency_ms) / 1000.0);
         match record.next {
             AttemptNext::Delivered => {
                 tracing::debug!(%delivery, %webhook, attempt, "delivered");

@@ -35,7 +35,7 @@ pub struct Shared {
     pub sources: Vec<Source>,
     pub trusted_proxies: Vec<IpNet>,
     /// Renders the Prometheus text exposition.
-    pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    pub metrics: Option<vizhook_runtime::metrics::PrometheusHandle>,
     /// The action workers' progress, for readiness.
     pub progress: vizhook_runtime::engine::Progress,
 }

@@ -2,14 +2,9 @@
 //! `vizhook serve`, with action tasks as its work), inbox retention, and TLS certificate
 //! reloads on SIGHUP that keep open connections.
 
-use std::{
-    net::SocketAddr,
-    sync::{Arc, OnceLock},
-    time::Duration,
-};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use axum_server::tls_rustls::RustlsConfig;
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use time::OffsetDateTime;
 use tokio::{sync::Notify, task::JoinSet};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
@@ -34,15 +29,6 @@ pub enum ServeError {
     Tls(#[source] std::io::Error),
     #[error("the HTTP server failed")]
     Serve(#[source] std::io::Error),
-}
-
-/// The process-wide Prometheus recorder, installed on first use. `None` when another
-/// recorder was installed first.
-pub fn metrics_handle() -> Option<PrometheusHandle> {
-    static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
-    HANDLE
-        .get_or_init(|| PrometheusBuilder::new().install_recorder().ok())
-        .clone()
 }
 
 /// Serves until `shutdown` is cancelled, then lets requests and actions in flight finish.
@@ -97,7 +83,11 @@ pub async fn run(
         },
         sources,
         trusted_proxies: config.server.trusted_proxies.clone(),
-        metrics: config.server.metrics.then(metrics_handle).flatten(),
+        metrics: config
+            .server
+            .metrics
+            .then(vizhook_runtime::metrics::prometheus)
+            .flatten(),
         progress: engine.progress.clone(),
     });
     let mut workers = JoinSet::new();

@@ -1,6 +1,6 @@
 //! What both roles of vizhook run on, whatever their work: the one outbound HTTP client with
 //! its address guard (`outbound`), the mailer (`email`), the durable work engine and its hand-off room
-//! (`engine`), the retention ticker (`retention`), secrets given in configuration
+//! (`engine`), the retention ticker (`retention`), the Prometheus recorder (`metrics`), secrets given in configuration
 //! (`secret`: literals or `env:`/`file:` references, redacted), and the error-chain formatter.
 //! It knows nothing of Tableau, of webhooks or of the store: `vizhook-delivery` and
 //! `vizhook-receiver` give it their work. What they serve on is `vizhook-listener`, so that a
@@ -11,6 +11,7 @@
 pub mod email;
 pub mod engine;
 mod error_chain;
+pub mod metrics;
 pub mod outbound;
 mod redact;
 pub mod retention;

@@ -41,6 +41,8 @@ pub struct ServerConfig {
     pub read_timeout: Duration,
     pub max_header_bytes: usize,
     pub max_uri_bytes: usize,
+    /// Whether `GET /metrics` serves the Prometheus exposition.
+    pub metrics: bool,
 }
 
 impl ServerConfig {

@@ -7,7 +7,7 @@ use vizhook_core::UrlPolicy;
 use vizhook_store::Store;
 
 use vizhook_delivery::{DeliveryHandle, PublishError, Publisher};
-use vizhook_runtime::outbound::Outbound;
+use vizhook_runtime::{metrics::PrometheusHandle, outbound::Outbound};
 use vizhook_store::{PublishEvent, Published};
 
 use crate::{api::error::ApiResult, config::Config};
@@ -20,6 +20,8 @@ pub struct AppState {
     pub delivery: DeliveryHandle,
     /// Background work started by requests (extract refreshes), which shutdown waits for.
     pub tasks: TaskTracker,
+    /// Renders `/metrics`; `None` when `[server] metrics` is off.
+    pub metrics: Option<PrometheusHandle>,
 }
 
 impl AppState {
@@ -29,12 +31,18 @@ impl AppState {
     ) -> Result<Self, vizhook_runtime::outbound::ClientError> {
         let outbound = Outbound::new(&config.outbound, config.server.dev)?;
         let delivery = DeliveryHandle::new(config.delivery.poll_interval);
+        let metrics = config
+            .server
+            .metrics
+            .then(vizhook_runtime::metrics::prometheus)
+            .flatten();
         Ok(Self {
             store,
             config: Arc::new(config),
             outbound,
             delivery,
             tasks: TaskTracker::new(),
+            metrics,
         })
     }
 

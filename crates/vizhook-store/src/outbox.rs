@@ -64,6 +64,9 @@ pub trait Outbox: Send + Sync {
     }
     /// When the next pending delivery of an enabled webhook falls due, if any.
     async fn next_due(&self) -> StoreResult<Option<OffsetDateTime>>;
+    /// The queue's state for monitoring: pending deliveries (leased ones included), the oldest
+    /// next attempt time among them, and how many webhooks are disabled.
+    async fn queue_gauges(&self) -> StoreResult<QueueGauges>;
     /// A webhook's deliveries, newest first, each with its attempts.
     async fn deliveries(
         &self,
@@ -331,4 +334,15 @@ pub struct NoticeUpdate {
 pub struct PruneStats {
     pub deliveries: u64,
     pub events: u64,
+}
+
+/// What `Outbox::queue_gauges` reports, for `/metrics`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct QueueGauges {
+    /// Deliveries still to be delivered (pending, leased or not; not paused).
+    pub pending: u64,
+    /// The earliest next attempt time of a pending delivery.
+    pub oldest_due: Option<OffsetDateTime>,
+    /// Webhooks that are disabled (by vizhook after failures, or by their owner).
+    pub disabled_webhooks: u64,
 }

@@ -1,6 +1,6 @@
 //! The HTTP API: the Tableau REST API under `/api/{version}/`, vizhook's own endpoints under
 //! `/vizhook/v1/`, and the layers every request passes (format rendering, panic catching,
-//! tracing, the unknown-path fallback).
+//! tracing, the unknown-path fallback), the probes and `/metrics` outside them.
 
 pub mod auth;
 pub mod authz;
@@ -8,6 +8,7 @@ pub mod error;
 pub mod extract;
 pub mod format;
 mod health;
+mod metrics;
 pub mod tableau;
 pub mod version;
 mod vizhook;
@@ -42,6 +43,8 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(TraceLayer::new_for_http())
         .merge(health::probes())
+        .route("/metrics", axum::routing::get(metrics::metrics))
+        .route_layer(middleware::from_fn(metrics::count_requests))
         .with_state(state)
 }
 

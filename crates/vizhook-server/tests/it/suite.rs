@@ -20,6 +20,7 @@ mod concurrency;
 mod delivery;
 mod escalation;
 mod events;
+mod metrics;
 mod helpers;
 mod permissions;
 mod projects;

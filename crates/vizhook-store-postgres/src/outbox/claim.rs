@@ -5,7 +5,7 @@
 
 use sqlx::{PgConnection, PgPool, Row, postgres::PgRow};
 use time::OffsetDateTime;
-use vizhook_store::{ClaimRequest, ClaimedDelivery, StoreResult};
+use vizhook_store::{ClaimRequest, ClaimedDelivery, QueueGauges, StoreResult};
 
 use crate::convert::{db_error, from_millis, millis, parse};
 
@@ -90,4 +90,21 @@ pub(crate) async fn next_due(pool: &PgPool) -> StoreResult<Option<OffsetDateTime
     .await
     .map_err(db_error)?;
     due.map(from_millis).transpose()
+}
+
+/// Pending deliveries, the earliest next attempt among them, and disabled webhooks.
+pub(crate) async fn queue_gauges(pool: &PgPool) -> StoreResult<QueueGauges> {
+    let (pending, oldest, disabled): (i64, Option<i64>, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM deliveries WHERE state = 'pending'), \
+                (SELECT min(next_attempt_at) FROM deliveries WHERE state = 'pending'), \
+                (SELECT count(*) FROM webhooks WHERE NOT enabled)",
+    )
+    .fetch_one(pool)
+    .await
+    .map_err(db_error)?;
+    Ok(QueueGauges {
+        pending: u64::try_from(pending).unwrap_or(0),
+        oldest_due: oldest.map(from_millis).transpose()?,
+        disabled_webhooks: u64::try_from(disabled).unwrap_or(0),
+    })
 }

@@ -21,7 +21,8 @@ use time::OffsetDateTime;
 use vizhook_core::{DeliveryId, SiteId, WebhookId};
 use vizhook_store::{
     AttemptRecord, ClaimRequest, DeliveryQuery, DeliveryRecord, Exchange, FailurePolicy, Notice,
-    NoticeUpdate, Outbox, PruneStats, Publication, PublishEvent, Published, StoreResult, Wake,
+    NoticeUpdate, Outbox, PruneStats, Publication, PublishEvent, Published, QueueGauges,
+    StoreResult, Wake,
 };
 
 use crate::{PgStore, convert::db_error, wakes::notify};
@@ -69,6 +70,10 @@ impl Outbox for PgStore {
 
     async fn next_due(&self) -> StoreResult<Option<OffsetDateTime>> {
         claim::next_due(&self.pool).await
+    }
+
+    async fn queue_gauges(&self) -> StoreResult<QueueGauges> {
+        claim::queue_gauges(&self.pool).await
     }
 
     async fn deliveries(

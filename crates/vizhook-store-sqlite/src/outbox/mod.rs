@@ -16,7 +16,8 @@ use time::OffsetDateTime;
 use vizhook_core::{DeliveryId, SiteId, WebhookId};
 use vizhook_store::{
     AttemptRecord, ClaimRequest, DeliveryQuery, DeliveryRecord, Exchange, FailurePolicy, Notice,
-    NoticeUpdate, Outbox, PruneStats, Publication, PublishEvent, Published, StoreResult,
+    NoticeUpdate, Outbox, PruneStats, Publication, PublishEvent, Published, QueueGauges,
+    StoreResult,
 };
 
 use crate::SqliteStore;
@@ -74,6 +75,10 @@ impl Outbox for SqliteStore {
 
     async fn next_due(&self) -> StoreResult<Option<OffsetDateTime>> {
         claim::next_due(&self.reader).await
+    }
+
+    async fn queue_gauges(&self) -> StoreResult<QueueGauges> {
+        claim::queue_gauges(&self.reader).await
     }
 
     async fn deliveries(

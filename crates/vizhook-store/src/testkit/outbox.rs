@@ -700,3 +700,36 @@ pub async fn delivery_log_redeliver_and_prune(store: &(impl Identity + Sites + W
         1
     );
 }
+
+pub async fn queue_gauges_count_pending_and_disabled(store: &(impl Identity + Webhooks + Outbox)) {
+    let kind = EventKind::SiteUpdated;
+    let (seed, _) = with_webhooks(store, &[(kind, true), (kind, true), (kind, false)]).await;
+    let site = seed.site.id;
+    let gauges = store.queue_gauges().await.unwrap();
+    assert_eq!(
+        gauges,
+        QueueGauges {
+            pending: 0,
+            oldest_due: None,
+            disabled_webhooks: 1
+        }
+    );
+    let events: Vec<PublishEvent> = (0..3)
+        .map(|i| event(site, kind, &format!("q{i}")))
+        .collect();
+    store.publish_events(&events).await.unwrap();
+    let gauges = store.queue_gauges().await.unwrap();
+    assert_eq!(gauges.pending, 6, "three events to two enabled webhooks");
+    assert_eq!(gauges.oldest_due, Some(T0));
+    // Leased deliveries are still pending; recorded ones are not.
+    let claimed = store.claim_deliveries(&claim_at(T0, 2)).await.unwrap();
+    assert_eq!(store.queue_gauges().await.unwrap().pending, 6);
+    let records: Vec<AttemptRecord> = claimed
+        .iter()
+        .map(|c| attempt(c, Some(204), AttemptNext::Delivered))
+        .collect();
+    store.record_attempts(&records, &policy(4)).await.unwrap();
+    let gauges = store.queue_gauges().await.unwrap();
+    assert_eq!(gauges.pending, 4);
+    assert_eq!(gauges.disabled_webhooks, 1);
+}

@@ -114,6 +114,7 @@ fn matrix() -> Vec<Row> {
         GET "/vizhook/v1/health" Own Body::None => ANYONE;
         GET "/healthz" Own Body::None => ANYONE;
         GET "/readyz" Own Body::None => ANYONE;
+        GET "/metrics" Own Body::None => ANYONE;
 
         // Sites.
         GET "/api/{version}/sites" Own Body::None => SERVER_ADMIN;
