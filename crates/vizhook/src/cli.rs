@@ -22,6 +22,15 @@ pub(crate) enum Command {
     DefaultConfig,
     /// Print a new random key for `[encryption] key`: 32 bytes in base64.
     GenerateKey,
+    /// Print a shell completion script.
+    #[command(after_help = "Examples:\n  \
+        vizhook completions bash > /etc/bash_completion.d/vizhook\n  \
+        vizhook completions zsh > \"${fpath[1]}/_vizhook\"\n  \
+        vizhook completions fish > ~/.config/fish/completions/vizhook.fish")]
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Debug, Args)]

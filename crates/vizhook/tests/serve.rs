@@ -286,3 +286,27 @@ async fn failed_deliveries_are_logged_without_their_destination() {
     );
     assert!(server.stop().success());
 }
+
+#[test]
+fn completions_are_printed_for_each_shell_and_an_unknown_shell_is_a_plain_error() {
+    for (shell, marker) in [
+        ("bash", "_vizhook()"),
+        ("zsh", "#compdef vizhook"),
+        ("fish", "complete -c vizhook"),
+    ] {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_vizhook"));
+        command.args(["completions", shell]);
+        let (status, stdout, stderr) = run_to_end(command);
+        assert!(status.success(), "{shell}: {stderr}");
+        assert!(stdout.contains(marker), "{shell}: {stdout}");
+        assert!(
+            stdout.contains("serve") && stdout.contains("receive"),
+            "{shell}"
+        );
+    }
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_vizhook"));
+    command.args(["completions", "tcsh"]);
+    let (status, _, stderr) = run_to_end(command);
+    assert!(!status.success());
+    assert!(stderr.contains("invalid value 'tcsh'"), "{stderr}");
+}

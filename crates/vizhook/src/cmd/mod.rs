@@ -33,6 +33,11 @@ pub(crate) async fn run(command: Command) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Completions { shell } => {
+            let mut command = <crate::cli::Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "vizhook", &mut std::io::stdout());
+            Ok(())
+        }
         Command::GenerateKey => {
             let key = Key::generate().context("could not generate a key")?;
             #[allow(
