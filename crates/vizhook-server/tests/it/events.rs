@@ -790,7 +790,10 @@ async fn labels_created_updated_and_deleted() {
         .xml("PUT", &labels, &w.admin.token, Some(&put("use v2")))
         .await;
     assert_eq!(first.status, 200, "{}", first.text);
-    let created = w.payloads(EventKind::LabelCreated, 2).await;
+    // One event per labeled asset, written together: their deliveries run concurrently, so
+    // they may arrive in either order.
+    let mut created = w.payloads(EventKind::LabelCreated, 2).await;
+    created.sort_by_key(|payload| payload["resource"].as_str().map(str::to_owned));
     assert_payload(
         &created[0],
         EventKind::LabelCreated,
@@ -815,7 +818,10 @@ async fn labels_created_updated_and_deleted() {
             .status,
         200
     );
-    let updated = w.payloads(EventKind::LabelUpdated, 2).await;
+    // One event per labeled asset, written together: their deliveries run concurrently, so
+    // they may arrive in either order.
+    let mut updated = w.payloads(EventKind::LabelUpdated, 2).await;
+    updated.sort_by_key(|payload| payload["resource"].as_str().map(str::to_owned));
     assert_payload(
         &updated[0],
         EventKind::LabelUpdated,
