@@ -60,7 +60,7 @@ pub struct ContentSummary {
 }
 
 /// A webhook.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct WebhookSummary {
     pub id: String,
     pub name: String,

@@ -108,6 +108,8 @@ pub struct Client {
     outbound: Outbound,
     /// `{server}/api/{version}`, without a trailing slash.
     api: String,
+    /// `{server}`, without a trailing slash: vizhook's own API is below it, at `/vizhook/v1/`.
+    server: String,
     content_url: String,
     credentials: Credentials,
     pause_after_failure: Option<Duration>,
@@ -144,9 +146,15 @@ impl Client {
         content_url: impl Into<String>,
         credentials: Credentials,
     ) -> Self {
+        let api = api.trim_end_matches('/').to_owned();
+        let server = api
+            .rfind("/api/")
+            .map_or(api.as_str(), |at| &api[..at])
+            .to_owned();
         Self {
             outbound,
-            api: api.trim_end_matches('/').to_owned(),
+            api,
+            server,
             content_url: content_url.into(),
             credentials,
             pause_after_failure: None,
@@ -253,6 +261,27 @@ impl Client {
         body: Option<&Value>,
     ) -> Result<Value, ClientError> {
         let url = self.url(path)?;
+        self.send_json(method, url, body).await
+    }
+
+    /// Like [`Client::call`], for vizhook's own API: `path` is below `/vizhook/v1/`, with the
+    /// same session.
+    pub async fn call_vizhook(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Value, ClientError> {
+        let url = parse_url(&format!("{}/vizhook/v1/{path}", self.server), path)?;
+        self.send_json(method, url, body).await
+    }
+
+    async fn send_json(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&Value>,
+    ) -> Result<Value, ClientError> {
         let bytes = body.map_or_else(Bytes::new, |body| Bytes::from(body.to_string()));
         let mut retried = false;
         loop {
@@ -296,12 +325,15 @@ impl Client {
     }
 
     fn url(&self, path: &str) -> Result<Url, ClientError> {
-        let text = format!("{}/{path}", self.api);
-        Url::parse(&text).map_err(|err| ClientError::Shape {
-            what: path.to_owned(),
-            detail: format!("not a valid URL: {err}"),
-        })
+        parse_url(&format!("{}/{path}", self.api), path)
     }
+}
+
+pub(super) fn parse_url(text: &str, path: &str) -> Result<Url, ClientError> {
+    Url::parse(text).map_err(|err| ClientError::Shape {
+        what: path.to_owned(),
+        detail: format!("not a valid URL: {err}"),
+    })
 }
 
 fn json_request_headers() -> HeaderMap {
@@ -322,7 +354,7 @@ fn token_header(session: &Session) -> Result<HeaderValue, ClientError> {
 }
 
 /// `/api/3.19/auth/signin`: what a message says about a request.
-fn describe(url: &Url) -> String {
+pub(super) fn describe(url: &Url) -> String {
     url.path().to_owned()
 }
 
@@ -337,7 +369,7 @@ fn tableau_error(response: &OutboundResponse) -> Option<TsError> {
 }
 
 /// A 2xx answer's JSON (`Null` when empty), or why there is none.
-fn read(url: &Url, response: &OutboundResponse) -> Result<Value, ClientError> {
+pub(super) fn read(url: &Url, response: &OutboundResponse) -> Result<Value, ClientError> {
     if !(200..300).contains(&response.status) {
         return Err(ClientError::Status {
             what: describe(url),

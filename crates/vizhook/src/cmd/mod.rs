@@ -1,6 +1,7 @@
-//! One module per command, and what commands share: opening the store and stopping on a
-//! signal.
+//! One module per command (the client commands together in `client`), and what the server
+//! commands share: opening the store and stopping on a signal.
 
+mod client;
 mod inbox_lock;
 mod receive;
 mod serve;
@@ -23,6 +24,9 @@ pub(crate) async fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Serve(args) => serve::run(args).await,
         Command::Receive(args) => receive::run(args).await,
+        Command::Webhooks(args) => client::run_webhooks(args).await,
+        Command::Events(args) => client::run_events(args).await,
+        Command::Deliveries(args) => client::run_deliveries(args).await,
         Command::DefaultConfig => {
             #[allow(
                 clippy::print_stdout,

@@ -1,8 +1,16 @@
-//! The command line, declared with clap.
+//! The command line, declared with clap: the server's and receiver's commands here, the
+//! client commands' in `client.rs`.
+
+mod client;
 
 use std::{net::SocketAddr, path::PathBuf};
 
 use clap::{Args, Parser, Subcommand};
+
+pub(crate) use self::client::{
+    Connection, DeliveriesArgs, DeliveriesCommand, EventsArgs, EventsCommand, WebhooksArgs,
+    WebhooksCommand,
+};
 
 /// A Tableau-compatible webhooks server, receiver and client.
 #[derive(Debug, Parser)]
@@ -18,6 +26,12 @@ pub(crate) enum Command {
     Serve(ServeArgs),
     /// Receive Tableau webhooks: verify, de-duplicate and route them to actions.
     Receive(ReceiveArgs),
+    /// Manage the webhooks of a site on any Tableau server, real or vizhook.
+    Webhooks(WebhooksArgs),
+    /// Fire events on a vizhook server.
+    Events(EventsArgs),
+    /// Read and redeliver a vizhook server's delivery log.
+    Deliveries(DeliveriesArgs),
     /// Print the default configuration, every key documented.
     DefaultConfig,
     /// Print a new random key for `[encryption] key`: 32 bytes in base64.
