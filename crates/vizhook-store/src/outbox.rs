@@ -75,6 +75,33 @@ pub trait Outbox: Send + Sync {
         query: &DeliveryQuery,
     ) -> StoreResult<Vec<DeliveryRecord>>;
     async fn delivery(&self, site: SiteId, id: DeliveryId) -> StoreResult<Option<DeliveryRecord>>;
+    /// The deliveries of several webhooks of a site, newest first: each webhook's page read
+    /// along its own index and merged, so the log of a site needs no index of its own.
+    async fn site_deliveries(
+        &self,
+        site: SiteId,
+        webhooks: &[WebhookId],
+        query: &DeliveryQuery,
+    ) -> StoreResult<Vec<DeliveryRecord>> {
+        let mut merged = Vec::new();
+        for webhook in webhooks {
+            merged.extend(self.deliveries(site, *webhook, query).await?);
+        }
+        merged.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(a.id.cmp(&b.id)));
+        merged.truncate(query.limit as usize);
+        Ok(merged)
+    }
+    /// The attempts of a webhook's deliveries created at or after `since`, counted by the
+    /// minute they started in, oldest minute first: the dashboard's charts.
+    async fn attempt_stats(
+        &self,
+        site: SiteId,
+        webhook: WebhookId,
+        since: OffsetDateTime,
+    ) -> StoreResult<Vec<MinuteStats>>;
+    /// Each webhook of a site with its count of consecutive failed deliveries (zero after a
+    /// success or a re-enable).
+    async fn failure_counts(&self, site: SiteId) -> StoreResult<Vec<(WebhookId, u32)>>;
     /// Schedules a delivery again, now, with a fresh retry schedule. `NotFound` if absent.
     async fn redeliver(&self, site: SiteId, id: DeliveryId, now: OffsetDateTime)
     -> StoreResult<()>;
@@ -267,12 +294,18 @@ pub struct DeliveryRecord {
     pub attempts: Vec<AttemptRow>,
 }
 
-/// Which page of a webhook's deliveries to read, newest first.
-#[derive(Debug, Clone)]
+/// Which page of a webhook's deliveries to read, newest first, and which of them.
+#[derive(Debug, Clone, Default)]
 pub struct DeliveryQuery {
     pub limit: u32,
     /// Only deliveries created before this time.
     pub before: Option<OffsetDateTime>,
+    /// Only deliveries created at or after this time.
+    pub since: Option<OffsetDateTime>,
+    /// Only deliveries in this state.
+    pub state: Option<DeliveryState>,
+    /// Only deliveries of this event.
+    pub event: Option<EventKind>,
 }
 
 /// Whether a notice's email went out.
@@ -345,4 +378,15 @@ pub struct QueueGauges {
     pub oldest_due: Option<OffsetDateTime>,
     /// Webhooks that are disabled (by vizhook after failures, or by their owner).
     pub disabled_webhooks: u64,
+}
+
+/// One minute of a webhook's attempts: how many, how many got a 2xx, and their latency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MinuteStats {
+    /// The start of the minute.
+    pub minute: OffsetDateTime,
+    pub attempts: u32,
+    pub succeeded: u32,
+    pub mean_latency_ms: u32,
+    pub max_latency_ms: u32,
 }

@@ -1,12 +1,14 @@
 //! The delivery log in PostgreSQL: a webhook's deliveries with their attempts, one delivery,
+//! per-minute attempt counts and failure counts for the dashboard,
 //! scheduling one again (`redeliver`, which wakes every node's dispatcher), and retention
 //! (`prune`).
 
 use sqlx::{PgConnection, PgPool, Row, postgres::PgRow};
 use time::OffsetDateTime;
-use vizhook_core::{DeliveryId, SiteId, WebhookId};
+use vizhook_core::{DeliveryId, EventKind, SiteId, WebhookId};
 use vizhook_store::{
-    AttemptRow, DeliveryQuery, DeliveryRecord, DeliveryState, PruneStats, StoreError, StoreResult,
+    AttemptRow, DeliveryQuery, DeliveryRecord, DeliveryState, MinuteStats, PruneStats, StoreError,
+    StoreResult,
 };
 
 use crate::convert::{db_error, from_millis, millis, parse};
@@ -30,12 +32,16 @@ pub(crate) async fn deliveries(
     query: &DeliveryQuery,
 ) -> StoreResult<Vec<DeliveryRecord>> {
     let rows = sqlx::query(select_deliveries!(
-        "WHERE d.site_id = $1 AND d.webhook_id = $2 AND d.created_at < $3 \
-         ORDER BY d.created_at DESC, d.id LIMIT $4"
+        "WHERE d.site_id = $1 AND d.webhook_id = $2 AND d.created_at < $3 AND d.created_at >= $4 \
+           AND ($5::text IS NULL OR d.state = $5) AND ($6::text IS NULL OR e.event_type = $6) \
+         ORDER BY d.created_at DESC, d.id LIMIT $7"
     ))
     .bind(site.to_string())
     .bind(webhook.to_string())
     .bind(query.before.map_or(i64::MAX, millis))
+    .bind(query.since.map_or(i64::MIN, millis))
+    .bind(query.state.map(DeliveryState::as_str))
+    .bind(query.event.map(EventKind::api_name))
     .bind(i64::from(query.limit))
     .fetch_all(pool)
     .await
@@ -105,6 +111,59 @@ fn attempt_from_row(row: &PgRow) -> StoreResult<(DeliveryId, AttemptRow)> {
 }
 
 /// The deliveries of `rows`, each with its attempts (one query for all of them).
+/// Attempts of a webhook's deliveries created since `since`, by the minute they started.
+pub(crate) async fn attempt_stats(
+    pool: &PgPool,
+    site: SiteId,
+    webhook: WebhookId,
+    since: OffsetDateTime,
+) -> StoreResult<Vec<MinuteStats>> {
+    let rows: Vec<(i64, i64, i64, f64, i64)> = sqlx::query_as(
+        "SELECT a.started_at / 60000, count(*), \
+                sum(CASE WHEN a.status BETWEEN 200 AND 299 THEN 1 ELSE 0 END)::bigint, \
+                avg(a.latency_ms)::float8, max(a.latency_ms) \
+         FROM deliveries d JOIN attempts a ON a.delivery_id = d.id \
+         WHERE d.webhook_id = $1 AND d.site_id = $2 AND d.created_at >= $3 \
+         GROUP BY 1 ORDER BY 1",
+    )
+    .bind(webhook.to_string())
+    .bind(site.to_string())
+    .bind(millis(since))
+    .fetch_all(pool)
+    .await
+    .map_err(db_error)?;
+    rows.into_iter()
+        .map(|(minute, attempts, succeeded, mean, max)| {
+            Ok(MinuteStats {
+                minute: from_millis(minute.saturating_mul(60_000))?,
+                attempts: count(attempts),
+                succeeded: count(succeeded),
+                mean_latency_ms: count(mean.round() as i64),
+                max_latency_ms: count(max),
+            })
+        })
+        .collect()
+}
+
+pub(crate) async fn failure_counts(
+    pool: &PgPool,
+    site: SiteId,
+) -> StoreResult<Vec<(WebhookId, u32)>> {
+    let rows: Vec<(String, i32)> =
+        sqlx::query_as("SELECT id, consecutive_failures FROM webhooks WHERE site_id = $1")
+            .bind(site.to_string())
+            .fetch_all(pool)
+            .await
+            .map_err(db_error)?;
+    rows.into_iter()
+        .map(|(id, failures)| Ok((parse("webhook id", &id)?, count(i64::from(failures)))))
+        .collect()
+}
+
+fn count(value: i64) -> u32 {
+    u32::try_from(value.max(0)).unwrap_or(u32::MAX)
+}
+
 async fn with_attempts(pool: &PgPool, rows: Vec<PgRow>) -> StoreResult<Vec<DeliveryRecord>> {
     let mut records = rows
         .iter()

@@ -20,9 +20,9 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 use vizhook_core::{DeliveryId, SiteId, WebhookId};
 use vizhook_store::{
-    AttemptRecord, ClaimRequest, DeliveryQuery, DeliveryRecord, Exchange, FailurePolicy, Notice,
-    NoticeUpdate, Outbox, PruneStats, Publication, PublishEvent, Published, QueueGauges,
-    StoreResult, Wake,
+    AttemptRecord, ClaimRequest, DeliveryQuery, DeliveryRecord, Exchange, FailurePolicy,
+    MinuteStats, Notice, NoticeUpdate, Outbox, PruneStats, Publication, PublishEvent, Published,
+    QueueGauges, StoreResult, Wake,
 };
 
 use crate::{PgStore, convert::db_error, wakes::notify};
@@ -87,6 +87,19 @@ impl Outbox for PgStore {
 
     async fn delivery(&self, site: SiteId, id: DeliveryId) -> StoreResult<Option<DeliveryRecord>> {
         log::delivery(&self.pool, site, id).await
+    }
+
+    async fn attempt_stats(
+        &self,
+        site: SiteId,
+        webhook: WebhookId,
+        since: OffsetDateTime,
+    ) -> StoreResult<Vec<MinuteStats>> {
+        log::attempt_stats(&self.pool, site, webhook, since).await
+    }
+
+    async fn failure_counts(&self, site: SiteId) -> StoreResult<Vec<(WebhookId, u32)>> {
+        log::failure_counts(&self.pool, site).await
     }
 
     async fn redeliver(

@@ -3,9 +3,10 @@
 
 use sqlx::{Row, SqliteConnection, SqlitePool, sqlite::SqliteRow};
 use time::OffsetDateTime;
-use vizhook_core::{DeliveryId, SiteId, WebhookId};
+use vizhook_core::{DeliveryId, EventKind, SiteId, WebhookId};
 use vizhook_store::{
-    AttemptRow, DeliveryQuery, DeliveryRecord, DeliveryState, PruneStats, StoreError, StoreResult,
+    AttemptRow, DeliveryQuery, DeliveryRecord, DeliveryState, MinuteStats, PruneStats, StoreError,
+    StoreResult,
 };
 
 use crate::convert::{db_error, from_millis, millis, parse};
@@ -29,11 +30,16 @@ pub(crate) async fn deliveries(
     query: DeliveryQuery,
 ) -> StoreResult<Vec<DeliveryRecord>> {
     let rows = sqlx::query(select_deliveries!(
-        "WHERE d.site_id = ? AND d.webhook_id = ? AND d.created_at < ? ORDER BY d.created_at DESC, d.id LIMIT ?"
+        "WHERE d.site_id = ?1 AND d.webhook_id = ?2 AND d.created_at < ?3 AND d.created_at >= ?4 \
+           AND (?5 IS NULL OR d.state = ?5) AND (?6 IS NULL OR e.event_type = ?6) \
+         ORDER BY d.created_at DESC, d.id LIMIT ?7"
     ))
     .bind(site.to_string())
     .bind(webhook.to_string())
     .bind(query.before.map_or(i64::MAX, millis))
+    .bind(query.since.map_or(i64::MIN, millis))
+    .bind(query.state.map(DeliveryState::as_str))
+    .bind(query.event.map(EventKind::api_name))
     .bind(i64::from(query.limit))
     .fetch_all(pool)
     .await
@@ -53,6 +59,59 @@ pub(crate) async fn delivery(
         .await
         .map_err(db_error)?;
     Ok(with_attempts(pool, rows).await?.pop())
+}
+
+/// Attempts of a webhook's deliveries created since `since`, by the minute they started.
+pub(crate) async fn attempt_stats(
+    pool: &SqlitePool,
+    site: SiteId,
+    webhook: WebhookId,
+    since: OffsetDateTime,
+) -> StoreResult<Vec<MinuteStats>> {
+    let rows: Vec<(i64, i64, i64, f64, i64)> = sqlx::query_as(
+        "SELECT a.started_at / 60000, count(*), \
+                sum(CASE WHEN a.status BETWEEN 200 AND 299 THEN 1 ELSE 0 END), \
+                avg(a.latency_ms), max(a.latency_ms) \
+         FROM deliveries d JOIN attempts a ON a.delivery_id = d.id \
+         WHERE d.webhook_id = ? AND d.site_id = ? AND d.created_at >= ? \
+         GROUP BY 1 ORDER BY 1",
+    )
+    .bind(webhook.to_string())
+    .bind(site.to_string())
+    .bind(millis(since))
+    .fetch_all(pool)
+    .await
+    .map_err(db_error)?;
+    rows.into_iter()
+        .map(|(minute, attempts, succeeded, mean, max)| {
+            Ok(MinuteStats {
+                minute: from_millis(minute.saturating_mul(60_000))?,
+                attempts: count(attempts),
+                succeeded: count(succeeded),
+                mean_latency_ms: count(mean.round() as i64),
+                max_latency_ms: count(max),
+            })
+        })
+        .collect()
+}
+
+pub(crate) async fn failure_counts(
+    pool: &SqlitePool,
+    site: SiteId,
+) -> StoreResult<Vec<(WebhookId, u32)>> {
+    let rows: Vec<(String, i64)> =
+        sqlx::query_as("SELECT id, consecutive_failures FROM webhooks WHERE site_id = ?")
+            .bind(site.to_string())
+            .fetch_all(pool)
+            .await
+            .map_err(db_error)?;
+    rows.into_iter()
+        .map(|(id, failures)| Ok((parse("webhook id", &id)?, count(failures))))
+        .collect()
+}
+
+fn count(value: i64) -> u32 {
+    u32::try_from(value.max(0)).unwrap_or(u32::MAX)
 }
 
 async fn with_attempts(

@@ -15,9 +15,9 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 use vizhook_core::{DeliveryId, SiteId, WebhookId};
 use vizhook_store::{
-    AttemptRecord, ClaimRequest, DeliveryQuery, DeliveryRecord, Exchange, FailurePolicy, Notice,
-    NoticeUpdate, Outbox, PruneStats, Publication, PublishEvent, Published, QueueGauges,
-    StoreResult,
+    AttemptRecord, ClaimRequest, DeliveryQuery, DeliveryRecord, Exchange, FailurePolicy,
+    MinuteStats, Notice, NoticeUpdate, Outbox, PruneStats, Publication, PublishEvent, Published,
+    QueueGauges, StoreResult,
 };
 
 use crate::SqliteStore;
@@ -92,6 +92,19 @@ impl Outbox for SqliteStore {
 
     async fn delivery(&self, site: SiteId, id: DeliveryId) -> StoreResult<Option<DeliveryRecord>> {
         log::delivery(&self.reader, site, id).await
+    }
+
+    async fn attempt_stats(
+        &self,
+        site: SiteId,
+        webhook: WebhookId,
+        since: OffsetDateTime,
+    ) -> StoreResult<Vec<MinuteStats>> {
+        log::attempt_stats(&self.reader, site, webhook, since).await
+    }
+
+    async fn failure_counts(&self, site: SiteId) -> StoreResult<Vec<(WebhookId, u32)>> {
+        log::failure_counts(&self.reader, site).await
     }
 
     async fn redeliver(

@@ -233,7 +233,7 @@ pub async fn a_failing_change_publishes_nothing(
                 hook.id,
                 &DeliveryQuery {
                     limit: 10,
-                    before: None
+                    ..DeliveryQuery::default()
                 }
             )
             .await

@@ -90,6 +90,7 @@ macro_rules! conformance_tests {
             disabled_webhooks_pause_and_resume,
             delivery_log_redeliver_and_prune,
             queue_gauges_count_pending_and_disabled,
+            delivery_log_filters_merges_and_counts_by_minute,
         );
     };
     (@aggregate [$mode:ident] $make:path, inbox) => {

@@ -1,5 +1,6 @@
 //! Conformance checks for the outbox: publishing, leasing, attempts, failure accounting,
-//! pausing, the delivery log and retention.
+//! pausing, the delivery log (its filters, the site-wide log and per-minute counts) and
+//! retention.
 
 use futures_util::future::join_all;
 use time::{Duration, OffsetDateTime};
@@ -361,7 +362,7 @@ pub async fn attempts_move_deliveries_and_count_failures(
             hooks[0].id,
             &DeliveryQuery {
                 limit: 10,
-                before: None,
+                ..DeliveryQuery::default()
             },
         )
         .await
@@ -564,7 +565,7 @@ pub async fn disabled_webhooks_pause_and_resume(store: &(impl Identity + Webhook
             hooks[0].id,
             &DeliveryQuery {
                 limit: 10,
-                before: None,
+                ..DeliveryQuery::default()
             },
         )
         .await
@@ -611,7 +612,7 @@ pub async fn delivery_log_redeliver_and_prune(store: &(impl Identity + Sites + W
 
     let query = DeliveryQuery {
         limit: 1,
-        before: None,
+        ..DeliveryQuery::default()
     };
     let newest = store.deliveries(site, hooks[0].id, &query).await.unwrap();
     assert_eq!(newest.len(), 1);
@@ -619,6 +620,7 @@ pub async fn delivery_log_redeliver_and_prune(store: &(impl Identity + Sites + W
     let older = DeliveryQuery {
         limit: 10,
         before: Some(newest[0].created_at),
+        ..DeliveryQuery::default()
     };
     let rest = store.deliveries(site, hooks[0].id, &older).await.unwrap();
     assert_eq!(rest.len(), 1);
@@ -691,7 +693,7 @@ pub async fn delivery_log_redeliver_and_prune(store: &(impl Identity + Sites + W
                 hooks[0].id,
                 &DeliveryQuery {
                     limit: 10,
-                    before: None
+                    ..DeliveryQuery::default()
                 }
             )
             .await
@@ -732,4 +734,137 @@ pub async fn queue_gauges_count_pending_and_disabled(store: &(impl Identity + We
     let gauges = store.queue_gauges().await.unwrap();
     assert_eq!(gauges.pending, 4);
     assert_eq!(gauges.disabled_webhooks, 1);
+}
+
+pub async fn delivery_log_filters_merges_and_counts_by_minute(
+    store: &(impl Identity + Webhooks + Outbox),
+) {
+    use EventKind::{SiteCreated, SiteUpdated};
+    let (seed, hooks) = with_webhooks(store, &[(SiteUpdated, true), (SiteCreated, true)]).await;
+    let site = seed.site.id;
+    let at = |minutes: i64| T0 + Duration::minutes(minutes);
+    let mut events = Vec::new();
+    for (minute, kind) in [
+        (0, SiteUpdated),
+        (1, SiteUpdated),
+        (2, SiteUpdated),
+        (1, SiteCreated),
+    ] {
+        let mut published = event(site, kind, &format!("{kind}-{minute}"));
+        published.event.created_at = at(minute);
+        events.push(published);
+    }
+    store.publish_events(&events).await.unwrap();
+    let claimed = store.claim_deliveries(&claim_at(at(3), 10)).await.unwrap();
+    assert_eq!(claimed.len(), 4);
+    let updated: Vec<&ClaimedDelivery> = claimed
+        .iter()
+        .filter(|c| c.webhook_id == hooks[0].id)
+        .collect();
+    let by_name = |name: &str| {
+        *updated
+            .iter()
+            .find(|c| String::from_utf8_lossy(&c.payload).contains(name))
+            .unwrap()
+    };
+    let mut slow = attempt(by_name("SiteUpdated-0"), Some(200), AttemptNext::Delivered);
+    slow.latency_ms = 30;
+    let records = vec![
+        slow,
+        attempt(by_name("SiteUpdated-1"), Some(500), AttemptNext::Failed),
+        attempt(
+            by_name("SiteUpdated-2"),
+            Some(500),
+            AttemptNext::RetryAt(at(10)),
+        ),
+    ];
+    store.record_attempts(&records, &policy(4)).await.unwrap();
+
+    let hook = hooks[0].id;
+    let page = |query: DeliveryQuery| async move {
+        let found = store.deliveries(site, hook, &query).await.unwrap();
+        found.iter().map(|d| d.payload.clone()).collect::<Vec<_>>()
+    };
+    let query = |f: fn(&mut DeliveryQuery)| {
+        let mut query = DeliveryQuery {
+            limit: 10,
+            ..DeliveryQuery::default()
+        };
+        f(&mut query);
+        query
+    };
+    assert_eq!(page(query(|_| ())).await.len(), 3);
+    let delivered = page(query(|q| q.state = Some(DeliveryState::Delivered))).await;
+    assert!(
+        delivered.len() == 1 && delivered[0].contains("SiteUpdated-0"),
+        "{delivered:?}"
+    );
+    let failed = page(query(|q| q.state = Some(DeliveryState::Failed))).await;
+    assert!(
+        failed.len() == 1 && failed[0].contains("SiteUpdated-1"),
+        "{failed:?}"
+    );
+    assert_eq!(
+        page(query(|q| q.state = Some(DeliveryState::Pending)))
+            .await
+            .len(),
+        1
+    );
+    let recent = page(query(|q| q.since = Some(T0 + Duration::minutes(1)))).await;
+    assert_eq!(recent.len(), 2, "since is inclusive: {recent:?}");
+    assert!(
+        page(query(|q| q.event = Some(SiteCreated)))
+            .await
+            .is_empty()
+    );
+    assert_eq!(page(query(|q| q.event = Some(SiteUpdated))).await.len(), 3);
+
+    let both = [hooks[0].id, hooks[1].id];
+    let all = DeliveryQuery {
+        limit: 3,
+        ..DeliveryQuery::default()
+    };
+    let merged = store.site_deliveries(site, &both, &all).await.unwrap();
+    let created: Vec<OffsetDateTime> = merged.iter().map(|d| d.created_at).collect();
+    assert_eq!(
+        created,
+        vec![at(2), at(1), at(1)],
+        "newest first, cut at the limit"
+    );
+    let created_only = DeliveryQuery {
+        limit: 10,
+        event: Some(SiteCreated),
+        ..DeliveryQuery::default()
+    };
+    let merged = store
+        .site_deliveries(site, &both, &created_only)
+        .await
+        .unwrap();
+    assert_eq!(merged.len(), 1);
+    assert_eq!(merged[0].webhook_id, hooks[1].id);
+
+    let stats = store.attempt_stats(site, hooks[0].id, T0).await.unwrap();
+    assert_eq!(
+        stats,
+        vec![MinuteStats {
+            minute: T0,
+            attempts: 3,
+            succeeded: 1,
+            mean_latency_ms: 18,
+            max_latency_ms: 30,
+        }]
+    );
+    let later = store.attempt_stats(site, hooks[0].id, at(1)).await.unwrap();
+    assert_eq!(later[0].attempts, 2, "only deliveries created since then");
+    assert!(
+        store
+            .attempt_stats(site, hooks[1].id, T0)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let mut counts = store.failure_counts(site).await.unwrap();
+    counts.sort_by_key(|(id, _)| *id == hooks[1].id);
+    assert_eq!(counts, vec![(hooks[0].id, 1), (hooks[1].id, 0)]);
 }

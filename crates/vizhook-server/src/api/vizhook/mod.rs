@@ -197,6 +197,7 @@ async fn deliveries(
     let query = DeliveryQuery {
         limit: u32::try_from(limit).unwrap_or(500),
         before,
+        ..DeliveryQuery::default()
     };
     let records = state.store.deliveries(site, webhook, &query).await?;
     let body = serde_json::json!({ "deliveries": records.iter().map(DeliveryOut::from).collect::<Vec<_>>() });
