@@ -1,5 +1,5 @@
 //! The running vizhook service as a library, so that tests drive exactly what production runs:
-//! the Tableau-compatible REST API (`api`), outbound delivery (`delivery`), configuration and
+//! the Tableau-compatible REST API (`api`), the web dashboard (`dashboard`), configuration and
 //! first-run bootstrap. The `vizhook` binary parses arguments, opens a store and calls [`run`].
 
 #![forbid(unsafe_code)]
@@ -8,6 +8,7 @@ pub mod api;
 pub mod bootstrap;
 pub mod config;
 pub mod content;
+mod dashboard;
 pub mod secrets;
 pub mod state;
 

@@ -1,6 +1,6 @@
 //! The HTTP API: the Tableau REST API under `/api/{version}/`, vizhook's own endpoints under
 //! `/vizhook/v1/`, and the layers every request passes (format rendering, panic catching,
-//! tracing, the unknown-path fallback), the probes and `/metrics` outside them.
+//! tracing, the unknown-path fallback), the dashboard, the probes and `/metrics` outside them.
 
 pub mod auth;
 pub mod authz;
@@ -42,6 +42,7 @@ pub fn router(state: AppState) -> Router {
             format::render,
         ))
         .layer(TraceLayer::new_for_http())
+        .merge(crate::dashboard::routes())
         .merge(health::probes())
         .route("/metrics", axum::routing::get(metrics::metrics))
         .route_layer(middleware::from_fn(metrics::count_requests))

@@ -9,7 +9,7 @@ mod jobs;
 mod labels;
 mod page;
 mod projects;
-mod session;
+pub(crate) mod session;
 mod sites;
 mod users;
 mod views;

@@ -8,7 +8,7 @@ use axum::{
 use time::OffsetDateTime;
 use uuid::Uuid;
 use vizhook_core::{AccountId, ContentUrl, UserId};
-use vizhook_store::{NewSession, StoreError};
+use vizhook_store::{NewSession, Session, StoreError};
 
 use super::wire::site_element;
 use crate::{
@@ -84,6 +84,31 @@ async fn sign_in(State(state): State<AppState>, request: TsRequest) -> ApiResult
             "The credentials element needs name and password, or personalAccessTokenName and personalAccessTokenSecret.",
         ));
     };
+    let (token, session) = open_session(&state, account_id, content_url).await?;
+    let site = &session.site;
+    let ttl = state.config.auth.session_ttl;
+    tracing::info!(user = %session.user.name, site = %site.content_url, "signed in");
+    Ok(Reply::ok(
+        Element::new("credentials")
+            .child(
+                Element::new("site")
+                    .attr("id", site.id.to_string())
+                    .attr("contentUrl", site.content_url.as_str()),
+            )
+            .child(Element::new("user").attr("id", session.user.id.to_string()))
+            .attr("token", token)
+            .attr("estimatedTimeToExpiration", format_duration(ttl)),
+    ))
+}
+
+/// Starts a session on the site with `content_url` for an account whose credentials were
+/// verified, with the rules of Tableau's sign-in; returns the token (shown once) and the
+/// session. The API's sign-in and the dashboard's both come here.
+pub(crate) async fn open_session(
+    state: &AppState,
+    account_id: AccountId,
+    content_url: &str,
+) -> ApiResult<(String, Session)> {
     let site = match ContentUrl::parse(content_url) {
         Ok(url) => state.store.site_by_content_url(&url).await?,
         Err(_) => None,
@@ -119,18 +144,7 @@ async fn sign_in(State(state): State<AppState>, request: TsRequest) -> ApiResult
         Err(StoreError::NotFound) => return Err(signin_failed()),
         other => other?,
     };
-    tracing::info!(user = %session.user.name, site = %site.content_url, "signed in");
-    Ok(Reply::ok(
-        Element::new("credentials")
-            .child(
-                Element::new("site")
-                    .attr("id", site.id.to_string())
-                    .attr("contentUrl", site.content_url.as_str()),
-            )
-            .child(Element::new("user").attr("id", session.user.id.to_string()))
-            .attr("token", token)
-            .attr("estimatedTimeToExpiration", format_duration(ttl)),
-    ))
+    Ok((token, session))
 }
 
 async fn verify_access_token(state: &AppState, name: &str, secret: &str) -> ApiResult<AccountId> {
@@ -146,7 +160,11 @@ async fn verify_access_token(state: &AppState, name: &str, secret: &str) -> ApiR
     Err(signin_failed())
 }
 
-async fn verify_password(state: &AppState, name: &str, password: &str) -> ApiResult<AccountId> {
+pub(crate) async fn verify_password(
+    state: &AppState,
+    name: &str,
+    password: &str,
+) -> ApiResult<AccountId> {
     let account = state.store.account_by_name(name).await?;
     let hash = account
         .as_ref()
