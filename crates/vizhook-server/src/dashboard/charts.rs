@@ -94,8 +94,7 @@ fn open(label: &str) -> String {
     );
     let _ = write!(
         svg,
-        r#"<line class="axis" x1="0" y1="{BOTTOM}" x2="{WIDTH}" y2="{BOTTOM}"/><text x="0" y="{HEIGHT}">-60 min</text><text x="{}" y="{HEIGHT}" text-anchor="end">now</text>"#,
-        WIDTH
+        r#"<line class="axis" x1="0" y1="{BOTTOM}" x2="{WIDTH}" y2="{BOTTOM}"/><text x="0" y="{HEIGHT}">-60 min</text><text x="{WIDTH}" y="{HEIGHT}" text-anchor="end">now</text>"#
     );
     svg
 }
@@ -166,6 +165,14 @@ fn line(
             path.join(" ")
         );
     }
+    // A dot per minute, so that a lone minute shows too.
+    for ((_, v), point) in points.iter().zip(&path) {
+        let (x, y) = point.split_once(',').unwrap_or(("0", "0"));
+        let _ = write!(
+            svg,
+            r#"<circle class="dot" cx="{x}" cy="{y}" r="1.8"><title>{v:.0}{unit}</title></circle>"#
+        );
+    }
     svg.push_str("</svg>");
     svg
 }
@@ -209,6 +216,11 @@ mod tests {
             "two bars of two parts"
         );
         assert!(charts.success.contains("<polyline"), "{}", charts.success);
+        assert_eq!(
+            charts.success.matches("<circle").count(),
+            2,
+            "a dot per minute"
+        );
         assert!(charts.latency.contains("max 40 ms"), "{}", charts.latency);
         let (empty, totals) = draw(&[], now);
         assert!(!empty.latency.contains("<polyline"));

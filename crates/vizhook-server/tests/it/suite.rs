@@ -17,6 +17,7 @@ mod api_errors;
 mod api_sites_users;
 mod api_webhooks;
 mod concurrency;
+mod dashboard;
 mod delivery;
 mod escalation;
 mod events;
