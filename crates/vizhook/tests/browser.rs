@@ -9,13 +9,12 @@
 mod common;
 
 use std::{
-    fs::File,
     path::{Path, PathBuf},
     process::Command,
     time::Duration,
 };
 
-use common::{PAT_NAME, PAT_SECRET, Server, sign_in};
+use common::{PAT_NAME, PAT_SECRET, Server, npm_install, sign_in};
 use serde_json::{Value, json};
 use vizhook_test_support::{Recorder, eventually};
 
@@ -25,31 +24,7 @@ const PASSWORD: &str = "dashboard-password-1";
 
 /// Installs playwright-core (once, under an inter-process lock) and returns its folder.
 fn playwright() -> PathBuf {
-    let target = Path::new(env!("CARGO_TARGET_TMPDIR"));
-    std::fs::create_dir_all(target).unwrap();
-    let lock = File::create(target.join("playwright.lock")).unwrap();
-    lock.lock().unwrap();
-    let prefix = target.join("playwright");
-    let marker = prefix.join("installed");
-    if std::fs::read_to_string(&marker).ok().as_deref() != Some(PLAYWRIGHT) {
-        std::fs::create_dir_all(&prefix).unwrap();
-        let status = Command::new("npm")
-            .args([
-                "install",
-                "--no-audit",
-                "--no-fund",
-                "--loglevel=error",
-                "--prefix",
-            ])
-            .arg(&prefix)
-            .arg(PLAYWRIGHT)
-            .env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
-            .status()
-            .expect("npm is required for the browser test and was not found");
-        assert!(status.success(), "npm install {PLAYWRIGHT} failed");
-        std::fs::write(&marker, PLAYWRIGHT).unwrap();
-    }
-    prefix.join("node_modules/playwright-core")
+    npm_install(PLAYWRIGHT, "playwright").join("playwright-core")
 }
 
 fn screenshots() -> PathBuf {

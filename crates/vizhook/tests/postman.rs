@@ -11,12 +11,11 @@
 mod common;
 
 use std::{
-    fs::File,
     path::{Path, PathBuf},
     process::Command,
 };
 
-use common::{PAT_NAME, PAT_SECRET, Server};
+use common::{PAT_NAME, PAT_SECRET, Server, npm_install};
 use serde_json::{Value, json};
 use vizhook_test_support::Recorder;
 
@@ -30,31 +29,7 @@ fn postman_dir() -> PathBuf {
 
 /// Installs newman (once, under an inter-process lock) and returns its executable.
 fn newman() -> PathBuf {
-    let target = Path::new(env!("CARGO_TARGET_TMPDIR"));
-    std::fs::create_dir_all(target).unwrap();
-    let lock = File::create(target.join("newman.lock")).unwrap();
-    lock.lock().unwrap();
-    let prefix = target.join("newman");
-    let bin = prefix.join("node_modules/.bin/newman");
-    let marker = prefix.join("installed");
-    if std::fs::read_to_string(&marker).ok().as_deref() != Some(NEWMAN) {
-        std::fs::create_dir_all(&prefix).unwrap();
-        let status = Command::new("npm")
-            .args([
-                "install",
-                "--no-audit",
-                "--no-fund",
-                "--loglevel=error",
-                "--prefix",
-            ])
-            .arg(&prefix)
-            .arg(NEWMAN)
-            .status()
-            .expect("npm is required for the Postman test and was not found");
-        assert!(status.success(), "npm install {NEWMAN} failed");
-        std::fs::write(&marker, NEWMAN).unwrap();
-    }
-    bin
+    npm_install(NEWMAN, "newman").join(".bin/newman")
 }
 
 /// One request of the derived run: which request of the folder, what a person sets first,

@@ -43,21 +43,26 @@ async fn sign_in(app: &TestApp, name: &str, password: &str, site: &str) -> reqwe
         .unwrap()
 }
 
-/// A signed-in administrator's session cookie and a page's CSRF token.
-async fn admin_cookie(app: &TestApp) -> (String, String) {
-    let answer = sign_in(app, ADMIN, ADMIN_PASSWORD, "").await;
-    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
-    let cookie = answer
+/// The `vizhook_session=...` pair an answer sets.
+fn session_cookie(answer: &reqwest::Response) -> String {
+    answer
         .headers()
         .get_all(header::SET_COOKIE)
         .iter()
         .map(|v| v.to_str().unwrap())
         .find(|v| v.starts_with("vizhook_session="))
-        .unwrap()
+        .expect("a session cookie")
         .split(';')
         .next()
         .unwrap()
-        .to_owned();
+        .to_owned()
+}
+
+/// A signed-in administrator's session cookie and a page's CSRF token.
+async fn admin_cookie(app: &TestApp) -> (String, String) {
+    let answer = sign_in(app, ADMIN, ADMIN_PASSWORD, "").await;
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+    let cookie = session_cookie(&answer);
     let page = app
         .client
         .get(app.url("/dashboard"))
@@ -165,17 +170,7 @@ async fn only_administrators_get_in_and_only_to_their_site() {
     app.user_on_site(&on_bravo, "sam", "SiteAdministratorCreator", "bravo").await;
     let answer = sign_in(&app, "sam", "sam-password", "bravo").await;
     assert_eq!(answer.status(), StatusCode::SEE_OTHER);
-    let cookie = answer
-        .headers()
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .map(|v| v.to_str().unwrap())
-        .find(|v| v.starts_with("vizhook_session="))
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let cookie = session_cookie(&answer);
     let page = |path: String| {
         let cookie = cookie.clone();
         let request = app.client.get(app.url(&path)).header(header::COOKIE, cookie);

@@ -207,3 +207,33 @@ pub async fn sign_in(server: &Server, name: &str, secret: &str) -> (String, Stri
         json.to_string(),
     )
 }
+
+/// Installs `package` (`name@version`) from the npm registry into `target/tmp/<folder>`, once,
+/// under an inter-process lock, and returns that folder's `node_modules`.
+pub fn npm_install(package: &str, folder: &str) -> std::path::PathBuf {
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    std::fs::create_dir_all(target).unwrap();
+    let lock = std::fs::File::create(target.join(format!("{folder}.lock"))).unwrap();
+    lock.lock().unwrap();
+    let prefix = target.join(folder);
+    let marker = prefix.join("installed");
+    if std::fs::read_to_string(&marker).ok().as_deref() != Some(package) {
+        std::fs::create_dir_all(&prefix).unwrap();
+        let status = Command::new("npm")
+            .args([
+                "install",
+                "--no-audit",
+                "--no-fund",
+                "--loglevel=error",
+                "--prefix",
+            ])
+            .arg(&prefix)
+            .arg(package)
+            .env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
+            .status()
+            .expect("npm is required for this test and was not found");
+        assert!(status.success(), "npm install {package} failed");
+        std::fs::write(&marker, package).unwrap();
+    }
+    prefix.join("node_modules")
+}
