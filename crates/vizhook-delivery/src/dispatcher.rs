@@ -40,6 +40,13 @@ impl Work for Deliveries {
         record.webhook_id
     }
 
+    fn retry_at(record: &AttemptRecord) -> Option<OffsetDateTime> {
+        match record.next {
+            AttemptNext::RetryAt(at) => Some(at),
+            AttemptNext::Delivered | AttemptNext::Failed => None,
+        }
+    }
+
     async fn exchange(
         &self,
         records: Vec<AttemptRecord>,

@@ -39,6 +39,13 @@ impl Work for ActionTasks {
         record.receiver.clone()
     }
 
+    fn retry_at(record: &TaskRecord) -> Option<OffsetDateTime> {
+        match record.next {
+            TaskNext::RetryAt(at) => Some(at),
+            TaskNext::Delivered | TaskNext::Failed => None,
+        }
+    }
+
     fn key_limit(&self, action: &String) -> Option<usize> {
         self.actions.concurrency(action)
     }

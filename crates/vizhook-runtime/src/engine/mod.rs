@@ -80,6 +80,9 @@ struct Running<W: Work> {
     /// Outcomes finished but not yet recorded.
     records: Vec<W::Record>,
     exhausted: Exhausted<W::Key>,
+    /// The earliest retry this engine recorded that has not fallen due yet: it wakes then,
+    /// even when a cycle found nothing else to do.
+    retry_at: Option<OffsetDateTime>,
     /// Whether the store failed a round trip in the current cycle.
     store_failed: bool,
 }
@@ -101,6 +104,7 @@ impl<W: Work> Engine<W> {
             handed,
             records: Vec::new(),
             exhausted: Exhausted(None),
+            retry_at: None,
             store_failed: false,
         };
         let mut arrived = Vec::new();
@@ -113,6 +117,14 @@ impl<W: Work> Engine<W> {
                 self.take_handed(&mut run, items);
             }
             while run.tasks.try_join_next().is_some() {}
+            if run
+                .retry_at
+                .is_some_and(|at| at <= OffsetDateTime::now_utc())
+            {
+                // A retry fell due: what the last short claim found is out of date.
+                run.retry_at = None;
+                run.exhausted.forget();
+            }
             run.store_failed = false;
             let cycle = self.cycle(&mut run).await;
             if !run.store_failed {
@@ -123,6 +135,7 @@ impl<W: Work> Engine<W> {
                 Cycle::Idle => self.pause().await,
                 Cycle::Blocked => self.limits.poll_interval,
             };
+            let pause = run.retry_at.map_or(pause, |at| pause.min(until(at)));
             tokio::select! {
                 () = shutdown.cancelled() => break,
                 () = self.wake.notified() => run.exhausted.forget(),
@@ -158,6 +171,9 @@ impl<W: Work> Engine<W> {
     /// keeps its record for the next cycle.
     fn finish(&self, run: &mut Running<W>, record: W::Record) {
         self.hand_off.released();
+        if let Some(at) = W::retry_at(&record) {
+            run.retry_at = Some(run.retry_at.map_or(at, |earliest| earliest.min(at)));
+        }
         if let Some(next) = run.slots.release(&W::record_key(&record)) {
             self.start(next, &mut run.tasks, &run.finished);
         }
@@ -307,13 +323,15 @@ impl<W: Work> Engine<W> {
     async fn pause(&self) -> Duration {
         let poll = self.limits.poll_interval;
         match self.work.next_due().await {
-            Some(due) => {
-                let wait = due - OffsetDateTime::now_utc();
-                Duration::try_from(wait).unwrap_or(Duration::ZERO).min(poll)
-            }
+            Some(due) => until(due).min(poll),
             None => poll,
         }
     }
+}
+
+/// How long until `at`; zero once it has passed.
+fn until(at: OffsetDateTime) -> Duration {
+    Duration::try_from(at - OffsetDateTime::now_utc()).unwrap_or(Duration::ZERO)
 }
 
 #[cfg(test)]

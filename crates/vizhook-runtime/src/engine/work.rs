@@ -33,6 +33,11 @@ pub trait Work: Send + Sync + 'static {
     ) -> impl Future<Output = Option<Vec<Self::Item>>> + Send;
     /// Runs one item. Never fails: a failure is an outcome.
     fn perform(self: Arc<Self>, item: Self::Item) -> impl Future<Output = Self::Record> + Send;
+    /// When the item a record is about, if retried, falls due again: the engine wakes then,
+    /// rather than at its next poll.
+    fn retry_at(_record: &Self::Record) -> Option<OffsetDateTime> {
+        None
+    }
     /// When the next item falls due, if known.
     fn next_due(&self) -> impl Future<Output = Option<OffsetDateTime>> + Send;
 }

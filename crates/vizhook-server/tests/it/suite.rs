@@ -28,6 +28,7 @@ mod projects;
 mod raw;
 mod receive;
 mod refusals;
+mod retry_timing;
 mod role_matrix;
 mod timeouts;
 mod types;
