@@ -37,6 +37,8 @@ pub struct ServerConfig {
     pub dev: bool,
     pub max_body_bytes: usize,
     pub max_publish_bytes: usize,
+    /// Largest file a chunked upload (`fileUploads`) assembles.
+    pub max_upload_bytes: u64,
     #[serde(with = "humantime_serde")]
     pub read_timeout: Duration,
     pub max_header_bytes: usize,

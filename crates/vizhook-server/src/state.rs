@@ -10,7 +10,7 @@ use vizhook_delivery::{DeliveryHandle, PublishError, Publisher};
 use vizhook_runtime::{metrics::PrometheusHandle, outbound::Outbound};
 use vizhook_store::{PublishEvent, Published};
 
-use crate::{api::error::ApiResult, config::Config};
+use crate::{api::error::ApiResult, config::Config, content::uploads::Uploads};
 
 #[derive(Debug, Clone)]
 pub struct AppState {
@@ -22,6 +22,8 @@ pub struct AppState {
     pub tasks: TaskTracker,
     /// Renders `/metrics`; `None` when `[server] metrics` is off.
     pub metrics: Option<PrometheusHandle>,
+    /// Chunked uploads (`fileUploads`) not yet published.
+    pub uploads: Arc<Uploads>,
 }
 
 impl AppState {
@@ -43,6 +45,7 @@ impl AppState {
             delivery,
             tasks: TaskTracker::new(),
             metrics,
+            uploads: Arc::default(),
         })
     }
 

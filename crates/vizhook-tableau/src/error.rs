@@ -70,6 +70,8 @@ constructors! {
     unknown_resource => NOT_FOUND, 404003, "Resource Not Found";
     webhook_not_found => NOT_FOUND, 404050, "Resource Not Found";
     delivery_not_found => NOT_FOUND, 404051, "Resource Not Found";
+    /// A chunked upload session that does not exist (or was published, or expired).
+    upload_not_found => NOT_FOUND, 404009, "Resource Not Found";
     method_not_allowed => METHOD_NOT_ALLOWED, 405000, "Invalid request method";
     /// Something with that name already exists.
     conflict => CONFLICT, 409000, "Conflict";

@@ -95,6 +95,30 @@ fn plain_http_json_flow_works() {
     run_flow("json_flow.py");
 }
 
+/// Files too large for one request, published by tableauserverclient in chunks (fileUploads):
+/// a data source in 1 MB chunks under a lowered limit, and a workbook over TSC's fixed 64 MB.
+#[test]
+fn tableauserverclient_publishes_large_files_in_chunks() {
+    let python = python();
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("vizhook.db"), &["--dev"]);
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../vizhook-test-support/fixtures");
+    let output = Command::new(python)
+        .arg(conformance_dir().join("tsc_chunked.py"))
+        .arg(server.url(""))
+        .args([PAT_NAME, PAT_SECRET])
+        .arg(&fixtures)
+        .output()
+        .expect("run tsc_chunked.py");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success() && stdout.trim_end().ends_with("ok"),
+        "tsc_chunked.py failed\n--- stdout\n{stdout}\n--- stderr\n{stderr}\n--- server log\n{}",
+        server.logs()
+    );
+}
+
 /// Content events driven by tableauserverclient, including the tutorial: a refresh succeeds, the
 /// connection moves to an unreachable server, the next refresh fails and its webhook fires.
 #[test]

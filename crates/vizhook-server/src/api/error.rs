@@ -73,6 +73,7 @@ delegate!(
     unknown_resource,
     webhook_not_found,
     delivery_not_found,
+    upload_not_found,
     method_not_allowed,
     conflict,
     site_name_conflict,

@@ -2,10 +2,14 @@
 //! and workbooks (`.twb`, `.twbx`), and the view names of workbooks.
 //!
 //! Documents are streamed with quick-xml (no DOM, no DTD expansion); packaged files are read
-//! from memory with a size cap on the one document taken out of the archive.
+//! from memory or from disk, with a size cap on the one document taken out of the archive
+//! (`archive.rs`).
 
 use std::collections::HashSet;
-use std::io::{Cursor, Read};
+use std::io::{Cursor, Read, Seek};
+
+use self::archive::extract_document;
+pub use self::{archive::archive_has_extract, error::FileError};
 
 use quick_xml::XmlVersion;
 use quick_xml::events::{BytesStart, Event};
@@ -42,40 +46,6 @@ pub struct FileContents {
     /// For workbooks: the names of worksheets and dashboards, in document order, de-duplicated.
     /// Empty for data sources.
     pub views: Vec<String>,
-}
-
-/// Why a published file could not be read.
-#[derive(Debug, thiserror::Error)]
-pub enum FileError {
-    /// The document is not well-formed UTF-8 XML.
-    #[error("the file is not a well-formed XML document: {0}")]
-    NotXml(String),
-    /// The document declares a DTD; DTDs are never expanded, so such files are refused.
-    #[error("the file declares a DOCTYPE, which is not allowed")]
-    DoctypeNotAllowed,
-    /// The root element is not the one this kind of file has.
-    #[error("expected a <{expected}> document, found <{found}>")]
-    UnexpectedRoot {
-        /// The root element this kind of file has (`datasource` or `workbook`).
-        expected: &'static str,
-        /// The root element found (possibly shortened).
-        found: String,
-    },
-    /// The packaged file is not a readable zip archive.
-    #[error("the file is not a readable zip archive: {0}")]
-    BadArchive(String),
-    /// The packaged file holds no document of the expected kind.
-    #[error("the archive contains no {expected} file")]
-    NoDocumentInArchive {
-        /// The extension looked for, e.g. ".tds".
-        expected: &'static str,
-    },
-    /// The document in the packaged file is larger than the limit.
-    #[error("the document in the archive is larger than {limit} bytes")]
-    TooLarge {
-        /// The limit in bytes.
-        limit: u64,
-    },
 }
 
 /// Which kind of file, from the `datasourceType` / `workbookType` query parameter or the file
@@ -122,31 +92,45 @@ impl FileKind {
     }
 }
 
-/// Reads the connections (and, for workbooks, view names) of a published file.
+/// Reads the connections (and, for workbooks, view names) of a published file in memory.
 pub fn read(kind: FileKind, bytes: &[u8]) -> Result<FileContents, FileError> {
     match kind {
         FileKind::Tds => read_document(bytes, Document::DataSource),
         FileKind::Twb => read_document(bytes, Document::Workbook),
-        FileKind::Tdsx => read_packaged(bytes, Document::DataSource),
-        FileKind::Twbx => read_packaged(bytes, Document::Workbook),
+        _ => read_from(kind, Cursor::new(bytes)),
+    }
+}
+
+/// Reads the same from a file on disk (a chunked upload), holding in memory only the one
+/// document, capped as for packaged files.
+pub fn read_from<R: Read + Seek>(kind: FileKind, mut source: R) -> Result<FileContents, FileError> {
+    match kind {
+        FileKind::Tds => read_document(&read_capped(&mut source)?, Document::DataSource),
+        FileKind::Twb => read_document(&read_capped(&mut source)?, Document::Workbook),
+        FileKind::Tdsx => read_packaged(source, Document::DataSource),
+        FileKind::Twbx => read_packaged(source, Document::Workbook),
         FileKind::Extract => Ok(FileContents::default()),
     }
 }
 
-/// Whether a packaged file (`.tdsx`, `.twbx`) carries an extract (`.hyper` or `.tde`).
-pub fn archive_has_extract(bytes: &[u8]) -> bool {
-    let Ok(archive) = zip::ZipArchive::new(Cursor::new(bytes)) else {
-        return false;
-    };
-    (0..archive.len()).any(|index| {
-        archive
-            .name_for_index(index)
-            .and_then(Result::ok)
-            .is_some_and(|name| {
-                let name = name.to_ascii_lowercase();
-                name.ends_with(".hyper") || name.ends_with(".tde")
-            })
-    })
+fn read_packaged<R: Read + Seek>(source: R, document: Document) -> Result<FileContents, FileError> {
+    let xml = extract_document(source, document.extension(), MAX_DOCUMENT_BYTES)?;
+    read_document(&xml, document)
+}
+
+/// A plain document read whole, refused past [`MAX_DOCUMENT_BYTES`].
+fn read_capped(source: impl Read) -> Result<Vec<u8>, FileError> {
+    let mut document = Vec::new();
+    source
+        .take(MAX_DOCUMENT_BYTES + 1)
+        .read_to_end(&mut document)
+        .map_err(|error| FileError::Unreadable(error.to_string()))?;
+    if document.len() as u64 > MAX_DOCUMENT_BYTES {
+        return Err(FileError::TooLarge {
+            limit: MAX_DOCUMENT_BYTES,
+        });
+    }
+    Ok(document)
 }
 
 /// The two XML document kinds.
@@ -170,59 +154,6 @@ impl Document {
             Self::Workbook => ".twb",
         }
     }
-}
-
-fn read_packaged(bytes: &[u8], document: Document) -> Result<FileContents, FileError> {
-    let xml = extract_document(bytes, document.extension(), MAX_DOCUMENT_BYTES)?;
-    read_document(&xml, document)
-}
-
-/// Reads into memory the first entry of the zip `bytes` whose name ends with `extension`,
-/// refusing one larger than `limit` bytes.
-fn extract_document(
-    bytes: &[u8],
-    extension: &'static str,
-    limit: u64,
-) -> Result<Vec<u8>, FileError> {
-    let bad_archive = |error: zip::result::ZipError| FileError::BadArchive(error.to_string());
-    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(bad_archive)?;
-    let index = (0..archive.len())
-        .find(|&index| {
-            archive
-                .name_for_index(index)
-                .and_then(Result::ok)
-                .is_some_and(|name| is_document_entry(&name, extension))
-        })
-        .ok_or(FileError::NoDocumentInArchive {
-            expected: extension,
-        })?;
-    let too_large = FileError::TooLarge { limit };
-    let entry = archive.by_index(index).map_err(bad_archive)?;
-    if entry.size() > limit {
-        return Err(too_large);
-    }
-    // The declared size may lie: cap what is actually inflated too.
-    let mut document = Vec::new();
-    entry
-        .take(limit.saturating_add(1))
-        .read_to_end(&mut document)
-        .map_err(|error| FileError::BadArchive(error.to_string()))?;
-    if document.len() as u64 > limit {
-        return Err(too_large);
-    }
-    Ok(document)
-}
-
-/// Whether a zip entry name is a document with `extension`, at any depth. macOS resource-fork
-/// entries (`__MACOSX/...`, `._Name.tds`) are not documents.
-fn is_document_entry(name: &str, extension: &str) -> bool {
-    let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
-    let tail_matches = name
-        .len()
-        .checked_sub(extension.len())
-        .and_then(|start| name.as_bytes().get(start..))
-        .is_some_and(|tail| tail.eq_ignore_ascii_case(extension.as_bytes()));
-    tail_matches && !base.starts_with("._") && !name.starts_with("__MACOSX/")
 }
 
 /// What an open element is, as far as the elements inside it are concerned.
@@ -390,5 +321,7 @@ fn attributes<const N: usize>(
     Ok(values)
 }
 
+mod archive;
+mod error;
 #[cfg(test)]
 mod tests;

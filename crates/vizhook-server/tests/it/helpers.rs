@@ -328,6 +328,20 @@ pub use vizhook_test_support::{
     Received, Recorder as TestReceiver, SmtpSink, eventually, fixture, multipart,
 };
 
+/// The body of one chunk of a chunked upload, as tableauserverclient sends it: an empty
+/// `request_payload` and the chunk as `tableau_file`. Returns the content type and the body.
+pub fn chunk_body(chunk: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "vizhook-chunk-boundary";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"request_payload\"\r\nContent-Type: text/xml\r\n\r\n\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"tableau_file\"; filename=\"file\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(chunk);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/mixed; boundary={boundary}"), body)
+}
+
 impl TestApp {
     /// Publishes a multipart body to `path` and returns the answer.
     pub async fn publish(
@@ -337,9 +351,23 @@ impl TestApp {
         content_type: &str,
         body: Vec<u8>,
     ) -> Answer {
+        self.send_body("POST", session, path, content_type, body)
+            .await
+    }
+
+    /// Sends `body` with `content_type` as `session`, by `method`.
+    pub async fn send_body(
+        &self,
+        method: &str,
+        session: &Session,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Answer {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         let response = self
             .client
-            .post(self.url(path))
+            .request(method, self.url(path))
             .header("X-Tableau-Auth", &session.token)
             .header("Content-Type", content_type)
             .body(body)

@@ -32,4 +32,5 @@ mod retry_timing;
 mod role_matrix;
 mod timeouts;
 mod types;
+mod uploads;
 mod xml_golden;

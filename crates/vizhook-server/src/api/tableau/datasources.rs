@@ -32,10 +32,7 @@ use crate::{
         format::{Element, Reply},
         version::Version,
     },
-    content::{
-        files::{self, FileKind},
-        publish,
-    },
+    content::{files::FileKind, publish},
     state::AppState,
 };
 
@@ -135,7 +132,7 @@ async fn publish_datasource(
     body: Body,
 ) -> ApiResult<Reply> {
     may_publish(&caller)?;
-    let upload = publish::read(&headers, body, state.config.server.max_publish_bytes).await?;
+    let upload = publish::read(&state, &caller, &query, &headers, body).await?;
     let request = upload.request.required("datasource")?;
     let name = request.get("name").map(str::trim).filter(|n| !n.is_empty());
     let name = name
@@ -144,12 +141,12 @@ async fn publish_datasource(
     let kind = query
         .get("datasourceType")
         .and_then(FileKind::parse)
-        .or_else(|| FileKind::from_file_name(&upload.file_name))
+        .or_else(|| FileKind::from_file_name(&upload.file.name))
         .filter(|kind| matches!(kind, FileKind::Tds | FileKind::Tdsx | FileKind::Extract))
         .ok_or_else(|| {
             ApiError::bad_request("datasourceType must be tds, tdsx, tde, hyper or parquet.")
         })?;
-    let contents = files::read(kind, &upload.file).map_err(|err| {
+    let inspected = upload.file.inspect(kind).await.map_err(|err| {
         ApiError::bad_request(format!(
             "The published data source file could not be read: {err}."
         ))
@@ -173,12 +170,12 @@ async fn publish_datasource(
         Some(existing) => {
             may_modify(&caller, existing.owner_id)?;
             let updated = Datasource {
-                file_type: file_type(kind, &upload.file_name),
+                file_type: file_type(kind, &upload.file.name, query.get("datasourceType")),
                 description: request
                     .get("description")
                     .map_or_else(|| existing.description.clone(), str::to_owned),
-                has_extracts: has_extracts(kind, &upload.file),
-                size: upload.file.len() as u64,
+                has_extracts: inspected.has_extract,
+                size: upload.file.size,
                 updated_at: now,
                 ..existing.clone()
             };
@@ -193,7 +190,7 @@ async fn publish_datasource(
                 owner_id: caller.0.user.id,
                 content_url: vizhook_core::content::content_url(&name, &taken),
                 name,
-                file_type: file_type(kind, &upload.file_name),
+                file_type: file_type(kind, &upload.file.name, query.get("datasourceType")),
                 description: request.get("description").unwrap_or_default().to_owned(),
                 is_certified: request
                     .get("isCertified")
@@ -205,8 +202,8 @@ async fn publish_datasource(
                     .get("certificationNote")
                     .unwrap_or_default()
                     .to_owned(),
-                has_extracts: has_extracts(kind, &upload.file),
-                size: upload.file.len() as u64,
+                has_extracts: inspected.has_extract,
+                size: upload.file.size,
                 created_at: now,
                 updated_at: now,
             };
@@ -215,7 +212,13 @@ async fn publish_datasource(
     };
     let target = ContentRef::Datasource(datasource.id);
     let previous = state.store.connections(site, target).await?;
-    let connections = build_connections(site, target, &contents.connections, request, &previous);
+    let connections = build_connections(
+        site,
+        target,
+        &inspected.contents.connections,
+        request,
+        &previous,
+    );
     let event = new_event(
         site,
         kind_of_event,
@@ -257,23 +260,18 @@ async fn publish_datasource(
     ))
 }
 
-fn file_type(kind: FileKind, file_name: &str) -> String {
+/// The file's type: its kind, or for an extract its extension, or (a chunked upload has no
+/// file name) the `datasourceType` asked for.
+fn file_type(kind: FileKind, file_name: &str, asked: Option<&str>) -> String {
     match kind {
         FileKind::Tds => "tds".to_owned(),
         FileKind::Tdsx => "tdsx".to_owned(),
         _ => file_name
             .rsplit_once('.')
-            .map_or("hyper", |(_, ext)| ext)
+            .map(|(_, ext)| ext)
+            .or(asked)
+            .unwrap_or("hyper")
             .to_ascii_lowercase(),
-    }
-}
-
-/// A packaged data source that carries an extract, or an extract itself.
-fn has_extracts(kind: FileKind, file: &[u8]) -> bool {
-    match kind {
-        FileKind::Extract => true,
-        FileKind::Tdsx => files::archive_has_extract(file),
-        _ => false,
     }
 }
 

@@ -11,6 +11,7 @@ mod page;
 mod projects;
 pub(crate) mod session;
 mod sites;
+mod uploads;
 mod users;
 mod views;
 mod webhooks;
@@ -36,4 +37,5 @@ pub fn routes() -> Router<AppState> {
         .merge(views::routes())
         .merge(jobs::routes())
         .merge(labels::routes())
+        .merge(uploads::routes())
 }

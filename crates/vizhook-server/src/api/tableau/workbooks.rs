@@ -32,10 +32,7 @@ use crate::{
         format::{Element, Reply},
         version::Version,
     },
-    content::{
-        files::{self, FileKind},
-        publish,
-    },
+    content::{files::FileKind, publish},
     state::AppState,
 };
 
@@ -162,7 +159,7 @@ async fn publish_workbook(
     body: Body,
 ) -> ApiResult<Reply> {
     may_publish(&caller)?;
-    let upload = publish::read(&headers, body, state.config.server.max_publish_bytes).await?;
+    let upload = publish::read(&state, &caller, &query, &headers, body).await?;
     let request = upload.request.required("workbook")?;
     let name = request.get("name").map(str::trim).filter(|n| !n.is_empty());
     let name = name
@@ -171,14 +168,19 @@ async fn publish_workbook(
     let kind = query
         .get("workbookType")
         .and_then(FileKind::parse)
-        .or_else(|| FileKind::from_file_name(&upload.file_name))
+        .or_else(|| FileKind::from_file_name(&upload.file.name))
         .filter(|kind| matches!(kind, FileKind::Twb | FileKind::Twbx))
         .ok_or_else(|| ApiError::bad_request("workbookType must be twb or twbx."))?;
-    let contents = files::read(kind, &upload.file).map_err(|err| {
-        ApiError::bad_request(format!(
-            "The published workbook file could not be read: {err}."
-        ))
-    })?;
+    let contents = upload
+        .file
+        .inspect(kind)
+        .await
+        .map(|i| i.contents)
+        .map_err(|err| {
+            ApiError::bad_request(format!(
+                "The published workbook file could not be read: {err}."
+            ))
+        })?;
     let site = caller.0.site.id;
     let project = target_project(&state, site, project_id(request)?).await?;
     let all = state.store.workbooks(site).await?;
@@ -200,7 +202,7 @@ async fn publish_workbook(
             may_modify(&caller, existing.owner_id)?;
             let updated = Workbook {
                 show_tabs: show_tabs.unwrap_or(existing.show_tabs),
-                size: upload.file.len() as u64,
+                size: upload.file.size,
                 updated_at: now,
                 ..existing.clone()
             };
@@ -217,7 +219,7 @@ async fn publish_workbook(
                 name,
                 description: request.get("description").unwrap_or_default().to_owned(),
                 show_tabs: show_tabs.unwrap_or(false),
-                size: upload.file.len() as u64,
+                size: upload.file.size,
                 created_at: now,
                 updated_at: now,
             };

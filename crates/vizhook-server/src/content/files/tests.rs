@@ -219,12 +219,12 @@ fn archive_without_the_document_is_an_error() {
 fn oversized_document_in_archive_is_refused() {
     let archive = zipped(&[("Sales.tds", FEDERATED_TDS.as_bytes())]);
     let size = FEDERATED_TDS.len() as u64;
-    let error = extract_document(&archive, ".tds", size - 1).unwrap_err();
+    let error = extract_document(Cursor::new(&archive[..]), ".tds", size - 1).unwrap_err();
     assert!(
         matches!(error, FileError::TooLarge { limit } if limit == size - 1),
         "{error:?}"
     );
-    let document = extract_document(&archive, ".tds", size).unwrap();
+    let document = extract_document(Cursor::new(&archive[..]), ".tds", size).unwrap();
     assert_eq!(document, FEDERATED_TDS.as_bytes());
 }
 

@@ -67,6 +67,8 @@ enum Body {
     SignIn,
     /// A `multipart/mixed` publish of a data source or a workbook.
     Publish(&'static str),
+    /// One chunk of a chunked upload.
+    Chunk,
 }
 
 struct Row {
@@ -163,6 +165,10 @@ fn matrix() -> Vec<Row> {
         // Data sources.
         GET "/api/{version}/sites/{site_id}/datasources" Own Body::None => MEMBERS;
         POST "/api/{version}/sites/{site_id}/datasources" Own Body::Publish("datasource") => PUBLISHERS;
+        POST "/api/{version}/sites/{site_id}/fileUploads" Own Body::None => PUBLISHERS;
+        POST "/api/{version}/sites/{site_id}/fileUploads" Other Body::None => OTHER_SITE;
+        PUT "/api/{version}/sites/{site_id}/fileUploads/{upload_id}" OwnAccount Body::Chunk => PUBLISHERS;
+        PUT "/api/{version}/sites/{site_id}/fileUploads/{upload_id}" Other Body::Chunk => OTHER_SITE;
         GET "/api/{version}/sites/{site_id}/datasources/{datasource_id}" Own Body::None => MEMBERS;
         PUT "/api/{version}/sites/{site_id}/datasources/{datasource_id}" OtherAccount Body::Xml(r#"<tsRequest><datasource description="changed"/></tsRequest>"#) => ADMINS;
         PUT "/api/{version}/sites/{site_id}/datasources/{datasource_id}" OwnAccount Body::Xml(r#"<tsRequest><datasource description="mine"/></tsRequest>"#) => PUBLISHERS;

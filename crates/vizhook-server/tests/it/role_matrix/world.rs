@@ -199,6 +199,24 @@ impl World {
             }
             out = out.replace("{webhook_id}", &hook);
         }
+        if out.contains("{upload_id}") {
+            // The actor's own upload, where it may start one; otherwise an id that names none
+            // (the role or site check refuses the chunk before any lookup).
+            let started = self
+                .app
+                .xml("POST", &format!("{base}/fileUploads"), &actor.token, None)
+                .await;
+            let id = match (scope, started.status) {
+                (OwnAccount, 201) => started
+                    .xml()
+                    .find("fileUpload")
+                    .and_then(|upload| upload.get("uploadSessionId"))
+                    .unwrap()
+                    .to_owned(),
+                _ => "no-such-upload".to_owned(),
+            };
+            out = out.replace("{upload_id}", &id);
+        }
         if out.contains("{project_id}") {
             let body = format!(
                 r#"<tsRequest><project name="Fixture {}"/></tsRequest>"#,
@@ -344,6 +362,16 @@ impl World {
                 };
                 self.app
                     .publish(&with_token, &format!("{path}?{query}"), &content_type, body)
+                    .await
+            }
+            Body::Chunk => {
+                let (content_type, body) = chunk_body(b"chunk");
+                let with_token = Session {
+                    token: token.clone(),
+                    ..session.clone()
+                };
+                self.app
+                    .send_body(row.method, &with_token, &path, &content_type, body)
                     .await
             }
         };
