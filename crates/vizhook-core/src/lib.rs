@@ -17,7 +17,7 @@ pub mod webhook;
 pub use error::DomainError;
 pub use event::{Event, EventKind, Resource};
 pub use ids::*;
-pub use retry::{DeliveryPolicy, Next, RetrySchedule, is_success};
+pub use retry::{DeliveryPolicy, Next, RateLimitPolicy, RetrySchedule, is_success};
 pub use site::{ContentUrl, SiteRole};
 pub use webhook::{
     DEFAULT_DISABLE_REASON, DestinationUrl, NewWebhookContext, StatusPatch, UrlPolicy, Webhook,

@@ -1,5 +1,6 @@
-//! Tableau's delivery policy as pure arithmetic: when to retry a failed attempt, and when
-//! repeated failed deliveries disable a webhook.
+//! Tableau's delivery policy as pure arithmetic: when to retry a failed attempt (sooner or
+//! later when a rate-limited destination says so), and when repeated failed deliveries
+//! disable a webhook.
 
 use std::time::Duration;
 
@@ -65,12 +66,49 @@ pub const fn is_success(status: Option<u16>) -> bool {
     matches!(status, Some(200..=299))
 }
 
+/// How a destination that says "slow down" is waited for: `429 Too Many Requests`, or `503`
+/// with `Retry-After`. Tableau documents no such rule; this is vizhook's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimitPolicy {
+    /// The longest `Retry-After` honoured; a longer one is cut to this.
+    pub max_retry_after: Duration,
+}
+
+impl Default for RateLimitPolicy {
+    fn default() -> Self {
+        Self {
+            max_retry_after: Duration::from_secs(3600),
+        }
+    }
+}
+
+impl RateLimitPolicy {
+    /// Whether an answer asks the sender to slow down.
+    pub const fn is_rate_limited(status: Option<u16>, retry_after: Option<Duration>) -> bool {
+        matches!(status, Some(429)) || (matches!(status, Some(503)) && retry_after.is_some())
+    }
+
+    /// The wait before the next attempt to a destination that answered `status` with
+    /// `retry_after`, when it asked to slow down: its `Retry-After`, within the bound, or else
+    /// `scheduled`, the retry schedule's own gap. `None` when it did not ask.
+    pub fn wait(
+        &self,
+        status: Option<u16>,
+        retry_after: Option<Duration>,
+        scheduled: Duration,
+    ) -> Option<Duration> {
+        Self::is_rate_limited(status, retry_after)
+            .then(|| retry_after.map_or(scheduled, |asked| asked.min(self.max_retry_after)))
+    }
+}
+
 /// When a webhook stops receiving deliveries.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeliveryPolicy {
     pub retry: RetrySchedule,
     /// Consecutive failed deliveries (each one after all its attempts) that disable a webhook.
     pub disable_after_failed_deliveries: u32,
+    pub rate_limit: RateLimitPolicy,
 }
 
 impl Default for DeliveryPolicy {
@@ -78,19 +116,33 @@ impl Default for DeliveryPolicy {
         Self {
             retry: RetrySchedule::tableau(),
             disable_after_failed_deliveries: 4,
+            rate_limit: RateLimitPolicy::default(),
         }
     }
 }
 
 impl DeliveryPolicy {
     /// The fate of a delivery whose attempt number `round_attempt` (1-based, counted since the
-    /// delivery was last (re)scheduled) got `status` (`None`: no HTTP answer).
-    pub fn after_attempt(&self, round_attempt: u32, status: Option<u16>) -> Next {
+    /// delivery was last (re)scheduled) got `status` (`None`: no HTTP answer) and, perhaps, a
+    /// `Retry-After`. A rate-limited attempt uses up its place in the schedule like any
+    /// failure, but waits as long as the destination asked ([`RateLimitPolicy::wait`]); so a
+    /// delivery that is only ever rate limited fails, and counts towards disabling the
+    /// webhook, once the schedule runs out, as any other.
+    pub fn after_attempt(
+        &self,
+        round_attempt: u32,
+        status: Option<u16>,
+        retry_after: Option<Duration>,
+    ) -> Next {
         if is_success(status) {
             return Next::Delivered;
         }
         match self.retry.delay_after(round_attempt) {
-            Some(delay) => Next::RetryAfter(delay),
+            Some(gap) => Next::RetryAfter(
+                self.rate_limit
+                    .wait(status, retry_after, gap)
+                    .unwrap_or(gap),
+            ),
             None => Next::Exhausted,
         }
     }
@@ -127,24 +179,64 @@ mod tests {
     }
 
     #[test]
+    fn rate_limited_attempts_wait_as_asked_within_the_bound_and_still_use_up_the_schedule() {
+        let policy = DeliveryPolicy {
+            rate_limit: RateLimitPolicy {
+                max_retry_after: Duration::from_secs(120),
+            },
+            ..DeliveryPolicy::default()
+        };
+        let asked = Some(Duration::from_secs(5));
+        assert_eq!(
+            policy.after_attempt(1, Some(429), asked),
+            Next::RetryAfter(Duration::from_secs(5)),
+            "sooner than the schedule's minute, as asked"
+        );
+        assert_eq!(
+            policy.after_attempt(2, Some(503), Some(Duration::from_secs(7200))),
+            Next::RetryAfter(Duration::from_secs(120)),
+            "a long Retry-After is cut to the bound"
+        );
+        assert_eq!(
+            policy.after_attempt(1, Some(429), None),
+            Next::RetryAfter(Duration::from_secs(60)),
+            "a 429 without Retry-After follows the schedule"
+        );
+        assert_eq!(
+            policy.after_attempt(1, Some(500), asked),
+            Next::RetryAfter(Duration::from_secs(60)),
+            "only 429 and 503 are read as rate limits"
+        );
+        assert_eq!(
+            policy.after_attempt(1, Some(503), None),
+            Next::RetryAfter(Duration::from_secs(60))
+        );
+        assert_eq!(policy.after_attempt(4, Some(429), asked), Next::Exhausted);
+        assert!(RateLimitPolicy::is_rate_limited(Some(429), None));
+        assert!(RateLimitPolicy::is_rate_limited(Some(503), asked));
+        assert!(!RateLimitPolicy::is_rate_limited(Some(503), None));
+        assert!(!RateLimitPolicy::is_rate_limited(None, asked));
+    }
+
+    #[test]
     fn only_2xx_delivers_and_the_fourth_failure_exhausts() {
         let policy = DeliveryPolicy::default();
-        assert_eq!(policy.after_attempt(1, Some(204)), Next::Delivered);
-        assert_eq!(policy.after_attempt(4, Some(299)), Next::Delivered);
+        assert_eq!(policy.after_attempt(1, Some(204), None), Next::Delivered);
+        assert_eq!(policy.after_attempt(4, Some(299), None), Next::Delivered);
         assert_eq!(
-            policy.after_attempt(1, Some(302)),
+            policy.after_attempt(1, Some(302), None),
             Next::RetryAfter(Duration::from_secs(60))
         );
         assert_eq!(
-            policy.after_attempt(2, None),
+            policy.after_attempt(2, None, None),
             Next::RetryAfter(Duration::from_secs(300))
         );
         assert_eq!(
-            policy.after_attempt(3, Some(500)),
+            policy.after_attempt(3, Some(500), None),
             Next::RetryAfter(Duration::from_secs(900))
         );
-        assert_eq!(policy.after_attempt(4, Some(500)), Next::Exhausted);
-        assert_eq!(policy.after_attempt(4, Some(199)), Next::Exhausted);
+        assert_eq!(policy.after_attempt(4, Some(500), None), Next::Exhausted);
+        assert_eq!(policy.after_attempt(4, Some(199), None), Next::Exhausted);
     }
 
     #[test]

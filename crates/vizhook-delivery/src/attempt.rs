@@ -12,7 +12,7 @@ use bytes::Bytes;
 use http::header::{HeaderMap, HeaderValue};
 use time::OffsetDateTime;
 use url::Url;
-use vizhook_core::{DeliveryPolicy, Next};
+use vizhook_core::{DeliveryPolicy, Next, RateLimitPolicy};
 use vizhook_store::{AttemptNext, AttemptRecord, ClaimedDelivery};
 
 use vizhook_runtime::outbound::{Outbound, OutboundResponse, json_headers};
@@ -60,8 +60,16 @@ impl Destinations {
     }
 }
 
+/// One attempt's outcome: what is recorded, and until when its destination asked not to be
+/// sent more (`429`, or `503` with `Retry-After`), which the engine honours for the webhook.
+#[derive(Debug)]
+pub(crate) struct Attempted {
+    pub(crate) record: AttemptRecord,
+    pub(crate) pause_until: Option<OffsetDateTime>,
+}
+
 /// Sends one attempt and describes its outcome. Never fails: a failure is an outcome.
-pub(crate) async fn attempt(ctx: &AttemptContext, mut delivery: ClaimedDelivery) -> AttemptRecord {
+pub(crate) async fn attempt(ctx: &AttemptContext, mut delivery: ClaimedDelivery) -> Attempted {
     let started_at = OffsetDateTime::now_utc();
     let outcome = match ctx.destinations.parse(&delivery.url) {
         Ok(url) => {
@@ -75,20 +83,39 @@ pub(crate) async fn attempt(ctx: &AttemptContext, mut delivery: ClaimedDelivery)
         Err(err) => Err(format!("the stored destination url does not parse: {err}")),
     };
     let latency = OffsetDateTime::now_utc() - started_at;
-    let (status, error, excerpt) = match &outcome {
-        Ok(OutboundResponse { status, body, .. }) => (
+    let (status, error, excerpt, retry_after) = match &outcome {
+        Ok(OutboundResponse {
+            status,
+            body,
+            retry_after,
+            ..
+        }) => (
             Some(*status),
             None,
             Some(excerpt(body.as_ref(), ctx.excerpt_bytes)),
+            *retry_after,
         ),
-        Err(error) => (None, Some(error.clone()), None),
+        Err(error) => (None, Some(error.clone()), None, None),
     };
-    let next = match ctx.policy.after_attempt(delivery.round_attempt, status) {
+    let now = OffsetDateTime::now_utc();
+    let next = match ctx
+        .policy
+        .after_attempt(delivery.round_attempt, status, retry_after)
+    {
         Next::Delivered => AttemptNext::Delivered,
-        Next::RetryAfter(delay) => AttemptNext::RetryAt(OffsetDateTime::now_utc() + delay),
+        Next::RetryAfter(delay) => AttemptNext::RetryAt(now + delay),
         Next::Exhausted => AttemptNext::Failed,
     };
-    AttemptRecord {
+    // The whole webhook waits as long as its destination asked, or, without a Retry-After, as
+    // long as this delivery's own retry.
+    let pause_until = RateLimitPolicy::is_rate_limited(status, retry_after)
+        .then(|| match (next, retry_after) {
+            (AttemptNext::RetryAt(at), _) => Some(at),
+            (_, Some(asked)) => Some(now + asked.min(ctx.policy.rate_limit.max_retry_after)),
+            (_, None) => None,
+        })
+        .flatten();
+    let record = AttemptRecord {
         delivery_id: delivery.id,
         webhook_id: delivery.webhook_id,
         number: delivery.attempt,
@@ -98,6 +125,10 @@ pub(crate) async fn attempt(ctx: &AttemptContext, mut delivery: ClaimedDelivery)
         error,
         response_excerpt: excerpt,
         next,
+    };
+    Attempted {
+        record,
+        pause_until,
     }
 }
 

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use vizhook_core::{DeliveryPolicy, RetrySchedule};
+use vizhook_core::{DeliveryPolicy, RateLimitPolicy, RetrySchedule};
 use vizhook_runtime::engine::{LimitProblem, Limits as EngineLimits};
 use vizhook_tableau::signing::Signer;
 
@@ -14,6 +14,9 @@ use vizhook_tableau::signing::Signer;
 pub struct DeliveryConfig {
     pub retry_schedule: Vec<humantime_serde::Serde<Duration>>,
     pub disable_after_failed_deliveries: u32,
+    /// The longest `Retry-After` a rate-limited destination is waited for.
+    #[serde(with = "humantime_serde")]
+    pub max_retry_after: Duration,
     #[serde(with = "humantime_serde")]
     pub attempt_timeout: Duration,
     #[serde(with = "humantime_serde")]
@@ -40,6 +43,9 @@ impl DeliveryConfig {
         DeliveryPolicy {
             retry: RetrySchedule::new(self.retry_schedule.iter().map(|gap| **gap).collect()),
             disable_after_failed_deliveries: self.disable_after_failed_deliveries,
+            rate_limit: RateLimitPolicy {
+                max_retry_after: self.max_retry_after,
+            },
         }
     }
 
@@ -59,6 +65,9 @@ impl DeliveryConfig {
         let rule = |message: String| Err(message);
         if self.prune_interval.is_zero() {
             return rule("delivery.prune_interval must be longer than zero".into());
+        }
+        if self.max_retry_after.is_zero() {
+            return rule("delivery.max_retry_after must be longer than zero".into());
         }
         if self.notice_poll_interval.is_zero() {
             return rule("delivery.notice_poll_interval must be longer than zero".into());

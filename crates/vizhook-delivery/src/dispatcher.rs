@@ -13,7 +13,7 @@ use vizhook_store::{
 
 use vizhook_runtime::engine::{Claim, Work};
 
-use crate::attempt::{AttemptContext, attempt};
+use crate::attempt::{AttemptContext, Attempted, attempt};
 use vizhook_runtime::ErrorChain;
 
 #[derive(Debug)]
@@ -29,27 +29,35 @@ pub(crate) struct Deliveries {
 
 impl Work for Deliveries {
     type Item = ClaimedDelivery;
-    type Record = AttemptRecord;
+    type Record = Attempted;
     type Key = WebhookId;
 
     fn item_key(item: &ClaimedDelivery) -> WebhookId {
         item.webhook_id
     }
 
-    fn record_key(record: &AttemptRecord) -> WebhookId {
-        record.webhook_id
+    fn record_key(attempted: &Attempted) -> WebhookId {
+        attempted.record.webhook_id
     }
 
-    fn retry_at(record: &AttemptRecord) -> Option<OffsetDateTime> {
-        match record.next {
+    fn retry_at(attempted: &Attempted) -> Option<OffsetDateTime> {
+        match attempted.record.next {
             AttemptNext::RetryAt(at) => Some(at),
             AttemptNext::Delivered | AttemptNext::Failed => None,
         }
     }
 
+    fn pause_until(attempted: &Attempted) -> Option<OffsetDateTime> {
+        attempted.pause_until
+    }
+
+    fn succeeded(attempted: &Attempted) -> bool {
+        attempted.record.next == AttemptNext::Delivered
+    }
+
     async fn exchange(
         &self,
-        records: Vec<AttemptRecord>,
+        attempted: Vec<Attempted>,
         claim: Option<Claim<WebhookId>>,
     ) -> Option<Vec<ClaimedDelivery>> {
         let failure = FailurePolicy {
@@ -57,6 +65,7 @@ impl Work for Deliveries {
             reason: self.reason.clone(),
             now: OffsetDateTime::now_utc(),
         };
+        let records: Vec<AttemptRecord> = attempted.into_iter().map(|a| a.record).collect();
         let claim = claim.map(|claim| ClaimRequest {
             now: claim.now,
             lease_until: claim.lease_until,
@@ -88,8 +97,9 @@ impl Work for Deliveries {
         }
     }
 
-    async fn perform(self: Arc<Self>, delivery: ClaimedDelivery) -> AttemptRecord {
-        let record = attempt(&self.attempts, delivery).await;
+    async fn perform(self: Arc<Self>, delivery: ClaimedDelivery) -> Attempted {
+        let attempted = attempt(&self.attempts, delivery).await;
+        let record = &attempted.record;
         // Failures are logged, successes only at debug: "why did my webhook not arrive?" is
         // answered here and in the delivery log. The destination is not logged (its path often
         // carries a key); the webhook's id names it.
@@ -122,7 +132,10 @@ impl Work for Deliveries {
                 "a delivery failed its last attempt; it counts towards disabling the webhook"
             ),
         }
-        record
+        if let Some(until) = attempted.pause_until {
+            tracing::info!(%webhook, %until, "the destination asked to slow down; this webhook's deliveries wait until then");
+        }
+        attempted
     }
 
     async fn next_due(&self) -> Option<OffsetDateTime> {

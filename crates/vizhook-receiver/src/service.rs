@@ -62,6 +62,7 @@ pub async fn run(
             actions: actions.clone(),
             runtime: Runtime::new(outbound, mailer),
             schedule: delivery.schedule(),
+            rate_limit: delivery.rate_limit(),
             attempt_timeout: delivery.attempt_timeout,
         }),
         limits: delivery.limits(),

@@ -5,7 +5,7 @@
 use std::{sync::Arc, time::Duration};
 
 use time::OffsetDateTime;
-use vizhook_core::RetrySchedule;
+use vizhook_core::{RateLimitPolicy, RetrySchedule};
 use vizhook_store::{ClaimedTask, Store, TaskClaimRequest, TaskNext, TaskRecord};
 
 use super::{
@@ -23,24 +23,41 @@ pub(crate) struct ActionTasks {
     pub(crate) actions: Arc<Actions>,
     pub(crate) runtime: Runtime,
     pub(crate) schedule: RetrySchedule,
+    pub(crate) rate_limit: RateLimitPolicy,
     pub(crate) attempt_timeout: Duration,
+}
+
+/// One run's outcome: what is recorded, and until when the action's destination asked not to
+/// be sent more (`429`, or `503` with `Retry-After`), which the engine honours for the action.
+#[derive(Debug)]
+pub(crate) struct Ran {
+    record: TaskRecord,
+    pause_until: Option<OffsetDateTime>,
 }
 
 impl Work for ActionTasks {
     type Item = ClaimedTask;
-    type Record = TaskRecord;
+    type Record = Ran;
     type Key = String;
 
     fn item_key(item: &ClaimedTask) -> String {
         item.receiver.clone()
     }
 
-    fn record_key(record: &TaskRecord) -> String {
-        record.receiver.clone()
+    fn record_key(ran: &Ran) -> String {
+        ran.record.receiver.clone()
     }
 
-    fn retry_at(record: &TaskRecord) -> Option<OffsetDateTime> {
-        match record.next {
+    fn pause_until(ran: &Ran) -> Option<OffsetDateTime> {
+        ran.pause_until
+    }
+
+    fn succeeded(ran: &Ran) -> bool {
+        ran.record.next == TaskNext::Delivered
+    }
+
+    fn retry_at(ran: &Ran) -> Option<OffsetDateTime> {
+        match ran.record.next {
             TaskNext::RetryAt(at) => Some(at),
             TaskNext::Delivered | TaskNext::Failed => None,
         }
@@ -52,9 +69,10 @@ impl Work for ActionTasks {
 
     async fn exchange(
         &self,
-        records: Vec<TaskRecord>,
+        ran: Vec<Ran>,
         claim: Option<Claim<String>>,
     ) -> Option<Vec<ClaimedTask>> {
+        let records: Vec<TaskRecord> = ran.into_iter().map(|ran| ran.record).collect();
         let claim = claim.map(|claim| TaskClaimRequest {
             now: claim.now,
             lease_until: claim.lease_until,
@@ -73,8 +91,9 @@ impl Work for ActionTasks {
         }
     }
 
-    async fn perform(self: Arc<Self>, task: ClaimedTask) -> TaskRecord {
+    async fn perform(self: Arc<Self>, task: ClaimedTask) -> Ran {
         let mut gone = false;
+        let mut pushback = None;
         let outcome = match serde_json::from_str::<TaskSpec>(&task.spec) {
             Ok(spec) => {
                 let context = spec.into_context(task.notice);
@@ -89,7 +108,17 @@ impl Work for ActionTasks {
                         gone = true;
                         Err(err.to_string())
                     }
-                    Ok(Err(err)) => Err(err.to_string()),
+                    Ok(Err(err)) => {
+                        if let ActionError::Status {
+                            status,
+                            retry_after,
+                            ..
+                        } = &err
+                        {
+                            pushback = Some((*status, *retry_after));
+                        }
+                        Err(err.to_string())
+                    }
                     Err(_) => Err(format!(
                         "the action did not finish within {}",
                         humantime::format_duration(self.attempt_timeout)
@@ -99,13 +128,26 @@ impl Work for ActionTasks {
             Err(err) => Err(format!("the stored task does not parse: {err}")),
         };
         let finished_at = OffsetDateTime::now_utc();
+        // A rate-limited destination is waited for as long as it asked, within the bound.
+        let asked = |gap| {
+            pushback.and_then(|(status, retry_after)| {
+                self.rate_limit.wait(Some(status), retry_after, gap)
+            })
+        };
         let next = match &outcome {
             Ok(()) => TaskNext::Delivered,
             Err(_) if gone => TaskNext::Failed,
             Err(_) => match self.schedule.delay_after(task.attempt) {
-                Some(delay) => TaskNext::RetryAt(finished_at + delay),
+                Some(gap) => TaskNext::RetryAt(finished_at + asked(gap).unwrap_or(gap)),
                 None => TaskNext::Failed,
             },
+        };
+        let pause_until = match next {
+            TaskNext::RetryAt(at) if asked(Duration::ZERO).is_some() => Some(at),
+            TaskNext::Failed => asked(Duration::ZERO)
+                .filter(|wait| !wait.is_zero())
+                .map(|wait| finished_at + wait),
+            _ => None,
         };
         let label = match (&outcome, next) {
             (Ok(()), _) => "done",
@@ -122,12 +164,15 @@ impl Work for ActionTasks {
         }
         metrics::counter!("vizhook_receive_actions_total", "action" => task.receiver.clone(), "outcome" => label)
             .increment(1);
-        TaskRecord {
-            id: task.id,
-            receiver: task.receiver,
-            finished_at,
-            error: outcome.err(),
-            next,
+        Ran {
+            record: TaskRecord {
+                id: task.id,
+                receiver: task.receiver,
+                finished_at,
+                error: outcome.err(),
+                next,
+            },
+            pause_until,
         }
     }
 

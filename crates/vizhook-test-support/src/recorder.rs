@@ -1,6 +1,6 @@
 //! `Recorder`: a local HTTP destination (axum, on a thread and runtime of its own) that records
 //! every request and answers with a settable status, body and delay, or as a function of the
-//! request.
+//! request (with a `Retry-After` header too, for rate-limit tests).
 
 use std::{
     net::SocketAddr,
@@ -44,7 +44,8 @@ impl Received {
     }
 }
 
-type Answer = Arc<dyn Fn(&Received) -> (u16, String) + Send + Sync>;
+/// A status, an optional `Retry-After` value, and a body.
+type Answer = Arc<dyn Fn(&Received) -> (u16, Option<String>, String) + Send + Sync>;
 
 #[derive(Clone)]
 struct Shared {
@@ -90,6 +91,17 @@ impl Recorder {
 
     /// A recorder that answers each request with what `answer` returns for it.
     pub fn answering(answer: impl Fn(&Received) -> (u16, String) + Send + Sync + 'static) -> Self {
+        Self::answering_with_retry_after(move |request| {
+            let (status, body) = answer(request);
+            (status, None, body)
+        })
+    }
+
+    /// A recorder that answers each request with a status, a `Retry-After` header when one is
+    /// given, and a body.
+    pub fn answering_with_retry_after(
+        answer: impl Fn(&Received) -> (u16, Option<String>, String) + Send + Sync + 'static,
+    ) -> Self {
         let shared = Shared {
             received: Arc::default(),
             answer: Arc::new(Mutex::new(Arc::new(answer))),
@@ -132,7 +144,7 @@ impl Recorder {
     /// From now on, answer every request with `status` and `body`.
     pub fn answer_with(&self, status: u16, body: &str) {
         let body = body.to_owned();
-        *self.shared.answer.lock().unwrap() = Arc::new(move |_| (status, body.clone()));
+        *self.shared.answer.lock().unwrap() = Arc::new(move |_| (status, None, body.clone()));
     }
 
     /// From now on, wait `delay` before answering.
@@ -173,7 +185,7 @@ async fn record(
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
-) -> (StatusCode, String) {
+) -> (StatusCode, HeaderMap, String) {
     let request = Received {
         method,
         path: uri.path().to_owned(),
@@ -185,13 +197,17 @@ async fn record(
         at: Instant::now(),
     };
     let answer = shared.answer.lock().unwrap().clone();
-    let (status, text) = answer(&request);
+    let (status, retry_after, text) = answer(&request);
+    let mut headers = HeaderMap::new();
+    if let Some(value) = retry_after {
+        headers.insert(http::header::RETRY_AFTER, value.parse().unwrap());
+    }
     shared.received.lock().unwrap().push(request);
     let delay = *shared.delay.lock().unwrap();
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
     }
-    (StatusCode::from_u16(status).unwrap(), text)
+    (StatusCode::from_u16(status).unwrap(), headers, text)
 }
 
 #[cfg(test)]

@@ -126,10 +126,12 @@ impl Actions {
                 destination,
                 status,
                 excerpt,
+                retry_after,
             } => ActionError::Status {
                 destination: clean(destination),
                 status,
                 excerpt: clean(excerpt),
+                retry_after,
             },
             ActionError::EmailNotConfigured => ActionError::EmailNotConfigured,
             ActionError::Email { to, reason } => ActionError::Email {

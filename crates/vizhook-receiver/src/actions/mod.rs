@@ -248,6 +248,8 @@ pub enum ActionError {
         destination: String,
         status: u16,
         excerpt: String,
+        /// The answer's `Retry-After`, when it had one.
+        retry_after: Option<std::time::Duration>,
     },
     #[error("email is not configured ([smtp] host is empty)")]
     EmailNotConfigured,

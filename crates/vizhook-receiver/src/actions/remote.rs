@@ -93,6 +93,7 @@ async fn send(
         destination,
         status: response.status,
         excerpt: one_line(&response.body_text(), 200),
+        retry_after: response.retry_after,
     })
 }
 

@@ -42,6 +42,10 @@ pub(super) fn check_durations(config: &ReceiveConfig) -> Vec<(String, String)> {
         ),
         ("delivery.lease".to_owned(), delivery.lease),
         ("delivery.poll_interval".to_owned(), delivery.poll_interval),
+        (
+            "delivery.max_retry_after".to_owned(),
+            delivery.max_retry_after,
+        ),
         ("server.read_timeout".to_owned(), config.server.read_timeout),
     ];
     for (index, gap) in delivery.retry_schedule.iter().enumerate() {

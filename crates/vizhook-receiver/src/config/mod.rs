@@ -176,11 +176,13 @@ pub fn load_str(text: &str, base: &Path, dev: bool) -> Result<Loaded, Vec<Proble
         .ok();
     problems.extend(check_delivery(&config.delivery));
     problems.extend(check_durations(&config));
-    if config.server.read_timeout.is_zero() {
-        problems.push((
-            "server.read_timeout".into(),
-            "must be longer than zero".into(),
-        ));
+    for (path, duration) in [
+        ("server.read_timeout", config.server.read_timeout),
+        ("delivery.max_retry_after", config.delivery.max_retry_after),
+    ] {
+        if duration.is_zero() {
+            problems.push((path.into(), "must be longer than zero".into()));
+        }
     }
     problems.extend(
         config

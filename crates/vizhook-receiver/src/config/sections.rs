@@ -4,7 +4,7 @@ use std::{collections::BTreeMap, net::SocketAddr, path::PathBuf, time::Duration}
 
 use ipnet::IpNet;
 use serde::Deserialize;
-use vizhook_core::RetrySchedule;
+use vizhook_core::{RateLimitPolicy, RetrySchedule};
 use vizhook_listener::Limits;
 use vizhook_runtime::{
     email::SmtpConfig, engine::Limits as EngineLimits, outbound::OutboundConfig,
@@ -136,6 +136,10 @@ impl Default for DedupSection {
 pub struct ActionDelivery {
     /// Gaps between the attempts of one action.
     pub retry_schedule: Vec<humantime_serde::Serde<Duration>>,
+    /// The longest `Retry-After` of a rate-limited destination (`429`, or `503` with
+    /// `Retry-After`) that is waited for.
+    #[serde(with = "humantime_serde")]
+    pub max_retry_after: Duration,
     #[serde(with = "humantime_serde")]
     pub attempt_timeout: Duration,
     pub max_in_flight: usize,
@@ -167,6 +171,7 @@ impl Default for ActionDelivery {
             retry_schedule: [10, 60, 300, 1800, 7200]
                 .map(|gap| secs(gap).into())
                 .to_vec(),
+            max_retry_after: secs(3600),
             attempt_timeout: secs(30),
             max_in_flight: 64,
             max_in_flight_per_action: 8,
@@ -180,5 +185,11 @@ impl Default for ActionDelivery {
 impl ActionDelivery {
     pub fn schedule(&self) -> RetrySchedule {
         RetrySchedule::new(self.retry_schedule.iter().map(|gap| **gap).collect())
+    }
+
+    pub fn rate_limit(&self) -> RateLimitPolicy {
+        RateLimitPolicy {
+            max_retry_after: self.max_retry_after,
+        }
     }
 }

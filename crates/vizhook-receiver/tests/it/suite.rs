@@ -15,5 +15,6 @@ macro_rules! or_skip {
 mod dedup;
 mod flow;
 mod harness;
+mod rate_limits;
 mod refusals;
 mod security;

@@ -136,6 +136,11 @@ impl<W: Work> Engine<W> {
                 Cycle::Blocked => self.limits.poll_interval,
             };
             let pause = run.retry_at.map_or(pause, |at| pause.min(until(at)));
+            // A paused key's work is excluded from claims until its pause ends: look then.
+            let pause = run
+                .slots
+                .next_pause_end(OffsetDateTime::now_utc())
+                .map_or(pause, |end| pause.min(until(end)));
             tokio::select! {
                 () = shutdown.cancelled() => break,
                 () = self.wake.notified() => run.exhausted.forget(),
@@ -174,7 +179,14 @@ impl<W: Work> Engine<W> {
         if let Some(at) = W::retry_at(&record) {
             run.retry_at = Some(run.retry_at.map_or(at, |earliest| earliest.min(at)));
         }
-        if let Some(next) = run.slots.release(&W::record_key(&record)) {
+        let key = W::record_key(&record);
+        if let Some(until) = W::pause_until(&record) {
+            run.slots.slow_down(&self.work, &key, until);
+        } else if W::succeeded(&record) {
+            run.slots
+                .speed_up(&self.work, &key, OffsetDateTime::now_utc());
+        }
+        if let Some(next) = run.slots.release(&key) {
             self.start(next, &mut run.tasks, &run.finished);
         }
         run.records.push(record);

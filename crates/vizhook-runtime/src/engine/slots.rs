@@ -1,7 +1,10 @@
-//! The engine's bookkeeping of keys: how many items of each key run or wait ([`Slots`]), and
-//! which keys were full when a claim last came back short ([`Exhausted`]).
+//! The engine's bookkeeping of keys: how many items of each key run or wait ([`Slots`]), which
+//! keys are slowed because their destination asked ([`Slots::slow_down`]), and which keys were
+//! full when a claim last came back short ([`Exhausted`]).
 
 use std::collections::{HashMap, VecDeque};
+
+use time::OffsetDateTime;
 
 use super::work::Work;
 
@@ -34,6 +37,15 @@ pub(super) struct Slots<W: Work> {
     per_key: usize,
     running: HashMap<W::Key, usize>,
     waiting: HashMap<W::Key, VecDeque<W::Item>>,
+    slowed: HashMap<W::Key, Slowed>,
+}
+
+/// A key whose destination asked to slow down: a smaller share, and no new work before
+/// `until`.
+#[derive(Debug, Clone, Copy)]
+struct Slowed {
+    share: usize,
+    until: OffsetDateTime,
 }
 
 impl<W: Work> Slots<W> {
@@ -42,13 +54,55 @@ impl<W: Work> Slots<W> {
             per_key,
             running: HashMap::new(),
             waiting: HashMap::new(),
+            slowed: HashMap::new(),
         }
     }
 
-    /// A key's share: the engine's per-key cap, or the key's own when lower.
+    /// A key's share: the engine's per-key cap, or the key's own when lower, or less while
+    /// the key is slowed.
     pub(super) fn share(&self, work: &W, key: &W::Key) -> usize {
+        let share = self.usual_share(work, key);
+        self.slowed
+            .get(key)
+            .map_or(share, |slowed| slowed.share.min(share))
+    }
+
+    fn usual_share(&self, work: &W, key: &W::Key) -> usize {
         work.key_limit(key)
             .map_or(self.per_key, |limit| limit.clamp(1, self.per_key))
+    }
+
+    /// A destination asked to slow down: halve its key's share (to one at least) and take no
+    /// new work of it before `until`.
+    pub(super) fn slow_down(&mut self, work: &W, key: &W::Key, until: OffsetDateTime) {
+        let share = (self.share(work, key) / 2).max(1);
+        let slowed = self
+            .slowed
+            .entry(key.clone())
+            .or_insert(Slowed { share, until });
+        slowed.share = share;
+        slowed.until = slowed.until.max(until);
+    }
+
+    /// A success of a slowed key: its share grows back by one, and once whole and past its
+    /// pause the key is no longer slowed.
+    pub(super) fn speed_up(&mut self, work: &W, key: &W::Key, now: OffsetDateTime) {
+        let usual = self.usual_share(work, key);
+        if let Some(slowed) = self.slowed.get_mut(key) {
+            slowed.share = (slowed.share + 1).min(usual);
+            if slowed.share >= usual && slowed.until <= now {
+                self.slowed.remove(key);
+            }
+        }
+    }
+
+    /// The earliest end of a pause still to come, for the engine to wake at.
+    pub(super) fn next_pause_end(&self, now: OffsetDateTime) -> Option<OffsetDateTime> {
+        self.slowed
+            .values()
+            .map(|slowed| slowed.until)
+            .filter(|until| *until > now)
+            .min()
     }
 
     /// Takes a claimed item: returns it if it may run now, else queues it.
@@ -82,15 +136,26 @@ impl<W: Work> Slots<W> {
     }
 
     /// Keys that may not take more work now: those running their full share with as many
-    /// again waiting, so that the next batch is at hand while a cycle commits.
+    /// again waiting, so that the next batch is at hand while a cycle commits, and those
+    /// paused because their destination asked.
     pub(super) fn full(&self, work: &W) -> Vec<W::Key> {
-        self.running
+        let now = OffsetDateTime::now_utc();
+        let paused = self
+            .slowed
+            .iter()
+            .filter(|(_, slowed)| slowed.until > now)
+            .map(|(key, _)| key);
+        let busy = self
+            .running
             .iter()
             .filter(|(key, running)| {
                 let waiting = self.waiting.get(*key).map_or(0, VecDeque::len);
                 **running + waiting >= 2 * self.share(work, key)
             })
-            .map(|(key, _)| key.clone())
-            .collect()
+            .map(|(key, _)| key);
+        let mut full: Vec<W::Key> = paused.chain(busy).cloned().collect();
+        full.sort_unstable();
+        full.dedup();
+        full
     }
 }

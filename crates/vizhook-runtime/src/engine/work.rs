@@ -38,6 +38,16 @@ pub trait Work: Send + Sync + 'static {
     fn retry_at(_record: &Self::Record) -> Option<OffsetDateTime> {
         None
     }
+    /// When a record says its key's destination asked to slow down (`429`, or `503` with
+    /// `Retry-After`), the time until which the engine takes no more work of that key; it also
+    /// halves the key's share, which then grows back by one with each success.
+    fn pause_until(_record: &Self::Record) -> Option<OffsetDateTime> {
+        None
+    }
+    /// Whether a record is a success (which lets a slowed key's share grow back).
+    fn succeeded(_record: &Self::Record) -> bool {
+        true
+    }
     /// When the next item falls due, if known.
     fn next_due(&self) -> impl Future<Output = Option<OffsetDateTime>> + Send;
 }

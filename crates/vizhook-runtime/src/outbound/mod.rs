@@ -5,6 +5,7 @@
 mod config;
 mod connect;
 mod error;
+mod retry_after;
 pub mod ssrf;
 mod urls;
 
@@ -29,6 +30,7 @@ use url::{Host, Url};
 pub use self::{
     config::OutboundConfig,
     error::{ClientError, SendError},
+    retry_after::retry_after,
     urls::{is_localhost, without_trailing_dot},
 };
 use self::{
@@ -45,6 +47,8 @@ pub struct OutboundResponse {
     pub status: u16,
     pub body: Bytes,
     pub latency: Duration,
+    /// What the answer's `Retry-After` asks, when it has one.
+    pub retry_after: Option<Duration>,
 }
 
 impl OutboundResponse {
@@ -222,6 +226,8 @@ impl Outbound {
             .map_err(|_| SendError::Timeout(timeout))?
             .map_err(|err| classify(url, &err, self.connect_timeout))?;
         let status = response.status().as_u16();
+        let retry_after =
+            retry_after::retry_after(response.headers(), std::time::SystemTime::now());
         let mut body = response.into_body();
         let mut collected = Vec::new();
         while collected.len() < self.max_response_bytes {
@@ -240,6 +246,7 @@ impl Outbound {
             status,
             body: Bytes::from(collected),
             latency: started.elapsed(),
+            retry_after,
         })
     }
 }

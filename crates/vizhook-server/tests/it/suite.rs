@@ -26,6 +26,7 @@ mod helpers;
 mod permissions;
 mod projects;
 mod raw;
+mod rate_limits;
 mod receive;
 mod refusals;
 mod retry_timing;
