@@ -1,5 +1,5 @@
-//! The embedded SQLite backend of the vizhook store: one file, WAL journal, `synchronous=FULL`
-//! for durability, migrations embedded in the binary. Reads use a pool of read-only
+//! The embedded SQLite backend of the vizhook store: one file, WAL journal, a write acknowledged
+//! only once the log is fsynced (`writer.rs`), migrations embedded in the binary. Reads use a pool of read-only
 //! connections; all writes go through one writer task that group-commits them, and a
 //! connection of its own checkpoints the log in the background. With a key ring
 //! (`Options::at_rest`) the secret columns are encrypted on write, decrypted on read, and
@@ -37,7 +37,7 @@ pub use crate::error::OpenError;
 use crate::{
     convert::db_error,
     inbox::{keys::Keys, queue::ReceiveQueue},
-    writer::Writer,
+    writer::{WalSync, Writer},
 };
 
 /// How to open a store.
@@ -70,6 +70,16 @@ impl SqliteStore {
     /// are reviewed against the key ring in one transaction (`rekey.rs`), so a store that
     /// opens holds every secret under its primary key, or none encrypted if it has no key.
     pub async fn open_with(url: &str, settings: Options) -> Result<Self, OpenError> {
+        Self::open_syncing(url, settings, None).await
+    }
+
+    /// [`open_with`](Self::open_with), with `sync` in place of the fsync of the log (tests
+    /// delay it to see that nothing is acknowledged before it).
+    async fn open_syncing(
+        url: &str,
+        settings: Options,
+        settings_sync: Option<WalSync>,
+    ) -> Result<Self, OpenError> {
         let Options { at_rest } = settings;
         let options = SqliteConnectOptions::from_str(url)
             .map_err(|source| OpenError::InvalidUrl {
@@ -138,7 +148,8 @@ impl SqliteStore {
                 .map_err(OpenError::Connect)?,
             database_file(url).as_deref(),
         );
-        let writer = Writer::spawn(write_conn, checkpoints);
+        let wal_sync = wal_sync(&mut write_conn, url, settings_sync).await?;
+        let writer = Writer::spawn(write_conn, checkpoints, wal_sync);
         Ok(Self {
             reader,
             receives: ReceiveQueue::spawn(writer.clone(), keys),
@@ -163,6 +174,35 @@ pub fn database_file(url: &str) -> Option<PathBuf> {
             .split_once('?')
             .is_some_and(|(_, query)| query.split('&').any(|pair| pair == "mode=memory"));
     (!in_memory).then(|| file.to_path_buf())
+}
+
+/// How the writer makes commits durable: with a database file, commits stop syncing
+/// (`synchronous=NORMAL`) and the writer's syncer fsyncs the log (`-wal`) after them (or calls
+/// `custom`, in tests); an in-memory database keeps syncing in each commit.
+async fn wal_sync(
+    conn: &mut SqliteConnection,
+    url: &str,
+    custom: Option<WalSync>,
+) -> Result<Option<WalSync>, OpenError> {
+    let Some(file) = database_file(url) else {
+        return Ok(None);
+    };
+    let mut wal_path = file.into_os_string();
+    wal_path.push("-wal");
+    let wal = match std::fs::OpenOptions::new().read(true).open(&wal_path) {
+        Ok(wal) => std::sync::Arc::new(wal),
+        Err(error) => {
+            tracing::warn!(error = %error, "cannot open the SQLite log to sync it; each commit syncs itself");
+            return Ok(None);
+        }
+    };
+    sqlx::query("PRAGMA synchronous = NORMAL")
+        .execute(&mut *conn)
+        .await
+        .map_err(OpenError::Connect)?;
+    Ok(Some(custom.unwrap_or_else(|| {
+        std::sync::Arc::new(move || wal.sync_data())
+    })))
 }
 
 /// Checks that a database is reachable with a cheap query; used at start-up.

@@ -2,8 +2,13 @@
 //! one transaction and one fsync (group commit). Each write runs inside its own savepoint, so a
 //! failing write is rolled back alone while its neighbours commit.
 //!
-//! A write's result is handed back only after its transaction commits: a caller never sees
-//! success for data that is not durable.
+//! A write's result is handed back only once its transaction is durable: a caller never sees
+//! success for data that is not. With a database file, commits do not wait for the disk
+//! (`synchronous=NORMAL`); a syncer task fsyncs the write-ahead log after them and only then
+//! hands their results back ([`WalSync`]), so the next batch commits while the last one's
+//! fsync runs, and one fsync covers every commit made before it started.
+
+use std::sync::Arc;
 
 use futures_util::{FutureExt, future::BoxFuture};
 use sqlx::{Acquire, Connection, SqliteConnection};
@@ -21,6 +26,9 @@ type Completion = Box<dyn FnOnce(Option<StoreError>) + Send>;
 type Job =
     Box<dyn for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, (bool, Completion)> + Send>;
 
+/// Makes everything committed so far durable: an fsync of the write-ahead log.
+pub(crate) type WalSync = Arc<dyn Fn() -> std::io::Result<()> + Send + Sync>;
+
 /// A handle to the writer task. Cloning it is cheap.
 #[derive(Debug, Clone)]
 pub(crate) struct Writer {
@@ -29,10 +37,24 @@ pub(crate) struct Writer {
 
 impl Writer {
     /// Starts the writer task on `conn`. It stops when every handle is dropped. After each
-    /// commit it wakes the checkpointer.
-    pub(crate) fn spawn(conn: SqliteConnection, checkpoints: Checkpoints) -> Self {
+    /// commit it wakes the checkpointer. With `wal_sync`, `conn` commits without syncing and
+    /// results are handed back after `wal_sync` ran; without, each commit syncs itself.
+    pub(crate) fn spawn(
+        conn: SqliteConnection,
+        checkpoints: Checkpoints,
+        wal_sync: Option<WalSync>,
+    ) -> Self {
         let (jobs, receiver) = mpsc::channel(4 * MAX_BATCH);
-        tokio::spawn(run(conn, receiver, checkpoints));
+        let (committed, batches) = mpsc::unbounded_channel();
+        match wal_sync {
+            Some(wal_sync) => {
+                tokio::spawn(sync_then_complete(batches, wal_sync));
+            }
+            None => {
+                tokio::spawn(complete(batches));
+            }
+        }
+        tokio::spawn(run(conn, receiver, checkpoints, committed));
         Self { jobs }
     }
 
@@ -68,10 +90,14 @@ fn stopped() -> StoreError {
     StoreError::unavailable(std::io::Error::other("the SQLite writer has stopped"))
 }
 
+/// A committed (or failed) batch's completions, with the error each must report.
+type Committed = Vec<(Completion, Option<StoreError>)>;
+
 async fn run(
     mut conn: SqliteConnection,
     mut receiver: mpsc::Receiver<Job>,
     checkpoints: Checkpoints,
+    committed: mpsc::UnboundedSender<Committed>,
 ) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
@@ -86,10 +112,41 @@ async fn run(
                 return;
             }
         };
-        for (completion, error) in completions {
-            completion(error);
+        if committed.send(completions).is_err() {
+            tracing::error!("the SQLite writer's syncer stopped; the writer stops");
+            return;
         }
         checkpoints.committed();
+    }
+}
+
+/// Hands back results as commits finish, when each commit synced itself.
+async fn complete(mut batches: mpsc::UnboundedReceiver<Committed>) {
+    while let Some(batch) = batches.recv().await {
+        for (completion, error) in batch {
+            completion(error);
+        }
+    }
+}
+
+/// Fsyncs the log once for every commit that finished since the last fsync began, then hands
+/// their results back; a failed fsync fails them all (their data may or may not survive a
+/// crash, so they must not be reported stored).
+async fn sync_then_complete(mut batches: mpsc::UnboundedReceiver<Committed>, wal_sync: WalSync) {
+    let mut ready = Vec::new();
+    while batches.recv_many(&mut ready, 1024).await > 0 {
+        let sync = wal_sync.clone();
+        let synced = match tokio::task::spawn_blocking(move || sync()).await {
+            Ok(result) => result,
+            Err(join) => Err(std::io::Error::other(join.to_string())),
+        };
+        let failure = synced.err().map(|error| {
+            tracing::error!(error = %error, "could not sync the SQLite log; the writes it covers are reported failed");
+            StoreError::unavailable(error)
+        });
+        for (completion, error) in ready.drain(..).flatten() {
+            completion(error.or_else(|| failure.clone()));
+        }
     }
 }
 

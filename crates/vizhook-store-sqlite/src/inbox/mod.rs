@@ -9,6 +9,8 @@ mod batch;
 mod columns;
 mod entries;
 pub(crate) mod keys;
+#[cfg(test)]
+mod pipeline_tests;
 pub(crate) mod queue;
 mod tasks;
 
