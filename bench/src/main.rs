@@ -5,6 +5,7 @@
 
 mod ceiling;
 mod figures;
+mod idle;
 mod measure;
 mod pg;
 mod postgres;
@@ -127,6 +128,8 @@ pub(crate) enum Scenario {
     Latency,
     Fanout,
     Receive,
+    /// The resident memory of `serve` and `receive` just started on empty databases.
+    Idle,
     /// Only the PostgreSQL scenarios (needs `--postgres`), and SQLite's throughput beside them.
     Postgres,
 }
@@ -212,6 +215,9 @@ async fn main() -> anyhow::Result<()> {
         let binary = vizhook_binary(&args)?;
         report.vizhook_binary = Some(binary.display().to_string());
         let sqlite = &scenarios::Target::SQLITE;
+        if args.scenario.runs(Scenario::Idle) {
+            report.idle = Some(idle::idle(&binary, &args.vizhook_log).await?);
+        }
         if args.scenario.runs(Scenario::Throughput) || args.scenario == Scenario::Postgres {
             report.throughput = Some(scenarios::throughput(&args, &binary, sqlite).await?);
         }

@@ -295,6 +295,17 @@ impl Report {
         if let Some(r) = &self.receive {
             receive::receive(&mut t, r, "");
         }
+        if let Some(i) = &self.idle {
+            t.section("idle, just started on an empty database");
+            t.row(
+                "serve resident",
+                format!("{:.1} MiB after {:.0} s", i.serve_rss_mib, i.settle_s),
+            );
+            t.row(
+                "receive resident",
+                format!("{:.1} MiB after {:.0} s", i.receive_rss_mib, i.settle_s),
+            );
+        }
         if let Some(p) = &self.postgres {
             postgres::postgres(&mut t, self, p);
         }

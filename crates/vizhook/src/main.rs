@@ -10,10 +10,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-/// mimalloc instead of glibc's allocator: under load the receiver spent about a sixth of its
-/// async workers' time in glibc's `malloc`, `free` and `malloc_consolidate` (BENCHMARKS.md).
+/// mimalloc instead of glibc's allocator (`vizhook-alloc` says why, and how it is built).
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: vizhook_alloc::Allocator = vizhook_alloc::Allocator;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();

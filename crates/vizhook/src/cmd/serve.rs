@@ -52,6 +52,9 @@ pub(super) async fn run(args: ServeArgs) -> anyhow::Result<()> {
         }
         BootstrapOutcome::AlreadyInitialised => {}
     }
+    // Hashing the first administrator's credentials freed argon2's 19 MiB; an idle server
+    // should not keep it.
+    vizhook_alloc::release_free_memory();
     if config.server.dev {
         tracing::warn!("development mode: http:// and private destinations are allowed");
     }
