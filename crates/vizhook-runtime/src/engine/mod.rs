@@ -183,8 +183,7 @@ impl<W: Work> Engine<W> {
         if let Some(until) = W::pause_until(&record) {
             run.slots.slow_down(&self.work, &key, until);
         } else if W::succeeded(&record) {
-            run.slots
-                .speed_up(&self.work, &key, OffsetDateTime::now_utc());
+            run.slots.speed_up(&self.work, &key);
         }
         if let Some(next) = run.slots.release(&key) {
             self.start(next, &mut run.tasks, &run.finished);

@@ -86,7 +86,11 @@ impl<W: Work> Slots<W> {
 
     /// A success of a slowed key: its share grows back by one, and once whole and past its
     /// pause the key is no longer slowed.
-    pub(super) fn speed_up(&mut self, work: &W, key: &W::Key, now: OffsetDateTime) {
+    pub(super) fn speed_up(&mut self, work: &W, key: &W::Key) {
+        if self.slowed.is_empty() {
+            return;
+        }
+        let now = OffsetDateTime::now_utc();
         let usual = self.usual_share(work, key);
         if let Some(slowed) = self.slowed.get_mut(key) {
             slowed.share = (slowed.share + 1).min(usual);

@@ -1,4 +1,5 @@
-//! The engine against in-memory work: limits per key and in all, leases, hand-offs, shutdown.
+//! The engine against in-memory work: limits per key and in all, leases, hand-offs, shutdown,
+//! and keys slowed because their destination asked.
 
 use std::sync::Mutex;
 
@@ -217,4 +218,41 @@ async fn progress_stalls_while_the_store_fails_and_not_while_idle() {
     shutdown.cancel();
     a.await.expect("idle engine");
     b.await.expect("refusing engine");
+}
+
+#[test]
+fn a_slowed_key_halves_its_share_pauses_and_grows_back_with_successes() {
+    let work = Counter {
+        total: 0,
+        claimed: Mutex::new(0),
+        exchanges: Mutex::new(Vec::new()),
+    };
+    let mut slots: Slots<Counter> = Slots::new(8);
+    assert_eq!(slots.share(&work, &0), 8);
+    let until = OffsetDateTime::now_utc() + time::Duration::seconds(60);
+    slots.slow_down(&work, &0, until);
+    assert_eq!(slots.share(&work, &0), 4, "halved");
+    assert_eq!(slots.full(&work), vec![0], "paused: no new work of it");
+    assert_eq!(slots.next_pause_end(OffsetDateTime::now_utc()), Some(until));
+    slots.slow_down(&work, &0, until);
+    slots.slow_down(&work, &0, until);
+    slots.slow_down(&work, &0, until);
+    assert_eq!(slots.share(&work, &0), 1, "never below one");
+    slots.speed_up(&work, &0);
+    assert_eq!(slots.share(&work, &0), 2, "one more per success");
+
+    // Once its pause has ended, the key takes work again, and is whole after enough successes.
+    let mut slots: Slots<Counter> = Slots::new(2);
+    slots.slow_down(
+        &work,
+        &0,
+        OffsetDateTime::now_utc() - time::Duration::seconds(1),
+    );
+    assert!(slots.full(&work).is_empty(), "its pause is over");
+    assert_eq!(slots.next_pause_end(OffsetDateTime::now_utc()), None);
+    assert_eq!(slots.share(&work, &0), 1);
+    slots.speed_up(&work, &0);
+    assert_eq!(slots.share(&work, &0), 2, "whole again");
+    slots.speed_up(&work, &0);
+    assert_eq!(slots.share(&work, &0), 2, "never above its usual share");
 }

@@ -40,6 +40,8 @@ struct Session {
     path: PathBuf,
     size: u64,
     touched: Instant,
+    /// Taken by a publish: an append that waited for the lock meanwhile finds nothing.
+    taken: bool,
 }
 
 /// The upload sessions of this process. Cheap to share; the folder is made on first use and
@@ -97,6 +99,7 @@ impl Uploads {
             path,
             size: 0,
             touched: Instant::now(),
+            taken: false,
         };
         self.sessions()
             .insert(id.clone(), Arc::new(tokio::sync::Mutex::new(session)));
@@ -124,7 +127,7 @@ impl Uploads {
     ) -> Result<u64, UploadError> {
         let session = self.find(id)?;
         let mut session = session.lock().await;
-        if session.site != site || session.user != user {
+        if session.site != site || session.user != user || session.taken {
             return Err(UploadError::NotFound(id.to_owned()));
         }
         let mut file = tokio::fs::OpenOptions::new()
@@ -163,10 +166,11 @@ impl Uploads {
     ) -> Result<Uploaded, UploadError> {
         let session = self.find(id)?;
         // Waits for an append still under way.
-        let session = session.lock().await;
-        if session.site != site || session.user != user {
+        let mut session = session.lock().await;
+        if session.site != site || session.user != user || session.taken {
             return Err(UploadError::NotFound(id.to_owned()));
         }
+        session.taken = true;
         if self.sessions().remove(id).is_none() {
             // Another publish took it meanwhile.
             return Err(UploadError::NotFound(id.to_owned()));
