@@ -88,9 +88,9 @@ impl RateLimitPolicy {
         matches!(status, Some(429)) || (matches!(status, Some(503)) && retry_after.is_some())
     }
 
-    /// The wait before the next attempt to a destination that answered `status` with
-    /// `retry_after`, when it asked to slow down: its `Retry-After`, within the bound, or else
-    /// `scheduled`, the retry schedule's own gap. `None` when it did not ask.
+    /// How long a destination that answered `status` with `retry_after` is left alone, when it
+    /// asked to slow down: its `Retry-After`, within the bound, or else `scheduled`, the retry
+    /// schedule's own gap. `None` when it did not ask.
     pub fn wait(
         &self,
         status: Option<u16>,
@@ -125,9 +125,10 @@ impl DeliveryPolicy {
     /// The fate of a delivery whose attempt number `round_attempt` (1-based, counted since the
     /// delivery was last (re)scheduled) got `status` (`None`: no HTTP answer) and, perhaps, a
     /// `Retry-After`. A rate-limited attempt uses up its place in the schedule like any
-    /// failure, but waits as long as the destination asked ([`RateLimitPolicy::wait`]); so a
-    /// delivery that is only ever rate limited fails, and counts towards disabling the
-    /// webhook, once the schedule runs out, as any other.
+    /// failure, and waits at least as long as the destination asked
+    /// ([`RateLimitPolicy::wait`]) and at least the schedule's gap, so a short `Retry-After`
+    /// cannot spend the schedule in seconds: a delivery that is only ever rate limited fails,
+    /// and counts towards disabling the webhook, once the schedule runs out, as any other.
     pub fn after_attempt(
         &self,
         round_attempt: u32,
@@ -141,7 +142,7 @@ impl DeliveryPolicy {
             Some(gap) => Next::RetryAfter(
                 self.rate_limit
                     .wait(status, retry_after, gap)
-                    .unwrap_or(gap),
+                    .map_or(gap, |asked| asked.max(gap)),
             ),
             None => Next::Exhausted,
         }
@@ -186,16 +187,28 @@ mod tests {
             },
             ..DeliveryPolicy::default()
         };
-        let asked = Some(Duration::from_secs(5));
+        let asked = Some(Duration::from_secs(90));
         assert_eq!(
             policy.after_attempt(1, Some(429), asked),
-            Next::RetryAfter(Duration::from_secs(5)),
-            "sooner than the schedule's minute, as asked"
+            Next::RetryAfter(Duration::from_secs(90)),
+            "later than the schedule's minute, as asked"
         );
         assert_eq!(
-            policy.after_attempt(2, Some(503), Some(Duration::from_secs(7200))),
+            policy.after_attempt(1, Some(429), Some(Duration::from_secs(1))),
+            Next::RetryAfter(Duration::from_secs(60)),
+            "never sooner than the schedule, so a short Retry-After cannot spend it in seconds"
+        );
+        assert_eq!(
+            policy.after_attempt(1, Some(503), Some(Duration::from_secs(7200))),
             Next::RetryAfter(Duration::from_secs(120)),
             "a long Retry-After is cut to the bound"
+        );
+        assert_eq!(
+            policy
+                .rate_limit
+                .wait(Some(429), Some(Duration::from_secs(1)), Duration::ZERO),
+            Some(Duration::from_secs(1)),
+            "the destination itself is left alone only as long as it asked"
         );
         assert_eq!(
             policy.after_attempt(1, Some(429), None),

@@ -12,7 +12,7 @@ use bytes::Bytes;
 use http::header::{HeaderMap, HeaderValue};
 use time::OffsetDateTime;
 use url::Url;
-use vizhook_core::{DeliveryPolicy, Next, RateLimitPolicy};
+use vizhook_core::{DeliveryPolicy, Next};
 use vizhook_store::{AttemptNext, AttemptRecord, ClaimedDelivery};
 
 use vizhook_runtime::outbound::{Outbound, OutboundResponse, json_headers};
@@ -106,15 +106,13 @@ pub(crate) async fn attempt(ctx: &AttemptContext, mut delivery: ClaimedDelivery)
         Next::RetryAfter(delay) => AttemptNext::RetryAt(now + delay),
         Next::Exhausted => AttemptNext::Failed,
     };
-    // The whole webhook waits as long as its destination asked, or, without a Retry-After, as
-    // long as this delivery's own retry.
-    let pause_until = RateLimitPolicy::is_rate_limited(status, retry_after)
-        .then(|| match (next, retry_after) {
-            (AttemptNext::RetryAt(at), _) => Some(at),
-            (_, Some(asked)) => Some(now + asked.min(ctx.policy.rate_limit.max_retry_after)),
-            (_, None) => None,
-        })
-        .flatten();
+    // The whole webhook is left alone as long as its destination asked (a 429 without
+    // Retry-After: not at all, but its concurrency is still halved).
+    let pause_until = ctx
+        .policy
+        .rate_limit
+        .wait(status, retry_after, Duration::ZERO)
+        .map(|wait| now + wait);
     let record = AttemptRecord {
         delivery_id: delivery.id,
         webhook_id: delivery.webhook_id,

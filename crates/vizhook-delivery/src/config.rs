@@ -66,8 +66,8 @@ impl DeliveryConfig {
         if self.prune_interval.is_zero() {
             return rule("delivery.prune_interval must be longer than zero".into());
         }
-        if self.max_retry_after.is_zero() {
-            return rule("delivery.max_retry_after must be longer than zero".into());
+        if self.max_retry_after.is_zero() || self.max_retry_after > Duration::from_secs(86_400) {
+            return rule("delivery.max_retry_after must be longer than zero and at most 1d".into());
         }
         if self.notice_poll_interval.is_zero() {
             return rule("delivery.notice_poll_interval must be longer than zero".into());

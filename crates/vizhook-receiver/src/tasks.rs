@@ -128,7 +128,8 @@ impl Work for ActionTasks {
             Err(err) => Err(format!("the stored task does not parse: {err}")),
         };
         let finished_at = OffsetDateTime::now_utc();
-        // A rate-limited destination is waited for as long as it asked, within the bound.
+        // A rate-limited destination is left alone as long as it asked, within the bound; the
+        // task itself waits that long, or its schedule's gap if longer.
         let asked = |gap| {
             pushback.and_then(|(status, retry_after)| {
                 self.rate_limit.wait(Some(status), retry_after, gap)
@@ -138,17 +139,13 @@ impl Work for ActionTasks {
             Ok(()) => TaskNext::Delivered,
             Err(_) if gone => TaskNext::Failed,
             Err(_) => match self.schedule.delay_after(task.attempt) {
-                Some(gap) => TaskNext::RetryAt(finished_at + asked(gap).unwrap_or(gap)),
+                Some(gap) => {
+                    TaskNext::RetryAt(finished_at + asked(gap).map_or(gap, |wait| wait.max(gap)))
+                }
                 None => TaskNext::Failed,
             },
         };
-        let pause_until = match next {
-            TaskNext::RetryAt(at) if asked(Duration::ZERO).is_some() => Some(at),
-            TaskNext::Failed => asked(Duration::ZERO)
-                .filter(|wait| !wait.is_zero())
-                .map(|wait| finished_at + wait),
-            _ => None,
-        };
+        let pause_until = asked(Duration::ZERO).map(|wait| finished_at + wait);
         let label = match (&outcome, next) {
             (Ok(()), _) => "done",
             (Err(_), TaskNext::Failed) => "failed",

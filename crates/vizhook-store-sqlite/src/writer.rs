@@ -130,8 +130,12 @@ async fn complete(mut batches: mpsc::UnboundedReceiver<Committed>) {
 }
 
 /// Fsyncs the log once for every commit that finished since the last fsync began, then hands
-/// their results back; a failed fsync fails them all (their data may or may not survive a
-/// crash, so they must not be reported stored).
+/// their results back. A failed fsync fails them all (their data may or may not survive a
+/// crash, so they must not be reported stored) and stops the syncer for good, and with it the
+/// writer: Linux may drop the unwritten pages and clear the error, so a later fsync could
+/// succeed over a log whose earlier frames are lost, and a crash would then take commits
+/// already answered. Every write fails from then on, readiness turns false, and a restart
+/// recovers the log.
 async fn sync_then_complete(mut batches: mpsc::UnboundedReceiver<Committed>, wal_sync: WalSync) {
     let mut ready = Vec::new();
     while batches.recv_many(&mut ready, 1024).await > 0 {
@@ -140,12 +144,16 @@ async fn sync_then_complete(mut batches: mpsc::UnboundedReceiver<Committed>, wal
             Ok(result) => result,
             Err(join) => Err(std::io::Error::other(join.to_string())),
         };
-        let failure = synced.err().map(|error| {
-            tracing::error!(error = %error, "could not sync the SQLite log; the writes it covers are reported failed");
-            StoreError::unavailable(error)
-        });
+        if let Err(error) = synced {
+            tracing::error!(error = %error, "could not sync the SQLite log: the writes it covers are reported failed, and the writer stops; restart vizhook");
+            let failure = StoreError::unavailable(error);
+            for (completion, _) in ready.drain(..).flatten() {
+                completion(Some(failure.clone()));
+            }
+            return;
+        }
         for (completion, error) in ready.drain(..).flatten() {
-            completion(error.or_else(|| failure.clone()));
+            completion(error);
         }
     }
 }

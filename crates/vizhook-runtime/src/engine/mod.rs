@@ -132,7 +132,14 @@ impl<W: Work> Engine<W> {
             }
             let pause = match cycle {
                 Cycle::Again => continue,
-                Cycle::Idle => self.pause().await,
+                Cycle::Idle => match self.pause().await {
+                    // Due now, yet the claim came back short: what is due belongs to keys it
+                    // excluded (full, or paused by their destination), so looking again at
+                    // once would find nothing; finished work, a wake-up, a retry or a pause's
+                    // end wakes the engine sooner than the poll.
+                    pause if pause.is_zero() && run.exhausted.is_set() => self.limits.poll_interval,
+                    pause => pause,
+                },
                 Cycle::Blocked => self.limits.poll_interval,
             };
             let pause = run.retry_at.map_or(pause, |at| pause.min(until(at)));
@@ -181,7 +188,9 @@ impl<W: Work> Engine<W> {
         }
         let key = W::record_key(&record);
         if let Some(until) = W::pause_until(&record) {
-            run.slots.slow_down(&self.work, &key, until);
+            for _ in 0..run.slots.slow_down(&self.work, &key, until) {
+                self.hand_off.released();
+            }
         } else if W::succeeded(&record) {
             run.slots.speed_up(&self.work, &key);
         }
@@ -195,9 +204,7 @@ impl<W: Work> Engine<W> {
     fn take_handed(&self, run: &mut Running<W>, items: Vec<W::Item>) {
         self.hand_off.arrived(items.len(), items.len());
         for item in items {
-            if let Some(ready) = run.slots.admit(&self.work, item) {
-                self.start(ready, &mut run.tasks, &run.finished);
-            }
+            self.admit(run, item);
         }
     }
 
@@ -292,11 +299,21 @@ impl<W: Work> Engine<W> {
         let count = claimed.len();
         self.hand_off.arrived(limit, count);
         for item in claimed {
-            if let Some(ready) = run.slots.admit(&self.work, item) {
-                self.start(ready, &mut run.tasks, &run.finished);
-            }
+            self.admit(run, item);
         }
         Some(count)
+    }
+
+    /// Runs an item, queues it for a slot of its key, or, if its key is paused, leaves it to
+    /// its lease (claimed or handed before the pause began).
+    fn admit(&self, run: &mut Running<W>, item: W::Item) {
+        if run.slots.paused(&W::item_key(&item)) {
+            self.hand_off.released();
+            return;
+        }
+        if let Some(ready) = run.slots.admit(&self.work, item) {
+            self.start(ready, &mut run.tasks, &run.finished);
+        }
     }
 
     /// Lets hand-offs take up to a claim batch more, skipping the keys full now.

@@ -22,6 +22,11 @@ impl<K: Ord> Exhausted<K> {
         self.0 = None;
     }
 
+    /// Whether a short claim is remembered: what is due belongs to keys it excluded.
+    pub(super) fn is_set(&self) -> bool {
+        self.0.is_some()
+    }
+
     /// Whether `full` excludes at least what the short claim excluded.
     pub(super) fn covers(&self, full: &[K]) -> bool {
         self.0
@@ -73,8 +78,11 @@ impl<W: Work> Slots<W> {
     }
 
     /// A destination asked to slow down: halve its key's share (to one at least) and take no
-    /// new work of it before `until`.
-    pub(super) fn slow_down(&mut self, work: &W, key: &W::Key, until: OffsetDateTime) {
+    /// new work of it before `until`. Returns how many of its claimed items were waiting for a
+    /// slot if `until` is still to come: they are dropped, left to their leases (they fall due
+    /// again when those end, and claims exclude the key until its pause is over), so none is
+    /// sent into the pause.
+    pub(super) fn slow_down(&mut self, work: &W, key: &W::Key, until: OffsetDateTime) -> usize {
         let share = (self.share(work, key) / 2).max(1);
         let slowed = self
             .slowed
@@ -82,6 +90,19 @@ impl<W: Work> Slots<W> {
             .or_insert(Slowed { share, until });
         slowed.share = share;
         slowed.until = slowed.until.max(until);
+        if slowed.until <= OffsetDateTime::now_utc() {
+            return 0;
+        }
+        self.waiting.remove(key).map_or(0, |waiting| waiting.len())
+    }
+
+    /// Whether `key` is paused now: its items are not to start.
+    pub(super) fn paused(&self, key: &W::Key) -> bool {
+        !self.slowed.is_empty()
+            && self
+                .slowed
+                .get(key)
+                .is_some_and(|slowed| slowed.until > OffsetDateTime::now_utc())
     }
 
     /// A success of a slowed key: its share grows back by one, and once whole and past its
@@ -100,8 +121,17 @@ impl<W: Work> Slots<W> {
         }
     }
 
-    /// The earliest end of a pause still to come, for the engine to wake at.
-    pub(super) fn next_pause_end(&self, now: OffsetDateTime) -> Option<OffsetDateTime> {
+    /// The earliest end of a pause still to come, for the engine to wake at. Keys whose pause
+    /// is over and that hold nothing are forgotten (a key that never succeeds again, or is
+    /// gone, would otherwise stay slowed for ever).
+    pub(super) fn next_pause_end(&mut self, now: OffsetDateTime) -> Option<OffsetDateTime> {
+        if self.slowed.is_empty() {
+            return None;
+        }
+        let (running, waiting) = (&self.running, &self.waiting);
+        self.slowed.retain(|key, slowed| {
+            slowed.until > now || running.contains_key(key) || waiting.contains_key(key)
+        });
         self.slowed
             .values()
             .map(|slowed| slowed.until)

@@ -249,10 +249,20 @@ fn a_slowed_key_halves_its_share_pauses_and_grows_back_with_successes() {
         OffsetDateTime::now_utc() - time::Duration::seconds(1),
     );
     assert!(slots.full(&work).is_empty(), "its pause is over");
-    assert_eq!(slots.next_pause_end(OffsetDateTime::now_utc()), None);
     assert_eq!(slots.share(&work, &0), 1);
     slots.speed_up(&work, &0);
     assert_eq!(slots.share(&work, &0), 2, "whole again");
     slots.speed_up(&work, &0);
     assert_eq!(slots.share(&work, &0), 2, "never above its usual share");
+
+    // A key past its pause that holds nothing is forgotten, even without a success.
+    let mut slots: Slots<Counter> = Slots::new(4);
+    slots.slow_down(
+        &work,
+        &0,
+        OffsetDateTime::now_utc() - time::Duration::seconds(1),
+    );
+    assert_eq!(slots.share(&work, &0), 2);
+    assert_eq!(slots.next_pause_end(OffsetDateTime::now_utc()), None);
+    assert_eq!(slots.share(&work, &0), 4, "forgotten, whole again");
 }

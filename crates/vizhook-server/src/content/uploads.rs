@@ -135,7 +135,10 @@ impl Uploads {
             .open(&session.path)
             .await
             .map_err(UploadError::Disk)?;
+        // A chunk whose request was cut off mid-way (its handler dropped) may have left bytes
+        // past the recorded size: they go first.
         let before = session.size;
+        file.set_len(before).await.map_err(UploadError::Disk)?;
         let mut size = before;
         let written = async {
             while let Some(bytes) = chunk.chunk().await.map_err(UploadError::Body)? {
