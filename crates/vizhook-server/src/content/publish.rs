@@ -94,15 +94,12 @@ pub async fn read(
     body: Body,
 ) -> Result<PublishRequest, ApiError> {
     let limit = state.config.server.max_publish_bytes;
-    let boundary = boundary_of(headers).ok_or_else(|| {
-        ApiError::bad_request(
-            "Publishing needs a multipart/mixed body with a request_payload part and a file part.",
-        )
-    })?;
-    let constraints =
-        multer::Constraints::new().size_limit(multer::SizeLimit::new().whole_stream(limit as u64));
-    let mut multipart =
-        multer::Multipart::with_constraints(body.into_data_stream(), boundary, constraints);
+    let mut multipart = multipart(
+        headers,
+        body,
+        limit,
+        "Publishing needs a multipart/mixed body with a request_payload part and a file part.",
+    )?;
     let mut request = None;
     let mut file = None;
     loop {
@@ -166,6 +163,7 @@ pub async fn read(
 pub(crate) fn upload_error(err: UploadError, limit: usize) -> ApiError {
     match err {
         UploadError::NotFound(_) => ApiError::upload_not_found(format!("{}.", capitalized(&err))),
+        UploadError::TooMany => ApiError::bad_request(format!("{}.", capitalized(&err))),
         UploadError::TooLarge(limit) => ApiError::payload_too_large(format!(
             "The uploaded file would be larger than {limit} bytes ([server] max_upload_bytes)."
         )),
@@ -184,8 +182,26 @@ fn capitalized(err: &UploadError) -> String {
     })
 }
 
+/// A request's `multipart/*` body of at most `limit` bytes, read part by part; `missing` is
+/// the error's detail when the request has no multipart body.
+pub(crate) fn multipart(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+    missing: &str,
+) -> Result<multer::Multipart<'static>, ApiError> {
+    let boundary = boundary_of(headers).ok_or_else(|| ApiError::bad_request(missing))?;
+    let constraints =
+        multer::Constraints::new().size_limit(multer::SizeLimit::new().whole_stream(limit as u64));
+    Ok(multer::Multipart::with_constraints(
+        body.into_data_stream(),
+        boundary,
+        constraints,
+    ))
+}
+
 /// The boundary of a request's `multipart/*` body.
-pub(crate) fn boundary_of(headers: &HeaderMap) -> Option<String> {
+fn boundary_of(headers: &HeaderMap) -> Option<String> {
     let content_type = headers
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())

@@ -15,6 +15,8 @@ use vizhook_core::{SiteId, UserId};
 
 /// An upload that nobody has added to or published for this long is deleted.
 const UNUSED_FOR: Duration = Duration::from_secs(24 * 60 * 60);
+/// Unfinished uploads one user may have at once.
+pub const MAX_PER_USER: usize = 16;
 
 /// Why an upload call failed.
 #[derive(Debug, thiserror::Error)]
@@ -22,6 +24,11 @@ pub enum UploadError {
     /// No such session for this user on this site (never started, published, or expired).
     #[error("upload session '{0}' could not be found")]
     NotFound(String),
+    /// The user already has [`MAX_PER_USER`] unfinished uploads.
+    #[error(
+        "you have {MAX_PER_USER} unfinished uploads; publish them, or wait a day for them to expire, before starting another"
+    )]
+    TooMany,
     /// The assembled file would pass `[server] max_upload_bytes`.
     #[error("the uploaded file would be larger than {0} bytes")]
     TooLarge(u64),
@@ -49,7 +56,14 @@ struct Session {
 #[derive(Debug, Default)]
 pub struct Uploads {
     dir: OnceLock<TempDir>,
-    sessions: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Session>>>>,
+    sessions: Mutex<HashMap<String, Entry>>,
+}
+
+/// A session with its owner, readable without waiting for an append.
+#[derive(Debug)]
+struct Entry {
+    owner: (SiteId, UserId),
+    session: Arc<tokio::sync::Mutex<Session>>,
 }
 
 /// A finished upload, taken out of its session by a publish; its file is deleted when this is
@@ -73,9 +87,7 @@ impl Uploads {
         Ok(self.dir.get_or_init(|| made))
     }
 
-    fn sessions(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<String, Arc<tokio::sync::Mutex<Session>>>> {
+    fn sessions(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
         self.sessions
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -85,6 +97,14 @@ impl Uploads {
     /// are deleted first.
     pub async fn start(&self, site: SiteId, user: UserId) -> Result<String, UploadError> {
         self.forget_unused();
+        let owned = self
+            .sessions()
+            .values()
+            .filter(|entry| entry.owner == (site, user))
+            .count();
+        if owned >= MAX_PER_USER {
+            return Err(UploadError::TooMany);
+        }
         let id = uuid::Uuid::new_v4()
             .simple()
             .to_string()
@@ -101,8 +121,11 @@ impl Uploads {
             touched: Instant::now(),
             taken: false,
         };
-        self.sessions()
-            .insert(id.clone(), Arc::new(tokio::sync::Mutex::new(session)));
+        let entry = Entry {
+            owner: (site, user),
+            session: Arc::new(tokio::sync::Mutex::new(session)),
+        };
+        self.sessions().insert(id.clone(), entry);
         Ok(id)
     }
 
@@ -110,7 +133,7 @@ impl Uploads {
     fn find(&self, id: &str) -> Result<Arc<tokio::sync::Mutex<Session>>, UploadError> {
         self.sessions()
             .get(id)
-            .cloned()
+            .map(|entry| entry.session.clone())
             .ok_or_else(|| UploadError::NotFound(id.to_owned()))
     }
 
@@ -187,7 +210,7 @@ impl Uploads {
     /// Deletes the sessions unused for a day, and their files.
     fn forget_unused(&self) {
         let mut sessions = self.sessions();
-        sessions.retain(|_, session| match session.try_lock() {
+        sessions.retain(|_, entry| match entry.session.try_lock() {
             Ok(s) if s.touched.elapsed() > UNUSED_FOR => {
                 let _ = std::fs::remove_file(&s.path);
                 false

@@ -129,3 +129,23 @@ async fn sizes_are_whole_megabytes_and_viewers_cannot_upload() {
     let refused = app.xml("POST", &path, &viewer.token, None).await;
     assert_eq!(refused.status, 403, "{}", refused.text);
 }
+
+#[tokio::test]
+async fn a_user_has_at_most_sixteen_unfinished_uploads() {
+    let app = or_skip!(TestApp::spawn().await);
+    let admin = app.admin().await;
+    for _ in 0..16 {
+        start(&app, &admin).await;
+    }
+    let path = format!("/api/3.24/sites/{}/fileUploads", admin.site_id);
+    let refused = app.xml("POST", &path, &admin.token, None).await;
+    assert_eq!(refused.status, 400, "{}", refused.text);
+    assert!(
+        refused.text.contains("16 unfinished uploads"),
+        "{}",
+        refused.text
+    );
+    // Another user's uploads are their own.
+    let other = app.user_on_site(&admin, "publisher", "Creator", "").await;
+    start(&app, &other).await;
+}

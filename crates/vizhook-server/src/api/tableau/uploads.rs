@@ -20,7 +20,7 @@ use crate::{
         format::{Element, Reply},
         version::Version,
     },
-    content::publish::{boundary_of, multipart_error, upload_error},
+    content::publish::{multipart, multipart_error, upload_error},
     state::AppState,
 };
 
@@ -74,15 +74,12 @@ async fn append(
     let session = &caller.0;
     let config = &state.config.server;
     let limit = config.max_publish_bytes;
-    let boundary = boundary_of(&headers).ok_or_else(|| {
-        ApiError::bad_request(
-            "Appending to an upload needs a multipart/mixed body with a tableau_file part.",
-        )
-    })?;
-    let constraints =
-        multer::Constraints::new().size_limit(multer::SizeLimit::new().whole_stream(limit as u64));
-    let mut multipart =
-        multer::Multipart::with_constraints(body.into_data_stream(), boundary, constraints);
+    let mut multipart = multipart(
+        &headers,
+        body,
+        limit,
+        "Appending to an upload needs a multipart/mixed body with a tableau_file part.",
+    )?;
     let mut size = None;
     loop {
         let field = match multipart.next_field().await {
