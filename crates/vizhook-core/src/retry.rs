@@ -89,16 +89,24 @@ impl RateLimitPolicy {
     }
 
     /// How long a destination that answered `status` with `retry_after` is left alone, when it
-    /// asked to slow down: its `Retry-After`, within the bound, or else `scheduled`, the retry
-    /// schedule's own gap. `None` when it did not ask.
-    pub fn wait(
+    /// asked to slow down: its `Retry-After`, within the bound (zero without one: a 429 alone
+    /// only slows the destination). `None` when it did not ask.
+    pub fn pause(&self, status: Option<u16>, retry_after: Option<Duration>) -> Option<Duration> {
+        Self::is_rate_limited(status, retry_after)
+            .then(|| retry_after.map_or(Duration::ZERO, |asked| asked.min(self.max_retry_after)))
+    }
+
+    /// The wait before retrying work whose schedule gives `gap`: at least the destination's
+    /// [`pause`](Self::pause), so it is waited for as asked, and never less than `gap`, so a
+    /// short `Retry-After` cannot spend the schedule in seconds.
+    pub fn retry_delay(
         &self,
         status: Option<u16>,
         retry_after: Option<Duration>,
-        scheduled: Duration,
-    ) -> Option<Duration> {
-        Self::is_rate_limited(status, retry_after)
-            .then(|| retry_after.map_or(scheduled, |asked| asked.min(self.max_retry_after)))
+        gap: Duration,
+    ) -> Duration {
+        self.pause(status, retry_after)
+            .map_or(gap, |pause| pause.max(gap))
     }
 }
 
@@ -125,8 +133,8 @@ impl DeliveryPolicy {
     /// The fate of a delivery whose attempt number `round_attempt` (1-based, counted since the
     /// delivery was last (re)scheduled) got `status` (`None`: no HTTP answer) and, perhaps, a
     /// `Retry-After`. A rate-limited attempt uses up its place in the schedule like any
-    /// failure, and waits at least as long as the destination asked
-    /// ([`RateLimitPolicy::wait`]) and at least the schedule's gap, so a short `Retry-After`
+    /// failure, and waits at least as long as the destination asked and at least the
+    /// schedule's gap ([`RateLimitPolicy::retry_delay`]), so a short `Retry-After`
     /// cannot spend the schedule in seconds: a delivery that is only ever rate limited fails,
     /// and counts towards disabling the webhook, once the schedule runs out, as any other.
     pub fn after_attempt(
@@ -139,11 +147,7 @@ impl DeliveryPolicy {
             return Next::Delivered;
         }
         match self.retry.delay_after(round_attempt) {
-            Some(gap) => Next::RetryAfter(
-                self.rate_limit
-                    .wait(status, retry_after, gap)
-                    .map_or(gap, |asked| asked.max(gap)),
-            ),
+            Some(gap) => Next::RetryAfter(self.rate_limit.retry_delay(status, retry_after, gap)),
             None => Next::Exhausted,
         }
     }
@@ -206,10 +210,15 @@ mod tests {
         assert_eq!(
             policy
                 .rate_limit
-                .wait(Some(429), Some(Duration::from_secs(1)), Duration::ZERO),
+                .pause(Some(429), Some(Duration::from_secs(1))),
             Some(Duration::from_secs(1)),
             "the destination itself is left alone only as long as it asked"
         );
+        assert_eq!(
+            policy.rate_limit.pause(Some(429), None),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(policy.rate_limit.pause(Some(500), None), None);
         assert_eq!(
             policy.after_attempt(1, Some(429), None),
             Next::RetryAfter(Duration::from_secs(60)),

@@ -111,8 +111,8 @@ pub(crate) async fn attempt(ctx: &AttemptContext, mut delivery: ClaimedDelivery)
     let pause_until = ctx
         .policy
         .rate_limit
-        .wait(status, retry_after, Duration::ZERO)
-        .map(|wait| now + wait);
+        .pause(status, retry_after)
+        .map(|pause| now + pause);
     let record = AttemptRecord {
         delivery_id: delivery.id,
         webhook_id: delivery.webhook_id,

@@ -130,22 +130,21 @@ impl Work for ActionTasks {
         let finished_at = OffsetDateTime::now_utc();
         // A rate-limited destination is left alone as long as it asked, within the bound; the
         // task itself waits that long, or its schedule's gap if longer.
-        let asked = |gap| {
-            pushback.and_then(|(status, retry_after)| {
-                self.rate_limit.wait(Some(status), retry_after, gap)
-            })
-        };
+        let (status, retry_after) = pushback.map_or((None, None), |(s, r)| (Some(s), r));
         let next = match &outcome {
             Ok(()) => TaskNext::Delivered,
             Err(_) if gone => TaskNext::Failed,
             Err(_) => match self.schedule.delay_after(task.attempt) {
-                Some(gap) => {
-                    TaskNext::RetryAt(finished_at + asked(gap).map_or(gap, |wait| wait.max(gap)))
-                }
+                Some(gap) => TaskNext::RetryAt(
+                    finished_at + self.rate_limit.retry_delay(status, retry_after, gap),
+                ),
                 None => TaskNext::Failed,
             },
         };
-        let pause_until = asked(Duration::ZERO).map(|wait| finished_at + wait);
+        let pause_until = self
+            .rate_limit
+            .pause(status, retry_after)
+            .map(|pause| finished_at + pause);
         let label = match (&outcome, next) {
             (Ok(()), _) => "done",
             (Err(_), TaskNext::Failed) => "failed",

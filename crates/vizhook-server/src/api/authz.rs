@@ -112,11 +112,5 @@ fn site_ids(facts: &AccountSites) -> Vec<SiteId> {
 }
 
 fn forbidden(denied: Denied) -> ApiError {
-    let reason = denied.to_string();
-    let mut chars = reason.chars();
-    let detail = match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect::<String>() + ".",
-        None => String::new(),
-    };
-    ApiError::forbidden(detail)
+    ApiError::forbidden(vizhook_tableau::error::sentence(&denied.to_string()))
 }

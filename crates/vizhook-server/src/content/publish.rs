@@ -7,6 +7,7 @@ use std::io::Cursor;
 
 use axum::{body::Body, http::HeaderMap};
 use bytes::Bytes;
+use vizhook_tableau::error::sentence;
 
 use super::{
     files::{self, FileContents, FileError, FileKind},
@@ -162,8 +163,8 @@ pub async fn read(
 /// An upload call's failure, in Tableau's terms; `limit` is the request's own body limit.
 pub(crate) fn upload_error(err: UploadError, limit: usize) -> ApiError {
     match err {
-        UploadError::NotFound(_) => ApiError::upload_not_found(format!("{}.", capitalized(&err))),
-        UploadError::TooMany => ApiError::bad_request(format!("{}.", capitalized(&err))),
+        UploadError::NotFound(_) => ApiError::upload_not_found(sentence(&err.to_string())),
+        UploadError::TooMany => ApiError::bad_request(sentence(&err.to_string())),
         UploadError::TooLarge(limit) => ApiError::payload_too_large(format!(
             "The uploaded file would be larger than {limit} bytes ([server] max_upload_bytes)."
         )),
@@ -172,14 +173,6 @@ pub(crate) fn upload_error(err: UploadError, limit: usize) -> ApiError {
             ApiError::internal("a chunked upload could not be written", source)
         }
     }
-}
-
-fn capitalized(err: &UploadError) -> String {
-    let text = err.to_string();
-    let mut chars = text.chars();
-    chars.next().map_or_else(String::new, |first| {
-        first.to_uppercase().chain(chars).collect()
-    })
 }
 
 /// A request's `multipart/*` body of at most `limit` bytes, read part by part; `missing` is

@@ -10,11 +10,7 @@ const WAIT: Duration = Duration::from_secs(20);
 
 /// Fast retries for tests: four attempts 30, 60 and 120 ms apart.
 fn fast_retries(config: &mut vizhook_server::Config) {
-    config.delivery.retry_schedule = ["30ms", "60ms", "120ms"]
-        .iter()
-        .map(|gap| humantime::parse_duration(gap).unwrap().into())
-        .collect();
-    config.delivery.poll_interval = Duration::from_millis(20);
+    retry_schedule(config, &["30ms", "60ms", "120ms"], Duration::from_millis(20));
 }
 
 async fn inject(app: &TestApp, session: &Session, body: serde_json::Value) -> serde_json::Value {
@@ -32,16 +28,6 @@ async fn inject(app: &TestApp, session: &Session, body: serde_json::Value) -> se
     answer.json()
 }
 
-async fn deliveries(app: &TestApp, session: &Session, webhook: &str) -> Vec<serde_json::Value> {
-    let path = format!(
-        "/vizhook/v1/sites/{}/webhooks/{webhook}/deliveries",
-        session.site_id
-    );
-    let answer = app.json("GET", &path, &session.token, None).await;
-    assert_eq!(answer.status, 200, "{}", answer.text);
-    answer.json()["deliveries"].as_array().unwrap().clone()
-}
-
 /// Waits until every delivery of `webhook` is finished and `count` exist; returns them.
 async fn settled(
     app: &TestApp,
@@ -50,7 +36,7 @@ async fn settled(
     count: usize,
 ) -> Vec<serde_json::Value> {
     eventually(WAIT, "deliveries to settle", || async {
-        let all = deliveries(app, session, webhook).await;
+        let all = delivery_log(app, session, webhook).await;
         (all.len() == count && all.iter().all(|d| d["state"] != "pending")).then_some(all)
     })
     .await
@@ -332,7 +318,7 @@ async fn four_failed_deliveries_retry_with_growing_gaps_then_disable_and_email_t
         hook.get("statusChangeReason"),
         Some("Webhook disabled by vizhook after 4 consecutive failed deliveries")
     );
-    let log = deliveries(&app, &session, &webhook).await;
+    let log = delivery_log(&app, &session, &webhook).await;
     assert!(
         log.iter()
             .all(|d| d["state"] == "failed" && d["attempts"].as_array().unwrap().len() == 4)
@@ -440,7 +426,7 @@ async fn a_success_between_failures_resets_the_count() {
         !enabled().await,
         "a 500 and a 302 in a row are two failed deliveries"
     );
-    let log = deliveries(&app, &session, &webhook).await;
+    let log = delivery_log(&app, &session, &webhook).await;
     assert_eq!(
         log[0]["attempts"][0]["status"], 302,
         "a redirect is not followed and counts as a failure"

@@ -304,6 +304,26 @@ pub fn webhooks_path(session: &Session) -> String {
     format!("/api/3.24/sites/{}/webhooks", session.site_id)
 }
 
+/// Sets `[delivery] retry_schedule` to `gaps` (humantime, such as `"30ms"`) and the poll.
+pub fn retry_schedule(config: &mut Config, gaps: &[&str], poll: std::time::Duration) {
+    config.delivery.retry_schedule = gaps
+        .iter()
+        .map(|gap| humantime::parse_duration(gap).unwrap().into())
+        .collect();
+    config.delivery.poll_interval = poll;
+}
+
+/// The delivery log of `webhook` (`/vizhook/v1`), newest first.
+pub async fn delivery_log(app: &TestApp, session: &Session, webhook: &str) -> Vec<serde_json::Value> {
+    let path = format!(
+        "/vizhook/v1/sites/{}/webhooks/{webhook}/deliveries",
+        session.site_id
+    );
+    let answer = app.json("GET", &path, &session.token, None).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    answer.json()["deliveries"].as_array().unwrap().clone()
+}
+
 fn session_from(answer: &Answer) -> Session {
     let root = answer.xml();
     let credentials = root.find("credentials").expect("credentials");

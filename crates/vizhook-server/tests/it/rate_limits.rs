@@ -16,14 +16,6 @@ use crate::helpers::*;
 
 const WAIT: Duration = Duration::from_secs(20);
 
-fn schedule(config: &mut vizhook_server::Config, gaps: &[&str], poll: Duration) {
-    config.delivery.retry_schedule = gaps
-        .iter()
-        .map(|gap| humantime::parse_duration(gap).unwrap().into())
-        .collect();
-    config.delivery.poll_interval = poll;
-}
-
 async fn fire(app: &TestApp, session: &Session, name: &str) {
     let path = format!("/vizhook/v1/sites/{}/events", session.site_id);
     let body = format!(r#"{{"event_type": "SiteUpdated", "resource_name": "{name}"}}"#);
@@ -31,22 +23,12 @@ async fn fire(app: &TestApp, session: &Session, name: &str) {
     assert_eq!(fired.status, 202, "{}", fired.text);
 }
 
-async fn log(app: &TestApp, session: &Session, webhook: &str) -> Vec<serde_json::Value> {
-    let path = format!(
-        "/vizhook/v1/sites/{}/webhooks/{webhook}/deliveries",
-        session.site_id
-    );
-    let answer = app.json("GET", &path, &session.token, None).await;
-    assert_eq!(answer.status, 200, "{}", answer.text);
-    answer.json()["deliveries"].as_array().unwrap().clone()
-}
-
 #[tokio::test]
 async fn retry_after_is_honoured_for_the_delivery_and_the_rest_of_its_webhook() {
     // The schedule would retry after 100 ms; the destination asks for 2 s, and the poll (60 s)
     // would not look within the test.
     let app = or_skip!(
-        TestApp::spawn_with(|config| schedule(
+        TestApp::spawn_with(|config| retry_schedule(
             config,
             &["100ms", "100ms", "100ms"],
             Duration::from_secs(60)
@@ -69,7 +51,7 @@ async fn retry_after_is_honoured_for_the_delivery_and_the_rest_of_its_webhook() 
     fire(&app, &session, "first").await;
     // Once the 429 is recorded, the webhook is paused: new events wait too.
     eventually(WAIT, "the 429 to be recorded", || async {
-        let log = log(&app, &session, &webhook).await;
+        let log = delivery_log(&app, &session, &webhook).await;
         (log.first()?["attempts"][0]["status"] == 429).then_some(())
     })
     .await;
@@ -99,7 +81,7 @@ async fn retry_after_is_honoured_for_the_delivery_and_the_rest_of_its_webhook() 
         .count();
     assert_eq!(retried, 2, "the rate-limited delivery was tried again");
     let settled = eventually(WAIT, "four deliveries delivered", || async {
-        let log = log(&app, &session, &webhook).await;
+        let log = delivery_log(&app, &session, &webhook).await;
         (log.len() == 4 && log.iter().all(|d| d["state"] == "delivered")).then_some(log)
     })
     .await;
@@ -115,7 +97,7 @@ async fn retry_after_is_honoured_for_the_delivery_and_the_rest_of_its_webhook() 
 async fn only_rate_limited_deliveries_count_as_failed_once_their_schedule_runs_out() {
     let app = or_skip!(
         TestApp::spawn_with(|config| {
-            schedule(
+            retry_schedule(
                 config,
                 &["100ms", "100ms", "100ms"],
                 Duration::from_secs(60),
@@ -142,7 +124,7 @@ async fn only_rate_limited_deliveries_count_as_failed_once_their_schedule_runs_o
 
     fire(&app, &session, "first").await;
     let failed = eventually(WAIT, "the first delivery to fail", || async {
-        let log = log(&app, &session, &webhook).await;
+        let log = delivery_log(&app, &session, &webhook).await;
         (log.first()?["state"] == "failed").then(|| log[0].clone())
     })
     .await;

@@ -10,13 +10,11 @@ async fn retries_fire_when_due_even_with_a_long_poll_interval() {
     // A poll far longer than the whole retry schedule: if the workers only looked at their
     // poll, the four attempts would take three minutes.
     let app = or_skip!(
-        TestApp::spawn_with(|config| {
-            config.delivery.retry_schedule = ["150ms", "300ms", "600ms"]
-                .iter()
-                .map(|gap| humantime::parse_duration(gap).unwrap().into())
-                .collect();
-            config.delivery.poll_interval = Duration::from_secs(60);
-        })
+        TestApp::spawn_with(|config| retry_schedule(
+            config,
+            &["150ms", "300ms", "600ms"],
+            Duration::from_secs(60)
+        ))
         .await
     );
     let receiver = TestReceiver::replying(500, "down");
