@@ -1,13 +1,20 @@
 //! Retention: deletes finished deliveries, their attempts and their events once they are older
-//! than `delivery.retention`, so that storage stays bounded. Pending deliveries are kept.
+//! than `delivery.retention`, so that storage stays bounded. Pending deliveries are kept. A
+//! sweep goes in short steps, so that pruning a day's rows never holds the database (on
+//! SQLite, its one writer) for longer than a step while deliveries are being written.
 
 use std::{sync::Arc, time::Duration};
 
 use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
-use vizhook_store::Store;
+use vizhook_store::{PruneStats, Store};
 
 use vizhook_runtime::ErrorChain;
+
+/// Rows a step deletes at most in each table. On SQLite a step is one job of the writer, shared
+/// with the deliveries' own writes in its group commit: 500 deliveries with their attempts
+/// take it a few milliseconds, which is what a delivery written beside them waits at most.
+pub(crate) const PRUNE_STEP: u32 = 500;
 
 pub(crate) async fn run(
     store: Arc<dyn Store>,
@@ -15,19 +22,140 @@ pub(crate) async fn run(
     interval: Duration,
     shutdown: CancellationToken,
 ) {
+    let stop = shutdown.clone();
     vizhook_runtime::retention::every(interval, shutdown, || async {
         let before = OffsetDateTime::now_utc() - retention;
-        match store.prune(before).await {
-            Ok(stats) if stats.deliveries > 0 || stats.events > 0 => {
-                tracing::info!(
-                    deliveries = stats.deliveries,
-                    events = stats.events,
-                    "retention removed old deliveries"
-                );
-            }
-            Ok(_) => {}
-            Err(err) => tracing::error!(error = %ErrorChain(&err), "retention failed"),
+        let (total, steps, elapsed) = sweep(&*store, before, &stop).await;
+        if total.deliveries > 0 || total.events > 0 {
+            tracing::info!(
+                deliveries = total.deliveries,
+                events = total.events,
+                steps,
+                elapsed_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+                "retention removed old deliveries"
+            );
         }
     })
     .await;
+}
+
+/// Prunes everything finished before `before`, one step after the other, until a step finds
+/// less than its limit, a step fails, or shutdown comes. Returns what it removed, in how many
+/// steps and how long.
+async fn sweep(
+    store: &dyn Store,
+    before: OffsetDateTime,
+    stop: &CancellationToken,
+) -> (PruneStats, u64, Duration) {
+    let started = std::time::Instant::now();
+    let (mut total, mut steps) = (PruneStats::default(), 0_u64);
+    loop {
+        match store.prune(before, PRUNE_STEP).await {
+            Ok(step) => {
+                total += step;
+                steps += 1;
+                if !step.reached(PRUNE_STEP) || stop.is_cancelled() {
+                    break;
+                }
+            }
+            Err(err) => {
+                tracing::error!(error = %ErrorChain(&err), "retention failed");
+                break;
+            }
+        }
+    }
+    (total, steps, started.elapsed())
+}
+
+#[cfg(test)]
+mod tests {
+    use time::Duration as Span;
+    use uuid::Uuid;
+    use vizhook_core::{Event, EventId, EventKind};
+    use vizhook_store::{
+        AttemptNext, AttemptRecord, ClaimRequest, DeliveryQuery, FailurePolicy, Identity, Outbox,
+        PublishEvent, Webhooks,
+        testkit::{T0, seed, webhook},
+    };
+    use vizhook_store_sqlite::SqliteStore;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_sweep_takes_as_many_steps_as_the_rows_need() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("retention.db").display());
+        let store = SqliteStore::open(&url).await.unwrap();
+        let seed = seed();
+        store.bootstrap(&seed).await.unwrap();
+        let mut hook = webhook(seed.site.id, seed.user_id, "old");
+        hook.event = EventKind::ViewDeleted;
+        store.create_webhook(&hook).await.unwrap();
+        let rows = u64::from(PRUNE_STEP) * 2 + 100;
+        let events: Vec<PublishEvent> = (0..rows)
+            .map(|i| PublishEvent {
+                event: Event {
+                    id: EventId::from_uuid(Uuid::now_v7()),
+                    kind: EventKind::ViewDeleted,
+                    resource: EventKind::ViewDeleted.default_resource(),
+                    resource_name: format!("view {i}"),
+                    site_id: seed.site.id,
+                    resource_luid: Uuid::new_v4().to_string(),
+                    created_at: T0,
+                },
+                payload: b"{}".to_vec().into(),
+            })
+            .collect();
+        for chunk in events.chunks(500) {
+            store.publish_events(chunk).await.unwrap();
+        }
+        let claim = ClaimRequest {
+            now: T0,
+            lease_until: T0 + Span::seconds(30),
+            limit: u32::try_from(rows).unwrap(),
+            exclude: Vec::new(),
+        };
+        let claimed = store.claim_deliveries(&claim).await.unwrap();
+        assert_eq!(claimed.len() as u64, rows);
+        let records: Vec<AttemptRecord> = claimed
+            .iter()
+            .map(|c| AttemptRecord {
+                delivery_id: c.id,
+                webhook_id: c.webhook_id,
+                number: 1,
+                started_at: T0,
+                latency_ms: 3,
+                status: Some(200),
+                error: None,
+                response_excerpt: None,
+                next: AttemptNext::Delivered,
+            })
+            .collect();
+        let policy = FailurePolicy {
+            disable_after: 4,
+            reason: "failing".to_owned(),
+            now: T0,
+        };
+        store.record_attempts(&records, &policy).await.unwrap();
+
+        let (total, steps, _) =
+            sweep(&store, T0 + Span::minutes(1), &CancellationToken::new()).await;
+        assert_eq!(
+            total,
+            PruneStats {
+                deliveries: rows,
+                events: rows
+            }
+        );
+        assert_eq!(steps, 3, "two full steps of {PRUNE_STEP}, then the rest");
+        let query = DeliveryQuery {
+            limit: 10,
+            ..DeliveryQuery::default()
+        };
+        let left = store
+            .deliveries(seed.site.id, hook.id, &query)
+            .await
+            .unwrap();
+        assert!(left.is_empty(), "{} deliveries left", left.len());
+    }
 }

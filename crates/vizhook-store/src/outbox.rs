@@ -105,9 +105,12 @@ pub trait Outbox: Send + Sync {
     /// Schedules a delivery again, now, with a fresh retry schedule. `NotFound` if absent.
     async fn redeliver(&self, site: SiteId, id: DeliveryId, now: OffsetDateTime)
     -> StoreResult<()>;
-    /// Deletes finished deliveries (and their attempts) completed before `before`, and events
-    /// older than `before` that no longer have a delivery.
-    async fn prune(&self, before: OffsetDateTime) -> StoreResult<PruneStats>;
+    /// One step of retention: deletes at most `limit` finished deliveries (with their
+    /// attempts) completed before `before`, then at most `limit` events older than `before`
+    /// that no longer have a delivery, in one short transaction. Pruning everything is calling
+    /// it again while [`PruneStats::reached`] the limit, so that a day's rows never hold the
+    /// database for the whole sweep and deliveries keep being written between the steps.
+    async fn prune(&self, before: OffsetDateTime, limit: u32) -> StoreResult<PruneStats>;
 
     /// A site's notices, newest first; only one webhook's when `webhook` is given.
     async fn notices(&self, site: SiteId, webhook: Option<WebhookId>) -> StoreResult<Vec<Notice>>;
@@ -367,6 +370,20 @@ pub struct NoticeUpdate {
 pub struct PruneStats {
     pub deliveries: u64,
     pub events: u64,
+}
+
+impl PruneStats {
+    /// Whether a step stopped at its `limit` in either table, so that more may be left.
+    pub fn reached(&self, limit: u32) -> bool {
+        self.deliveries >= u64::from(limit) || self.events >= u64::from(limit)
+    }
+}
+
+impl std::ops::AddAssign for PruneStats {
+    fn add_assign(&mut self, step: Self) {
+        self.deliveries += step.deliveries;
+        self.events += step.events;
+    }
 }
 
 /// What `Outbox::queue_gauges` reports, for `/metrics`.

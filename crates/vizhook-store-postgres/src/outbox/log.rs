@@ -232,24 +232,33 @@ pub(crate) async fn redeliver(
 pub(crate) async fn prune(
     conn: &mut PgConnection,
     before: OffsetDateTime,
+    limit: u32,
 ) -> StoreResult<PruneStats> {
     // One node prunes at a time; the others find the lock taken and leave it to that one.
     if !crate::wakes::try_lock(conn, crate::wakes::PRUNE_OUTBOX).await? {
         return Ok(PruneStats::default());
     }
     let before = millis(before);
-    let deliveries =
-        sqlx::query("DELETE FROM deliveries WHERE state <> 'pending' AND completed_at < $1")
-            .bind(before)
-            .execute(&mut *conn)
-            .await
-            .map_err(db_error)?
-            .rows_affected();
-    let events = sqlx::query(
-        "DELETE FROM events WHERE created_at < $1 \
-         AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = events.id)",
+    // The partial index on completed_at holds exactly the finished states.
+    let deliveries = sqlx::query(
+        "DELETE FROM deliveries WHERE id IN \
+         (SELECT id FROM deliveries WHERE state IN ('delivered', 'failed') AND completed_at < $1 \
+          ORDER BY completed_at LIMIT $2)",
     )
     .bind(before)
+    .bind(i64::from(limit))
+    .execute(&mut *conn)
+    .await
+    .map_err(db_error)?
+    .rows_affected();
+    let events = sqlx::query(
+        "DELETE FROM events WHERE id IN \
+         (SELECT id FROM events WHERE created_at < $1 \
+            AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = events.id) \
+          ORDER BY created_at LIMIT $2)",
+    )
+    .bind(before)
+    .bind(i64::from(limit))
     .execute(&mut *conn)
     .await
     .map_err(db_error)?

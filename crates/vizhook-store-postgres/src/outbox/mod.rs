@@ -117,9 +117,9 @@ impl Outbox for PgStore {
         Ok(())
     }
 
-    async fn prune(&self, before: OffsetDateTime) -> StoreResult<PruneStats> {
+    async fn prune(&self, before: OffsetDateTime, limit: u32) -> StoreResult<PruneStats> {
         let mut tx = self.pool.begin().await.map_err(db_error)?;
-        let stats = log::prune(&mut tx, before).await?;
+        let stats = log::prune(&mut tx, before, limit).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(stats)
     }

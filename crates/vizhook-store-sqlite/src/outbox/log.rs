@@ -23,27 +23,32 @@ macro_rules! select_deliveries {
     };
 }
 
+/// A page of one webhook's delivery log, newest first, from `before` back: the index on
+/// `(webhook_id, created_at)` gives the rows in order, so a page deep in the log costs what the
+/// newest does.
+pub(crate) const LOG_PAGE: &str = select_deliveries!(
+    "WHERE d.site_id = ?1 AND d.webhook_id = ?2 AND d.created_at < ?3 AND d.created_at >= ?4 \
+       AND (?5 IS NULL OR d.state = ?5) AND (?6 IS NULL OR e.event_type = ?6) \
+     ORDER BY d.created_at DESC, d.id LIMIT ?7"
+);
+
 pub(crate) async fn deliveries(
     pool: &SqlitePool,
     site: SiteId,
     webhook: WebhookId,
     query: DeliveryQuery,
 ) -> StoreResult<Vec<DeliveryRecord>> {
-    let rows = sqlx::query(select_deliveries!(
-        "WHERE d.site_id = ?1 AND d.webhook_id = ?2 AND d.created_at < ?3 AND d.created_at >= ?4 \
-           AND (?5 IS NULL OR d.state = ?5) AND (?6 IS NULL OR e.event_type = ?6) \
-         ORDER BY d.created_at DESC, d.id LIMIT ?7"
-    ))
-    .bind(site.to_string())
-    .bind(webhook.to_string())
-    .bind(query.before.map_or(i64::MAX, millis))
-    .bind(query.since.map_or(i64::MIN, millis))
-    .bind(query.state.map(DeliveryState::as_str))
-    .bind(query.event.map(EventKind::api_name))
-    .bind(i64::from(query.limit))
-    .fetch_all(pool)
-    .await
-    .map_err(db_error)?;
+    let rows = sqlx::query(LOG_PAGE)
+        .bind(site.to_string())
+        .bind(webhook.to_string())
+        .bind(query.before.map_or(i64::MAX, millis))
+        .bind(query.since.map_or(i64::MIN, millis))
+        .bind(query.state.map(DeliveryState::as_str))
+        .bind(query.event.map(EventKind::api_name))
+        .bind(i64::from(query.limit))
+        .fetch_all(pool)
+        .await
+        .map_err(db_error)?;
     with_attempts(pool, rows).await
 }
 
@@ -205,25 +210,36 @@ pub(crate) async fn redeliver(
     Ok(())
 }
 
+/// Finished deliveries past retention, oldest first, a step's worth: the partial index on
+/// `completed_at` holds exactly these states, so the step reads only what it deletes however
+/// large the table is (`state <> 'pending'` would not match the index and scan every row).
+pub(crate) const PRUNE_DELIVERIES: &str = "DELETE FROM deliveries WHERE rowid IN \
+    (SELECT rowid FROM deliveries WHERE state IN ('delivered', 'failed') AND completed_at < ?1 \
+     ORDER BY completed_at LIMIT ?2)";
+
+/// Events past retention that no delivery refers to any more, a step's worth, by the index on
+/// `created_at`.
+pub(crate) const PRUNE_EVENTS: &str = "DELETE FROM events WHERE rowid IN \
+    (SELECT rowid FROM events WHERE created_at < ?1 \
+       AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = events.id) \
+     ORDER BY created_at LIMIT ?2)";
+
 pub(crate) async fn prune(
     conn: &mut SqliteConnection,
     before: OffsetDateTime,
+    limit: u32,
 ) -> StoreResult<PruneStats> {
     let before = millis(before);
-    let deliveries =
-        sqlx::query("DELETE FROM deliveries WHERE state <> 'pending' AND completed_at < ?")
+    let mut delete = async |statement: &'static str| {
+        sqlx::query(statement)
             .bind(before)
+            .bind(i64::from(limit))
             .execute(&mut *conn)
             .await
-            .map_err(db_error)?
-            .rows_affected();
-    let events = sqlx::query(
-        "DELETE FROM events WHERE created_at < ? AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = events.id)",
-    )
-    .bind(before)
-    .execute(&mut *conn)
-    .await
-    .map_err(db_error)?
-    .rows_affected();
+            .map(|done| done.rows_affected())
+            .map_err(db_error)
+    };
+    let deliveries = delete(PRUNE_DELIVERIES).await?;
+    let events = delete(PRUNE_EVENTS).await?;
     Ok(PruneStats { deliveries, events })
 }

@@ -8,6 +8,8 @@
 mod claim;
 mod log;
 mod notices;
+#[cfg(test)]
+mod plan_tests;
 pub(crate) mod publish;
 pub(crate) mod record;
 
@@ -118,9 +120,9 @@ impl Outbox for SqliteStore {
             .await
     }
 
-    async fn prune(&self, before: OffsetDateTime) -> StoreResult<PruneStats> {
+    async fn prune(&self, before: OffsetDateTime, limit: u32) -> StoreResult<PruneStats> {
         self.writer
-            .run(move |conn| Box::pin(log::prune(conn, before)))
+            .run(move |conn| Box::pin(log::prune(conn, before, limit)))
             .await
     }
 

@@ -89,6 +89,7 @@ macro_rules! conformance_tests {
             four_failed_deliveries_disable_with_a_notice,
             disabled_webhooks_pause_and_resume,
             delivery_log_redeliver_and_prune,
+            prune_goes_in_steps,
             queue_gauges_count_pending_and_disabled,
             delivery_log_filters_merges_and_counts_by_minute,
         );

@@ -670,7 +670,7 @@ pub async fn delivery_log_redeliver_and_prune(store: &(impl Identity + Sites + W
     );
 
     // Retention: the delivery completed at T0 goes with its event; the one completed later stays.
-    let stats = store.prune(T0 + Duration::seconds(30)).await.unwrap();
+    let stats = store.prune(T0 + Duration::seconds(30), 100).await.unwrap();
     assert_eq!(
         stats,
         PruneStats {
@@ -684,7 +684,7 @@ pub async fn delivery_log_redeliver_and_prune(store: &(impl Identity + Sites + W
         .publish_events(&[event(site, kind, "pending")])
         .await
         .unwrap();
-    let stats = store.prune(T0 + Duration::days(1)).await.unwrap();
+    let stats = store.prune(T0 + Duration::days(1), 100).await.unwrap();
     assert_eq!(stats.deliveries, 1, "pending deliveries are never pruned");
     assert_eq!(
         store
@@ -701,6 +701,56 @@ pub async fn delivery_log_redeliver_and_prune(store: &(impl Identity + Sites + W
             .len(),
         1
     );
+}
+
+/// Retention goes in steps of at most `limit` rows per table, and an event goes only once the
+/// last of its deliveries has.
+pub async fn prune_goes_in_steps(store: &(impl Identity + Sites + Webhooks + Outbox)) {
+    let kind = EventKind::LabelDeleted;
+    let (seed, _) = with_webhooks(store, &[(kind, true), (kind, true)]).await;
+    let site = seed.site.id;
+    let events: Vec<PublishEvent> = (0..2)
+        .map(|i| event(site, kind, &format!("old{i}")))
+        .collect();
+    store.publish_events(&events).await.unwrap();
+    let claimed = store.claim_deliveries(&claim_at(T0, 10)).await.unwrap();
+    assert_eq!(claimed.len(), 4, "two events to two webhooks");
+    let records: Vec<AttemptRecord> = claimed
+        .iter()
+        .map(|c| attempt(c, Some(200), AttemptNext::Delivered))
+        .collect();
+    store.record_attempts(&records, &policy(4)).await.unwrap();
+
+    let before = T0 + Duration::minutes(1);
+    let first = store.prune(before, 3).await.unwrap();
+    assert_eq!(first.deliveries, 3, "a step stops at its limit");
+    assert!(
+        first.events <= 1,
+        "an event goes only with its last delivery"
+    );
+    assert!(first.reached(3));
+    let mut total = first;
+    let mut steps = 1;
+    loop {
+        let step = store.prune(before, 3).await.unwrap();
+        total += step;
+        steps += 1;
+        if !step.reached(3) {
+            break;
+        }
+        assert!(steps < 10, "pruning four deliveries never ends");
+    }
+    assert_eq!(
+        total,
+        PruneStats {
+            deliveries: 4,
+            events: 2
+        }
+    );
+    assert_eq!(store.prune(before, 3).await.unwrap(), PruneStats::default());
+    for c in &claimed {
+        assert!(store.delivery(site, c.id).await.unwrap().is_none());
+    }
 }
 
 pub async fn queue_gauges_count_pending_and_disabled(store: &(impl Identity + Webhooks + Outbox)) {
