@@ -5,6 +5,7 @@
 
 mod ceiling;
 mod figures;
+mod growth;
 mod idle;
 mod measure;
 mod pg;
@@ -96,6 +97,10 @@ pub(crate) struct Args {
     /// The action of the receive scenario's receiver.
     #[arg(long, value_enum, default_value_t = receive::ActionKind::Http)]
     pub(crate) receive_action: receive::ActionKind,
+    /// Finished deliveries (with their events and attempts) the growth scenario fills the
+    /// retained week with; a day's worth more (a seventh) is pruned while it runs.
+    #[arg(long, default_value_t = 2_000_000)]
+    pub(crate) growth_deliveries: u64,
     /// The vizhook binary; default: `vizhook` beside this benchmark's own binary.
     #[arg(long)]
     pub(crate) vizhook: Option<PathBuf>,
@@ -130,6 +135,9 @@ pub(crate) enum Scenario {
     Receive,
     /// The resident memory of `serve` and `receive` just started on empty databases.
     Idle,
+    /// `serve` on a database of millions of rows: throughput (beside the empty database's),
+    /// delivery log pages, and a day's prune while deliveries flow.
+    Growth,
     /// Only the PostgreSQL scenarios (needs `--postgres`), and SQLite's throughput beside them.
     Postgres,
 }
@@ -202,7 +210,12 @@ async fn main() -> anyhow::Result<()> {
         "--scenario postgres needs --postgres URL (or {POSTGRES_URL_VAR})"
     );
     let mut postgres = match &args.postgres {
-        Some(url) if !matches!(args.scenario, Scenario::Ceiling | Scenario::Fanout) => {
+        Some(url)
+            if !matches!(
+                args.scenario,
+                Scenario::Ceiling | Scenario::Fanout | Scenario::Idle | Scenario::Growth
+            ) =>
+        {
             Some(postgres::PostgresRun::connect(url).await?)
         }
         _ => None,
@@ -218,7 +231,8 @@ async fn main() -> anyhow::Result<()> {
         if args.scenario.runs(Scenario::Idle) {
             report.idle = Some(idle::idle(&binary, &args.vizhook_log).await?);
         }
-        if args.scenario.runs(Scenario::Throughput) || args.scenario == Scenario::Postgres {
+        let throughput_too = matches!(args.scenario, Scenario::Postgres | Scenario::Growth);
+        if args.scenario.runs(Scenario::Throughput) || throughput_too {
             report.throughput = Some(scenarios::throughput(&args, &binary, sqlite).await?);
         }
         if let Some(pg) = &mut postgres
@@ -238,6 +252,11 @@ async fn main() -> anyhow::Result<()> {
         if args.scenario.runs(Scenario::Fanout) {
             settle_disk().await;
             report.fanout = Some(scenarios::fanout(&args, &binary).await?);
+        }
+        if args.scenario.runs(Scenario::Growth) {
+            settle_disk().await;
+            let empty = report.throughput.as_ref();
+            report.growth = Some(growth::growth(&args, &binary, empty).await?);
         }
         if args.scenario.runs(Scenario::Receive) {
             settle_disk().await;

@@ -104,6 +104,14 @@ impl Receiver {
         }
     }
 
+    /// Forgets every request recorded so far, for a new phase on the same address.
+    pub(crate) fn clear(&self) {
+        if let Ok(mut hits) = self.shared.hits.lock() {
+            hits.clear();
+            self.shared.count.store(0, Ordering::Release);
+        }
+    }
+
     /// Every request recorded so far, in arrival order.
     pub(crate) fn hits(&self) -> Vec<Hit> {
         let mut hits = self

@@ -6,6 +6,7 @@ use std::{
     io::{self, Write as _},
 };
 
+mod growth;
 mod postgres;
 mod receive;
 
@@ -305,6 +306,9 @@ impl Report {
                 "receive resident",
                 format!("{:.1} MiB after {:.0} s", i.receive_rss_mib, i.settle_s),
             );
+        }
+        if let Some(g) = &self.growth {
+            growth::growth(&mut t, g);
         }
         if let Some(p) = &self.postgres {
             postgres::postgres(&mut t, self, p);

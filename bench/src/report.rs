@@ -22,6 +22,7 @@ pub(crate) struct Report {
     pub(crate) fanout: Option<Fanout>,
     pub(crate) receive: Option<Receive>,
     pub(crate) idle: Option<crate::idle::Idle>,
+    pub(crate) growth: Option<crate::growth::Growth>,
     /// The PostgreSQL scenarios (`--postgres`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) postgres: Option<PostgresReport>,
@@ -56,6 +57,7 @@ impl Report {
             fanout: None,
             receive: None,
             idle: None,
+            growth: None,
             postgres: None,
             goals: Vec::new(),
         }
@@ -148,6 +150,9 @@ impl Report {
                     met: rss <= 30.0,
                 });
             }
+        }
+        if let Some(g) = &self.growth {
+            g.judge(&mut self.goals);
         }
         if let Some(p) = &self.postgres {
             p.judge(&mut self.goals);

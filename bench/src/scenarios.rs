@@ -149,28 +149,8 @@ pub(crate) async fn throughput(
     } = setup(args, "throughput", binary, target, 1).await?;
     let mut watch = Watch::open(target.postgres).await?;
     let window = Window::open(&nodes);
-    let next = Arc::new(AtomicU64::new(0));
     let started = now_ns();
-    let mut tasks = JoinSet::new();
-    for injector in 0..args.injectors.max(1) {
-        let (api, next) = (apis[injector % apis.len()].clone(), next.clone());
-        tasks.spawn(async move {
-            loop {
-                let first = next.fetch_add(batch, Ordering::Relaxed);
-                if first >= events {
-                    return anyhow::Ok(());
-                }
-                let sent_ns = now_ns();
-                let batch: Vec<(u64, u64)> = (first..(first + batch).min(events))
-                    .map(|seq| (sent_ns, seq + 1))
-                    .collect();
-                api.inject(&batch).await?;
-            }
-        });
-    }
-    while let Some(result) = tasks.join_next().await {
-        result??;
-    }
+    inject_all(args, &apis, events).await?;
     let injected = now_ns();
     let complete = wait_distinct(&receiver, events, secs(args.stall_timeout)).await;
     let mut process = window.close(&mut nodes)?;
@@ -212,15 +192,13 @@ pub(crate) async fn latency(
     binary: &Path,
     target: &Target<'_>,
 ) -> anyhow::Result<Latency> {
-    const TICK: Duration = Duration::from_millis(10);
     let ticks = (secs(args.latency_duration).as_secs_f64() / TICK.as_secs_f64()).round() as u64;
-    let ticks_per_s = (1.0 / TICK.as_secs_f64()).round() as u64;
     eprintln!(
         "latency{}: {} events/s for {} s ({} events every {TICK:?})",
         target.describe(),
         args.rate,
         args.latency_duration,
-        args.rate as f64 / ticks_per_s as f64
+        args.rate as f64 / TICKS_PER_S as f64
     );
     let Setup {
         mut nodes,
@@ -230,13 +208,93 @@ pub(crate) async fn latency(
     } = setup(args, "latency", binary, target, 1).await?;
     let mut watch = Watch::open(target.postgres).await?;
     let window = Window::open(&nodes);
+    let Paced {
+        sent,
+        first_send,
+        last_send,
+        round_trips,
+    } = paced(&apis, args.rate, ticks, || false).await?;
+    let complete = wait_distinct(&receiver, sent, secs(args.stall_timeout)).await;
+    let mut process = window.close(&mut nodes)?;
+    watch.close(&nodes).await?;
+    stop(nodes).await;
+    process.postgres = watch.finish().await?;
+    let arrivals = Arrivals::of(&receiver);
+    Ok(Latency {
+        rate: args.rate,
+        duration_s: args.latency_duration,
+        events: sent,
+        achieved_rate: achieved_rate(sent, first_send, last_send),
+        delivered: arrivals.distinct,
+        duplicates: arrivals.duplicates,
+        complete,
+        receiver_connections: arrivals.connections,
+        event_to_first_attempt: arrivals.first_attempt,
+        inject_round_trip: Latencies::of(round_trips),
+        process,
+    })
+}
+
+/// Injects `events` events (sequence numbers 1 to `events`) as fast as `args.injectors`
+/// tasks of `args.batch` events per request get them committed, injector `i` posting to
+/// session `i mod sessions`; returns once every one was accepted.
+pub(crate) async fn inject_all(args: &Args, apis: &[Api], events: u64) -> anyhow::Result<()> {
+    let batch = args.batch;
+    let next = Arc::new(AtomicU64::new(0));
+    let mut tasks = JoinSet::new();
+    for injector in 0..args.injectors.max(1) {
+        let (api, next) = (apis[injector % apis.len()].clone(), next.clone());
+        tasks.spawn(async move {
+            loop {
+                let first = next.fetch_add(batch, Ordering::Relaxed);
+                if first >= events {
+                    return anyhow::Ok(());
+                }
+                let sent_ns = now_ns();
+                let batch: Vec<(u64, u64)> = (first..(first + batch).min(events))
+                    .map(|seq| (sent_ns, seq + 1))
+                    .collect();
+                api.inject(&batch).await?;
+            }
+        });
+    }
+    while let Some(result) = tasks.join_next().await {
+        result??;
+    }
+    Ok(())
+}
+
+/// The paced injection's tick: one request every 10 ms.
+pub(crate) const TICK: Duration = Duration::from_millis(10);
+const TICKS_PER_S: u64 = 100;
+
+/// What a paced injection sent: how many events, when the first and the last request went,
+/// and each request's round trip (send to 202).
+pub(crate) struct Paced {
+    pub(crate) sent: u64,
+    pub(crate) first_send: Option<u64>,
+    pub(crate) last_send: u64,
+    pub(crate) round_trips: Vec<u64>,
+}
+
+/// Injects `rate` events a second, one request every [`TICK`] taking turns among the
+/// sessions, for `ticks` ticks or until `stop` (asked before each tick) says to stop.
+pub(crate) async fn paced(
+    apis: &[Api],
+    rate: u64,
+    ticks: u64,
+    mut stop: impl FnMut() -> bool,
+) -> anyhow::Result<Paced> {
     let mut interval = tokio::time::interval(TICK);
     interval.set_missed_tick_behavior(MissedTickBehavior::Burst);
     let (mut sent, mut first_send, mut last_send) = (0_u64, None, 0_u64);
     let mut tasks = JoinSet::new();
     for tick in 1..=ticks {
         interval.tick().await;
-        let due = args.rate * tick / ticks_per_s;
+        if stop() {
+            break;
+        }
+        let due = rate * tick / TICKS_PER_S;
         if due == sent {
             continue;
         }
@@ -251,34 +309,26 @@ pub(crate) async fn latency(
             anyhow::Ok(now_ns() - sent_ns)
         });
     }
-    let mut round_trips = Vec::with_capacity(ticks as usize);
+    let mut round_trips = Vec::with_capacity(ticks.min(1 << 20) as usize);
     while let Some(result) = tasks.join_next().await {
         round_trips.push(result??);
     }
-    let complete = wait_distinct(&receiver, sent, secs(args.stall_timeout)).await;
-    let mut process = window.close(&mut nodes)?;
-    watch.close(&nodes).await?;
-    stop(nodes).await;
-    process.postgres = watch.finish().await?;
-    let arrivals = Arrivals::of(&receiver);
-    let send_span = (last_send - first_send.unwrap_or(last_send)) as f64 / 1e9;
-    Ok(Latency {
-        rate: args.rate,
-        duration_s: args.latency_duration,
-        events: sent,
-        achieved_rate: if send_span > 0.0 {
-            sent as f64 / (send_span + TICK.as_secs_f64())
-        } else {
-            0.0
-        },
-        delivered: arrivals.distinct,
-        duplicates: arrivals.duplicates,
-        complete,
-        receiver_connections: arrivals.connections,
-        event_to_first_attempt: arrivals.first_attempt,
-        inject_round_trip: Latencies::of(round_trips),
-        process,
+    Ok(Paced {
+        sent,
+        first_send,
+        last_send,
+        round_trips,
     })
+}
+
+/// Events per second a paced injection achieved over its requests' span.
+pub(crate) fn achieved_rate(sent: u64, first_send: Option<u64>, last_send: u64) -> f64 {
+    let send_span = (last_send - first_send.unwrap_or(last_send)) as f64 / 1e9;
+    if send_span > 0.0 {
+        sent as f64 / (send_span + TICK.as_secs_f64())
+    } else {
+        0.0
+    }
 }
 
 /// Many webhooks on one event: every injected event is delivered to each of them.

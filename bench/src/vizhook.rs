@@ -7,12 +7,13 @@ use std::{
     path::Path,
     process::Stdio,
     sync::{
-        Arc,
+        Arc, Mutex,
         atomic::{AtomicU64, Ordering},
     },
     time::Duration,
 };
 
+use crate::now_ns;
 use anyhow::{Context, bail, ensure};
 use reqwest::{Client, StatusCode};
 use serde_json::Value;
@@ -31,6 +32,9 @@ attempt_timeout = "10s"
 poll_interval = "50ms"
 "#;
 
+/// What `serve` logs after a retention sweep that removed something.
+const SWEEP_LINE: &str = "retention removed old deliveries";
+
 const PAT_NAME: &str = "bench";
 const PAT_SECRET: &str = "bench-secret-123";
 
@@ -42,6 +46,8 @@ pub(crate) struct Vizhook {
     pub(crate) base: String,
     /// Warning and error lines it logged.
     pub(crate) log_problems: Arc<AtomicU64>,
+    /// Its retention sweeps' log lines, each with the time it was read (see [`now_ns`]).
+    pub(crate) sweeps: Arc<Mutex<Vec<(u64, String)>>>,
     _dir: tempfile::TempDir,
 }
 
@@ -55,9 +61,21 @@ impl Vizhook {
         log: &str,
         log_file: Option<&Path>,
     ) -> anyhow::Result<Self> {
+        Self::start_with(binary, database, "", log, log_file).await
+    }
+
+    /// As [`Vizhook::start`], with `delivery` (`key = value` lines) added to the bench's
+    /// `[delivery]` settings.
+    pub(crate) async fn start_with(
+        binary: &Path,
+        database: Option<&str>,
+        delivery: &str,
+        log: &str,
+        log_file: Option<&Path>,
+    ) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
         let config = dir.path().join("bench.toml");
-        std::fs::write(&config, CONFIG)?;
+        std::fs::write(&config, format!("{CONFIG}{delivery}"))?;
         let database = database.map_or_else(
             || format!("sqlite://{}", dir.path().join("bench.db").display()),
             str::to_owned,
@@ -112,6 +130,8 @@ impl Vizhook {
         let (address_tx, address_rx) = oneshot::channel();
         let log_problems = Arc::new(AtomicU64::new(0));
         let problems = log_problems.clone();
+        let sweeps = Arc::new(Mutex::new(Vec::new()));
+        let swept = sweeps.clone();
         let mut log_file = match log_file {
             Some(path) => Some(std::io::BufWriter::new(
                 std::fs::File::create(path)
@@ -127,6 +147,11 @@ impl Vizhook {
             while let Ok(Some(line)) = lines.next_line().await {
                 if let Some(file) = &mut log_file {
                     let _ = writeln!(file, "{line}");
+                }
+                if line.contains(SWEEP_LINE)
+                    && let Ok(mut swept) = swept.lock()
+                {
+                    swept.push((now_ns(), line.clone()));
                 }
                 if let Some(address) = listening_address(&line)
                     && let Some(tx) = address_tx.take()
@@ -159,6 +184,7 @@ impl Vizhook {
             pid,
             base: format!("http://{address}"),
             log_problems,
+            sweeps,
             _dir: dir,
         })
     }
@@ -235,7 +261,8 @@ impl Api {
         })
     }
 
-    pub(crate) async fn create_webhook(&self, name: &str, url: &str) -> anyhow::Result<()> {
+    /// Creates a webhook on `ViewDeleted` to `url`; returns its id.
+    pub(crate) async fn create_webhook(&self, name: &str, url: &str) -> anyhow::Result<String> {
         let body = serde_json::json!({"webhook": {
             "name": name,
             "event": "ViewDeleted",
@@ -258,7 +285,45 @@ impl Api {
             status == StatusCode::CREATED,
             "creating webhook {name} answered {status}: {text}"
         );
-        Ok(())
+        let value: Value = serde_json::from_str(&text)?;
+        value
+            .pointer("/webhook/id")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .with_context(|| format!("the new webhook has no id: {text}"))
+    }
+
+    /// One page of `webhook`'s delivery log (`limit` deliveries, created before `before` if
+    /// given, an RFC 3339 time); returns how many deliveries it held.
+    pub(crate) async fn log_page(
+        &self,
+        webhook: &str,
+        before: Option<&str>,
+        limit: u32,
+    ) -> anyhow::Result<usize> {
+        // `before` is a UTC time ending in `Z`: nothing in it needs escaping in a query.
+        let before = before.map_or_else(String::new, |b| format!("&before={b}"));
+        let request = self.client.get(format!(
+            "{}/vizhook/v1/sites/{}/webhooks/{webhook}/deliveries?limit={limit}{before}",
+            self.base, self.site
+        ));
+        let response = request
+            .header("X-Tableau-Auth", &self.token)
+            .header("Accept", "application/json")
+            .send()
+            .await?;
+        let status = response.status();
+        let text = response.text().await?;
+        ensure!(
+            status == StatusCode::OK,
+            "a log page answered {status}: {text}"
+        );
+        let value: Value = serde_json::from_str(&text)?;
+        value
+            .pointer("/deliveries")
+            .and_then(Value::as_array)
+            .map(Vec::len)
+            .with_context(|| format!("a log page without deliveries: {text}"))
     }
 
     /// Injects one `ViewDeleted` event per `(send timestamp, sequence number)`; returns once

@@ -103,7 +103,7 @@ mod tests {
                     resource_luid: Uuid::new_v4().to_string(),
                     created_at: T0,
                 },
-                payload: b"{}".to_vec().into(),
+                payload: b"{}".to_vec(),
             })
             .collect();
         for chunk in events.chunks(500) {
