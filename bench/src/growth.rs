@@ -27,7 +27,7 @@ use crate::{
     receiver::Receiver,
     report::{Goal, Process, Throughput},
     scenarios::{inject_all, paced},
-    secs,
+    secs, settle_disk,
     stats::Latencies,
     vizhook::{Api, Vizhook},
 };
@@ -40,7 +40,7 @@ const DELIVERY: &str = "retention = \"7d\"\nprune_interval = \"5s\"\n";
 const RIPE_AFTER: Duration = Duration::from_secs(20);
 /// The fixed-rate phase ends this long after the last sweep, or at `FLOW_LIMIT`.
 const AFTER_SWEEP: Duration = Duration::from_secs(5);
-const FLOW_LIMIT: Duration = Duration::from_secs(90);
+const FLOW_LIMIT: Duration = Duration::from_secs(180);
 /// Requests per log page figure, and deliveries per page (the API's default page).
 const PAGE_REQUESTS: usize = 200;
 const PAGE_ROWS: u32 = 50;
@@ -124,6 +124,10 @@ pub(crate) async fn growth(
         filler
             .rows(retained, now - RETENTION + minute, RETENTION - 2 * minute)
             .await?;
+        // Gigabytes written at once and left to the kernel's writeback would hold the first
+        // fsyncs of `serve` back for most of a second, which production never sees.
+        filler.checkpoint().await?;
+        settle_disk().await;
         // Created in 100 ms, finished at most 140 ms later: all pass retention within the
         // 300 ms before `ripe`.
         let ripe = unix_now() + RIPE_AFTER;
@@ -131,6 +135,7 @@ pub(crate) async fn growth(
         filler.rows(day, from, Duration::from_millis(100)).await?;
         let attempts = filler.attempts;
         filler.finish().await?;
+        settle_disk().await;
         Ok((attempts, ripe))
     })
     .await?;

@@ -121,12 +121,18 @@ impl Filler {
         Ok(())
     }
 
-    /// Moves the write-ahead log into the database and empties it, so that `serve` starts on
-    /// a database file of its full size and an empty log.
-    pub(crate) async fn finish(mut self) -> anyhow::Result<()> {
+    /// Moves the write-ahead log into the database and empties it.
+    pub(crate) async fn checkpoint(&mut self) -> anyhow::Result<()> {
         sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
             .execute(&mut self.conn)
             .await?;
+        Ok(())
+    }
+
+    /// Checkpoints and closes, so that `serve` starts on a database file of its full size
+    /// and an empty log.
+    pub(crate) async fn finish(mut self) -> anyhow::Result<()> {
+        self.checkpoint().await?;
         self.conn.close().await?;
         Ok(())
     }

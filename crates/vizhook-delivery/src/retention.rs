@@ -1,7 +1,8 @@
 //! Retention: deletes finished deliveries, their attempts and their events once they are older
 //! than `delivery.retention`, so that storage stays bounded. Pending deliveries are kept. A
-//! sweep goes in short steps, so that pruning a day's rows never holds the database (on
-//! SQLite, its one writer) for longer than a step while deliveries are being written.
+//! sweep goes in short steps with pauses between them, so that pruning a day's rows never
+//! holds the database (on SQLite, its one writer) for longer than a step while deliveries are
+//! being written.
 
 use std::{sync::Arc, time::Duration};
 
@@ -11,10 +12,10 @@ use vizhook_store::{PruneStats, Store};
 
 use vizhook_runtime::ErrorChain;
 
-/// Rows a step deletes at most in each table. On SQLite a step is one job of the writer, shared
-/// with the deliveries' own writes in its group commit: 500 deliveries with their attempts
-/// take it a few milliseconds, which is what a delivery written beside them waits at most.
-pub(crate) const PRUNE_STEP: u32 = 500;
+/// Rows a step deletes at most in each table. On SQLite a step is one job of the writer, in
+/// the same group commit as the deliveries' own writes: 200 deliveries with their attempts and
+/// events take it a few milliseconds, which is what a delivery committed beside them waits.
+pub(crate) const PRUNE_STEP: u32 = 200;
 
 pub(crate) async fn run(
     store: Arc<dyn Store>,
@@ -39,9 +40,9 @@ pub(crate) async fn run(
     .await;
 }
 
-/// Prunes everything finished before `before`, one step after the other, until a step finds
-/// less than its limit, a step fails, or shutdown comes. Returns what it removed, in how many
-/// steps and how long.
+/// Prunes everything finished before `before`, one step after the other with a pause as long
+/// as the step between them, until a step finds less than its limit, a step fails, or
+/// shutdown comes. Returns what it removed, in how many steps and how long.
 async fn sweep(
     store: &dyn Store,
     before: OffsetDateTime,
@@ -50,12 +51,20 @@ async fn sweep(
     let started = std::time::Instant::now();
     let (mut total, mut steps) = (PruneStats::default(), 0_u64);
     loop {
+        let step_started = std::time::Instant::now();
         match store.prune(before, PRUNE_STEP).await {
             Ok(step) => {
                 total += step;
                 steps += 1;
-                if !step.reached(PRUNE_STEP) || stop.is_cancelled() {
+                if !step.reached(PRUNE_STEP) {
                     break;
+                }
+                // As long again before the next step: a sweep takes at most half of the
+                // database's time (pt-archiver's sleep coefficient of 1), so deliveries never
+                // queue behind a run of steps.
+                tokio::select! {
+                    () = stop.cancelled() => break,
+                    () = tokio::time::sleep(step_started.elapsed()) => {}
                 }
             }
             Err(err) => {
