@@ -8,9 +8,12 @@ use std::{sync::Arc, time::Duration};
 
 use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
-use vizhook_store::{PruneStats, Store};
+use vizhook_store::{PruneStats, Store, StoreError};
 
-use vizhook_runtime::ErrorChain;
+use vizhook_runtime::{
+    ErrorChain,
+    retention::{Swept, in_steps},
+};
 
 /// Rows a step deletes at most in each table. On SQLite a step is one job of the writer, in
 /// the same group commit as the deliveries' own writes: 200 deliveries with their attempts and
@@ -26,7 +29,11 @@ pub(crate) async fn run(
     let stop = shutdown.clone();
     vizhook_runtime::retention::every(interval, shutdown, || async {
         let before = OffsetDateTime::now_utc() - retention;
-        let (total, steps, elapsed) = sweep(&*store, before, &stop).await;
+        let Swept {
+            total,
+            steps,
+            elapsed,
+        } = sweep(&*store, before, &stop).await;
         if total.deliveries > 0 || total.events > 0 {
             tracing::info!(
                 deliveries = total.deliveries,
@@ -40,40 +47,22 @@ pub(crate) async fn run(
     .await;
 }
 
-/// Prunes everything finished before `before`, one step after the other with a pause as long
-/// as the step between them, until a step finds less than its limit, a step fails, or
-/// shutdown comes. Returns what it removed, in how many steps and how long.
+/// Prunes everything finished before `before`, in steps (see
+/// [`vizhook_runtime::retention::in_steps`]), logging a step's failure.
 async fn sweep(
     store: &dyn Store,
     before: OffsetDateTime,
     stop: &CancellationToken,
-) -> (PruneStats, u64, Duration) {
-    let started = std::time::Instant::now();
-    let (mut total, mut steps) = (PruneStats::default(), 0_u64);
-    loop {
-        let step_started = std::time::Instant::now();
-        match store.prune(before, PRUNE_STEP).await {
-            Ok(step) => {
-                total += step;
-                steps += 1;
-                if !step.reached(PRUNE_STEP) {
-                    break;
-                }
-                // As long again before the next step: a sweep takes at most half of the
-                // database's time (pt-archiver's sleep coefficient of 1), so deliveries never
-                // queue behind a run of steps.
-                tokio::select! {
-                    () = stop.cancelled() => break,
-                    () = tokio::time::sleep(step_started.elapsed()) => {}
-                }
-            }
-            Err(err) => {
-                tracing::error!(error = %ErrorChain(&err), "retention failed");
-                break;
-            }
-        }
+) -> Swept<PruneStats> {
+    let (swept, error) = in_steps(stop, || async move {
+        let step = store.prune(before, PRUNE_STEP).await?;
+        Ok::<_, StoreError>((step, step.reached(PRUNE_STEP)))
+    })
+    .await;
+    if let Some(err) = error {
+        tracing::error!(error = %ErrorChain(&err), "retention failed");
     }
-    (total, steps, started.elapsed())
+    swept
 }
 
 #[cfg(test)]
@@ -147,7 +136,7 @@ mod tests {
         };
         store.record_attempts(&records, &policy).await.unwrap();
 
-        let (total, steps, _) =
+        let Swept { total, steps, .. } =
             sweep(&store, T0 + Span::minutes(1), &CancellationToken::new()).await;
         assert_eq!(
             total,

@@ -244,7 +244,7 @@ async fn ready(State(shared): State<Arc<Shared>>) -> Response {
     match shared
         .ingest
         .store
-        .prune_inbox(OffsetDateTime::UNIX_EPOCH)
+        .prune_inbox(OffsetDateTime::UNIX_EPOCH, 1)
         .await
     {
         Ok(_) => (StatusCode::OK, "ready\n").into_response(),

@@ -181,22 +181,42 @@ async fn reload_on_hangup(
     }
 }
 
+/// Rows a retention step deletes at most in each table (see `vizhook-delivery`'s retention,
+/// which measured it): each step is a short transaction, and the intake's writes go between.
+const PRUNE_STEP: u32 = 200;
+
 /// Hourly: deletes handled events older than the retention, expired de-duplication keys, and
-/// idle clients of the rate limiters.
+/// idle clients of the rate limiters, in steps with pauses between them.
 async fn retention(
     store: Arc<dyn Store>,
     shared: Arc<Shared>,
     keep: Duration,
     shutdown: CancellationToken,
 ) {
+    let stop = shutdown.clone();
     vizhook_runtime::retention::every(Duration::from_secs(3600), shutdown, || async {
         for source in &shared.sources {
             source.forget_idle_clients();
         }
-        match store.prune_inbox(OffsetDateTime::now_utc() - keep).await {
-            Ok(0) => {}
-            Ok(events) => tracing::info!(events, "pruned handled events past their retention"),
-            Err(err) => tracing::error!(error = %ErrorChain(&err), "could not prune the inbox"),
+        let before = OffsetDateTime::now_utc() - keep;
+        let store = &*store;
+        let (swept, error) = vizhook_runtime::retention::in_steps(&stop, || async move {
+            let step = store.prune_inbox(before, PRUNE_STEP).await?;
+            Ok::<_, vizhook_store::StoreError>((step, step.reached(PRUNE_STEP)))
+        })
+        .await;
+        if let Some(err) = error {
+            tracing::error!(error = %ErrorChain(&err), "could not prune the inbox");
+        }
+        let total = swept.total;
+        if total.events > 0 || total.keys > 0 {
+            tracing::info!(
+                events = total.events,
+                keys = total.keys,
+                steps = swept.steps,
+                elapsed_ms = u64::try_from(swept.elapsed.as_millis()).unwrap_or(u64::MAX),
+                "pruned handled events past their retention"
+            );
         }
     })
     .await;

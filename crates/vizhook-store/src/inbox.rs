@@ -45,15 +45,38 @@ pub trait Inbox: Send + Sync {
     async fn next_task_due(&self) -> StoreResult<Option<OffsetDateTime>>;
     /// The newest stored inbound events, newest first, each with its tasks.
     async fn inbox(&self, limit: u32) -> StoreResult<Vec<InboxEntry>>;
-    /// Deletes inbound events received before `before` whose tasks are all finished, with
-    /// their tasks, and de-duplication keys that expired before `before`. Returns how many
-    /// events it deleted.
-    async fn prune_inbox(&self, before: OffsetDateTime) -> StoreResult<u64>;
+    /// One step of the inbox's retention, in one short transaction: deletes at most `limit`
+    /// inbound events received before `before` whose tasks are all finished, with their
+    /// tasks, at most `limit` de-duplication keys that expired before `before`, and the alert
+    /// groups that decide as if never seen. Pruning everything is calling it again while
+    /// [`InboxPruned::reached`] the limit.
+    async fn prune_inbox(&self, before: OffsetDateTime, limit: u32) -> StoreResult<InboxPruned>;
 
     /// Calls `wake` whenever another process sharing this database may have queued tasks, as
     /// [`Outbox::on_remote_deliveries`](crate::outbox::Outbox::on_remote_deliveries) does for
     /// deliveries. A backend that one process holds alone (SQLite) never calls it.
     fn on_remote_tasks(&self, _wake: crate::wake::Wake) {}
+}
+
+/// What one step of the inbox's retention removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct InboxPruned {
+    pub events: u64,
+    pub keys: u64,
+}
+
+impl InboxPruned {
+    /// Whether the step stopped at its `limit` in either table, so that more may be left.
+    pub fn reached(&self, limit: u32) -> bool {
+        self.events >= u64::from(limit) || self.keys >= u64::from(limit)
+    }
+}
+
+impl std::ops::AddAssign for InboxPruned {
+    fn add_assign(&mut self, step: Self) {
+        self.events += step.events;
+        self.keys += step.keys;
+    }
 }
 
 /// An accepted event to store once, with the notifications routing planned for it.

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use sqlx::{PgConnection, PgPool, Row};
 use time::OffsetDateTime;
-use vizhook_store::{InboxEntry, StoreResult, TaskRow};
+use vizhook_store::{InboxEntry, InboxPruned, StoreResult, TaskRow};
 
 use super::columns::{count, notice, state};
 use crate::convert::{db_error, from_millis, millis};
@@ -82,39 +82,50 @@ pub(super) async fn entries(pool: &PgPool, limit: u32) -> StoreResult<Vec<InboxE
 /// cascade), keys that expired before `before`, and groups that are not firing and last
 /// notified before `before`: a group that is not firing decides exactly as one never seen, so
 /// dropping it changes no decision, while a firing group is kept for its repeat interval and
-/// its recovery however old it is. Returns how many events it deleted.
-pub(super) async fn prune(pool: &PgPool, before: OffsetDateTime) -> StoreResult<u64> {
+/// its recovery however old it is. One step: at most `limit` events and `limit` keys.
+pub(super) async fn prune(
+    pool: &PgPool,
+    before: OffsetDateTime,
+    limit: u32,
+) -> StoreResult<InboxPruned> {
     let before = millis(before);
     let mut tx = pool.begin().await.map_err(db_error)?;
-    let events = prune_in(&mut tx, before).await?;
+    let pruned = prune_in(&mut tx, before, i64::from(limit)).await?;
     tx.commit().await.map_err(db_error)?;
-    Ok(events)
+    Ok(pruned)
 }
 
-async fn prune_in(conn: &mut PgConnection, before: i64) -> StoreResult<u64> {
+async fn prune_in(conn: &mut PgConnection, before: i64, limit: i64) -> StoreResult<InboxPruned> {
     // One replica prunes at a time; the others find the lock taken and leave it to that one.
     if !crate::wakes::try_lock(conn, crate::wakes::PRUNE_INBOX).await? {
-        return Ok(0);
+        return Ok(InboxPruned::default());
     }
     // A task never becomes pending again once it is not, so an event seen without pending
     // tasks stays so.
     let events = sqlx::query(
-        "DELETE FROM inbox WHERE received_at < $1 AND NOT EXISTS \
-         (SELECT 1 FROM inbox_tasks t WHERE t.inbox_id = inbox.id AND t.state = 'pending')",
+        "DELETE FROM inbox WHERE id IN (SELECT id FROM inbox WHERE received_at < $1 \
+           AND NOT EXISTS (SELECT 1 FROM inbox_tasks t \
+                           WHERE t.inbox_id = inbox.id AND t.state = 'pending') \
+         ORDER BY received_at LIMIT $2)",
     )
     .bind(before)
+    .bind(limit)
     .execute(&mut *conn)
     .await
     .map_err(db_error)?
     .rows_affected();
-    sqlx::query(
+    // The oldest keys of the step, locked in key order as every writer of keys locks them.
+    let keys = sqlx::query(
         "DELETE FROM inbox_keys WHERE key IN \
-         (SELECT key FROM inbox_keys WHERE until < $1 ORDER BY key COLLATE \"C\" FOR UPDATE)",
+         (SELECT key FROM (SELECT key FROM inbox_keys WHERE until < $1 ORDER BY until LIMIT $2) old \
+          ORDER BY key COLLATE \"C\" FOR UPDATE)",
     )
     .bind(before)
+    .bind(limit)
     .execute(&mut *conn)
     .await
-    .map_err(db_error)?;
+    .map_err(db_error)?
+    .rows_affected();
     sqlx::query(
         "DELETE FROM alert_groups WHERE (receiver, group_key) IN \
          (SELECT receiver, group_key FROM alert_groups \
@@ -125,5 +136,5 @@ async fn prune_in(conn: &mut PgConnection, before: i64) -> StoreResult<u64> {
     .execute(&mut *conn)
     .await
     .map_err(db_error)?;
-    Ok(events)
+    Ok(InboxPruned { events, keys })
 }

@@ -21,8 +21,8 @@ use std::{future::Future, sync::Arc};
 use async_trait::async_trait;
 use time::OffsetDateTime;
 use vizhook_store::{
-    ClaimedTask, Inbound, Inbox, InboxEntry, Received, StoreResult, TaskClaimRequest, TaskRecord,
-    Wake,
+    ClaimedTask, Inbound, Inbox, InboxEntry, InboxPruned, Received, StoreResult, TaskClaimRequest,
+    TaskRecord, Wake,
 };
 
 use self::columns::{RETRIES, is_transient};
@@ -59,8 +59,8 @@ impl Inbox for PgStore {
         entries::entries(&self.pool, limit).await
     }
 
-    async fn prune_inbox(&self, before: OffsetDateTime) -> StoreResult<u64> {
-        retrying(|| entries::prune(&self.pool, before)).await
+    async fn prune_inbox(&self, before: OffsetDateTime, limit: u32) -> StoreResult<InboxPruned> {
+        retrying(|| entries::prune(&self.pool, before, limit)).await
     }
 
     fn on_remote_tasks(&self, wake: Wake) {

@@ -218,7 +218,7 @@ async fn replicas_claim_a_task_once_and_wake_each_other() {
     let (one, two, pruned) = tokio::join!(
         a.exchange_tasks(left, None),
         b.exchange_tasks(right, None),
-        a.prune_inbox(T0 + Duration::days(1)),
+        a.prune_inbox(T0 + Duration::days(1), 100),
     );
     one.expect("a records");
     two.expect("b records");

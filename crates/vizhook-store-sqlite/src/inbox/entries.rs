@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use sqlx::{Row, SqliteConnection, SqlitePool};
 use time::OffsetDateTime;
-use vizhook_store::{InboxEntry, StoreError, StoreResult, TaskRow, TaskState};
+use vizhook_store::{InboxEntry, InboxPruned, StoreError, StoreResult, TaskRow, TaskState};
 
 use super::columns::{count, notice, to_json};
 use crate::convert::{db_error, from_millis, millis};
@@ -74,27 +74,40 @@ pub(crate) async fn entries(pool: &SqlitePool, limit: u32) -> StoreResult<Vec<In
     Ok(entries)
 }
 
-/// Deletes events received before `before` without pending tasks (their tasks go with them by
-/// cascade), keys that expired before `before`, and groups that are not firing and last
-/// notified before `before`: a group that is not firing decides exactly as one never seen, so
-/// dropping it changes no decision, while a firing group is kept for its repeat interval and
-/// its recovery however old it is.
-pub(crate) async fn prune(conn: &mut SqliteConnection, before: OffsetDateTime) -> StoreResult<u64> {
+/// One step of retention: deletes at most `limit` events received before `before` without
+/// pending tasks (their tasks go with them by cascade), oldest first, at most `limit` keys
+/// that expired before `before`, and groups that are not firing and last notified before
+/// `before`: a group that is not firing decides exactly as one never seen, so dropping it
+/// changes no decision, while a firing group is kept for its repeat interval and its recovery
+/// however old it is. (Groups are one row per receiver and group, few enough for one step.)
+pub(crate) async fn prune(
+    conn: &mut SqliteConnection,
+    before: OffsetDateTime,
+    limit: u32,
+) -> StoreResult<InboxPruned> {
     let before = millis(before);
     let events = sqlx::query(
-        "DELETE FROM inbox WHERE received_at < ? AND NOT EXISTS \
-         (SELECT 1 FROM inbox_tasks t WHERE t.inbox_id = inbox.id AND t.state = 'pending')",
+        "DELETE FROM inbox WHERE id IN (SELECT id FROM inbox WHERE received_at < ?1 \
+           AND NOT EXISTS (SELECT 1 FROM inbox_tasks t \
+                           WHERE t.inbox_id = inbox.id AND t.state = 'pending') \
+         ORDER BY received_at LIMIT ?2)",
     )
     .bind(before)
+    .bind(i64::from(limit))
     .execute(&mut *conn)
     .await
     .map_err(db_error)?
     .rows_affected();
-    sqlx::query("DELETE FROM inbox_keys WHERE until < ?")
-        .bind(before)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_error)?;
+    let keys = sqlx::query(
+        "DELETE FROM inbox_keys WHERE seq IN \
+         (SELECT seq FROM inbox_keys WHERE until < ?1 ORDER BY until LIMIT ?2)",
+    )
+    .bind(before)
+    .bind(i64::from(limit))
+    .execute(&mut *conn)
+    .await
+    .map_err(db_error)?
+    .rows_affected();
     sqlx::query(
         "DELETE FROM alert_groups \
          WHERE firing = 0 AND (last_notified IS NULL OR last_notified < ?)",
@@ -103,5 +116,5 @@ pub(crate) async fn prune(conn: &mut SqliteConnection, before: OffsetDateTime) -
     .execute(&mut *conn)
     .await
     .map_err(db_error)?;
-    Ok(events)
+    Ok(InboxPruned { events, keys })
 }

@@ -17,7 +17,8 @@ mod tasks;
 use async_trait::async_trait;
 use time::OffsetDateTime;
 use vizhook_store::{
-    ClaimedTask, Inbound, Inbox, InboxEntry, Received, StoreResult, TaskClaimRequest, TaskRecord,
+    ClaimedTask, Inbound, Inbox, InboxEntry, InboxPruned, Received, StoreResult, TaskClaimRequest,
+    TaskRecord,
 };
 
 use crate::SqliteStore;
@@ -58,9 +59,9 @@ impl Inbox for SqliteStore {
         entries::entries(&self.reader, limit).await
     }
 
-    async fn prune_inbox(&self, before: OffsetDateTime) -> StoreResult<u64> {
+    async fn prune_inbox(&self, before: OffsetDateTime, limit: u32) -> StoreResult<InboxPruned> {
         self.writer
-            .run(move |conn| Box::pin(entries::prune(conn, before)))
+            .run(move |conn| Box::pin(entries::prune(conn, before, limit)))
             .await
     }
 }

@@ -104,6 +104,7 @@ macro_rules! conformance_tests {
             concurrent_task_claims_never_share,
             failed_receive_does_not_spoil_its_batch,
             prune_inbox_keeps_pending_work,
+            prune_inbox_goes_in_steps,
         );
     };
     (@each [always] $make:path, $($check:ident),* $(,)?) => {

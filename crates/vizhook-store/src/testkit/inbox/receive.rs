@@ -10,7 +10,8 @@ use vizhook_core::notify::{Intent, Notice};
 
 use super::fixtures::*;
 use crate::{
-    Inbound, Inbox, Received, StoreError, TaskNext, TaskRecord, TaskState, testkit::fixtures::T0,
+    Inbound, Inbox, InboxPruned, Received, StoreError, TaskNext, TaskRecord, TaskState,
+    testkit::fixtures::T0,
 };
 
 pub async fn inbox_dedups_within_window(store: &impl Inbox) {
@@ -388,7 +389,7 @@ pub async fn prune_inbox_keeps_pending_work(store: &impl Inbox) {
         .collect();
     store.exchange_tasks(&records, None).await.unwrap();
 
-    assert_eq!(store.prune_inbox(minutes(60)).await.unwrap(), 2);
+    assert_eq!(store.prune_inbox(minutes(60), 100).await.unwrap().events, 2);
     let mut left: Vec<String> = store
         .inbox(10)
         .await
@@ -435,7 +436,27 @@ pub async fn prune_inbox_keeps_pending_work(store: &impl Inbox) {
     assert_eq!(receivers(&pending_task), ["b"]);
     let failed = finish(&pending_task.remove(0), Some("no"), TaskNext::Failed);
     store.exchange_tasks(&[failed], None).await.unwrap();
-    assert_eq!(store.prune_inbox(minutes(60)).await.unwrap(), 1);
-    assert_eq!(store.prune_inbox(minutes(60)).await.unwrap(), 0);
+    assert_eq!(store.prune_inbox(minutes(60), 100).await.unwrap().events, 1);
+    assert_eq!(store.prune_inbox(minutes(60), 100).await.unwrap().events, 0);
     assert_eq!(store.inbox(10).await.unwrap().len(), 2);
+}
+
+/// Retention goes in steps of at most `limit` events and `limit` keys.
+pub async fn prune_inbox_goes_in_steps(store: &impl Inbox) {
+    for i in 0..3 {
+        let event = inbound(&format!("old{i}"), T0, Vec::new());
+        assert_eq!(store.receive(&event).await.unwrap(), stored(&[]));
+    }
+    let later = minutes(24 * 60);
+    let first = store.prune_inbox(later, 2).await.unwrap();
+    assert_eq!(first, InboxPruned { events: 2, keys: 2 });
+    assert!(first.reached(2));
+    let second = store.prune_inbox(later, 2).await.unwrap();
+    assert_eq!(second, InboxPruned { events: 1, keys: 1 });
+    assert!(!second.reached(2));
+    assert_eq!(
+        store.prune_inbox(later, 2).await.unwrap(),
+        InboxPruned::default()
+    );
+    assert!(store.inbox(10).await.unwrap().is_empty());
 }
