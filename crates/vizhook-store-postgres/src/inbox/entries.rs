@@ -114,10 +114,12 @@ async fn prune_in(conn: &mut PgConnection, before: i64, limit: i64) -> StoreResu
     .await
     .map_err(db_error)?
     .rows_affected();
-    // The oldest keys of the step, locked in key order as every writer of keys locks them.
+    // The oldest keys of the step, locked in key order as every writer of keys locks them;
+    // `until` is checked again on the locked row, since a receive may have taken the key anew.
     let keys = sqlx::query(
         "DELETE FROM inbox_keys WHERE key IN \
-         (SELECT key FROM (SELECT key FROM inbox_keys WHERE until < $1 ORDER BY until LIMIT $2) old \
+         (SELECT key FROM inbox_keys WHERE until < $1 \
+            AND key IN (SELECT key FROM inbox_keys WHERE until < $1 ORDER BY until LIMIT $2) \
           ORDER BY key COLLATE \"C\" FOR UPDATE)",
     )
     .bind(before)

@@ -239,11 +239,14 @@ pub(crate) async fn prune(
         return Ok(PruneStats::default());
     }
     let before = millis(before);
-    // The partial index on completed_at holds exactly the finished states.
+    // The partial index on completed_at holds exactly the finished states. The conditions are
+    // repeated outside the step's subquery, which reads a snapshot: a delivery redelivered
+    // meanwhile is pending again when the delete gets its row, and is rechecked and kept.
     let deliveries = sqlx::query(
         "DELETE FROM deliveries WHERE id IN \
          (SELECT id FROM deliveries WHERE state IN ('delivered', 'failed') AND completed_at < $1 \
-          ORDER BY completed_at LIMIT $2)",
+          ORDER BY completed_at LIMIT $2) \
+         AND state IN ('delivered', 'failed') AND completed_at < $1",
     )
     .bind(before)
     .bind(i64::from(limit))
