@@ -26,10 +26,10 @@ use serde::Serialize;
 
 use crate::{
     Args,
+    figures::{Goal, Process, Throughput},
     measure::{Arrivals, Window, wait_distinct},
     now_ns,
     receiver::Receiver,
-    report::{Goal, Process, Throughput},
     scenarios::{inject_all, paced},
     secs, settle_disk,
     stats::Latencies,

@@ -9,10 +9,10 @@ use std::{
 };
 
 use crate::{
+    figures::{Process, Stalls},
     now_ns,
     procfs::{self, CpuSnapshot, CpuUse},
     receiver::{Hit, Receiver},
-    report::{Process, Stalls},
     stats::Latencies,
     vizhook::Vizhook,
 };

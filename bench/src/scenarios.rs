@@ -17,11 +17,11 @@ use tokio::{task::JoinSet, time::MissedTickBehavior};
 
 use crate::{
     Args,
+    figures::{Fanout, Latency, Throughput},
     measure::{Arrivals, Window, wait_distinct},
     now_ns,
     pg::{Database, probe::Watch},
     receiver::Receiver,
-    report::{Fanout, Latency, Throughput},
     secs,
     stats::Latencies,
     vizhook::{Api, Vizhook},

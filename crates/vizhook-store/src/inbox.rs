@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 use vizhook_core::notify::{Intent, Notice};
 
-use crate::{error::StoreResult, outbox::AttemptNext};
+use crate::{error::StoreResult, outbox::AttemptNext, retention::InboxPruned};
 
 /// Storing received events once with their action tasks, leasing and recording the tasks.
 #[async_trait]
@@ -56,27 +56,6 @@ pub trait Inbox: Send + Sync {
     /// [`Outbox::on_remote_deliveries`](crate::outbox::Outbox::on_remote_deliveries) does for
     /// deliveries. A backend that one process holds alone (SQLite) never calls it.
     fn on_remote_tasks(&self, _wake: crate::wake::Wake) {}
-}
-
-/// What one step of the inbox's retention removed.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct InboxPruned {
-    pub events: u64,
-    pub keys: u64,
-}
-
-impl InboxPruned {
-    /// Whether the step stopped at its `limit` in either table, so that more may be left.
-    pub fn reached(&self, limit: u32) -> bool {
-        self.events >= u64::from(limit) || self.keys >= u64::from(limit)
-    }
-}
-
-impl std::ops::AddAssign for InboxPruned {
-    fn add_assign(&mut self, step: Self) {
-        self.events += step.events;
-        self.keys += step.keys;
-    }
 }
 
 /// An accepted event to store once, with the notifications routing planned for it.

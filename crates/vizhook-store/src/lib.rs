@@ -14,6 +14,7 @@ mod error;
 mod identity;
 mod inbox;
 mod outbox;
+mod retention;
 mod sites;
 #[cfg(feature = "testkit")]
 pub mod testkit;
@@ -27,6 +28,7 @@ pub use error::{StoreError, StoreResult};
 pub use identity::*;
 pub use inbox::*;
 pub use outbox::*;
+pub use retention::{InboxPruned, PruneStats};
 pub use sites::*;
 pub use wake::Wake;
 pub use webhooks::*;

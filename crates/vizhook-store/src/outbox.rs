@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 use vizhook_core::{DeliveryId, Event, EventId, EventKind, NoticeId, SiteId, WebhookId};
 
-use crate::error::StoreResult;
+use crate::{error::StoreResult, retention::PruneStats};
 
 /// How long [`Outbox::pending_notices`] hands notices to one caller when several nodes share
 /// the backend: the caller emails them and records the outcomes within it.
@@ -363,27 +363,6 @@ pub struct NoticeUpdate {
     pub state: EmailState,
     pub error: Option<String>,
     pub now: OffsetDateTime,
-}
-
-/// What a retention sweep removed.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct PruneStats {
-    pub deliveries: u64,
-    pub events: u64,
-}
-
-impl PruneStats {
-    /// Whether a step stopped at its `limit` in either table, so that more may be left.
-    pub fn reached(&self, limit: u32) -> bool {
-        self.deliveries >= u64::from(limit) || self.events >= u64::from(limit)
-    }
-}
-
-impl std::ops::AddAssign for PruneStats {
-    fn add_assign(&mut self, step: Self) {
-        self.deliveries += step.deliveries;
-        self.events += step.events;
-    }
 }
 
 /// What `Outbox::queue_gauges` reports, for `/metrics`.
