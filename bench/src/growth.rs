@@ -123,10 +123,16 @@ pub(crate) async fn growth(
 
     let ((attempts, ripe), fill_s) = fill::timed(async {
         let mut filler = fill::Filler::open(&path, &webhook).await?;
-        let minute = Duration::from_secs(60);
+        // The week's oldest rows pass retention a quarter of an hour from now, well after the
+        // scenario: the only sweep while it runs is the day's.
+        let (minute, margin) = (Duration::from_secs(60), Duration::from_secs(15 * 60));
         let now = unix_now();
         filler
-            .rows(retained, now - RETENTION + minute, RETENTION - 2 * minute)
+            .rows(
+                retained,
+                now - RETENTION + margin,
+                RETENTION - margin - minute,
+            )
             .await?;
         // Gigabytes written at once and left to the kernel's writeback would hold the first
         // fsyncs of `serve` back for most of a second, which production never sees.

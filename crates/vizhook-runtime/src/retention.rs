@@ -8,7 +8,8 @@ use std::{future::Future, time::Duration};
 use tokio_util::sync::CancellationToken;
 
 /// Runs `step` now and then every `interval` until `shutdown` is cancelled. A step that is
-/// under way when shutdown comes is finished first.
+/// under way when shutdown comes is finished first (a sweep by [`in_steps`] ends after its
+/// current database step).
 pub async fn every<F, Fut>(interval: Duration, shutdown: CancellationToken, mut step: F)
 where
     F: FnMut() -> Fut,
@@ -63,6 +64,7 @@ where
             Err(error) => break Some(error),
         }
         tokio::select! {
+            biased;
             () = stop.cancelled() => break None,
             () = tokio::time::sleep(step_started.elapsed()) => {}
         }

@@ -81,21 +81,6 @@ impl Wakes {
     }
 }
 
-/// The advisory lock an outbox prune holds for its transaction (arbitrary constants of ours).
-pub(crate) const PRUNE_OUTBOX: i64 = 0x7669_7a68_6f6f_6b02;
-/// The advisory lock an inbox prune holds for its transaction.
-pub(crate) const PRUNE_INBOX: i64 = 0x7669_7a68_6f6f_6b03;
-
-/// Takes the transaction-scoped advisory lock `key` if no other transaction holds it: work
-/// that one node at a time is enough for (retention) skips instead of contending.
-pub(crate) async fn try_lock(conn: &mut PgConnection, key: i64) -> StoreResult<bool> {
-    sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
-        .bind(key)
-        .fetch_one(conn)
-        .await
-        .map_err(db_error)
-}
-
 /// Notifies `channel` when the current transaction commits.
 pub(crate) async fn notify(conn: &mut PgConnection, channel: &str) -> StoreResult<()> {
     sqlx::query("SELECT pg_notify($1, '')")

@@ -47,9 +47,10 @@ pub trait Inbox: Send + Sync {
     async fn inbox(&self, limit: u32) -> StoreResult<Vec<InboxEntry>>;
     /// One step of the inbox's retention, in one short transaction: deletes at most `limit`
     /// inbound events received before `before` whose tasks are all finished, with their
-    /// tasks, at most `limit` de-duplication keys that expired before `before`, and the alert
-    /// groups that decide as if never seen. Pruning everything is calling it again while
-    /// [`InboxPruned::reached`] the limit.
+    /// tasks, at most `limit` de-duplication keys that expired before `before`, and, in a step
+    /// that found fewer than `limit` events (a sweep's last), the alert groups that decide as
+    /// if never seen. Pruning everything is calling it again while [`InboxPruned::reached`]
+    /// the limit.
     async fn prune_inbox(&self, before: OffsetDateTime, limit: u32) -> StoreResult<InboxPruned>;
 
     /// Calls `wake` whenever another process sharing this database may have queued tasks, as

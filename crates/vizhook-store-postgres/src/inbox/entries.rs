@@ -96,17 +96,16 @@ pub(super) async fn prune(
 }
 
 async fn prune_in(conn: &mut PgConnection, before: i64, limit: i64) -> StoreResult<InboxPruned> {
-    // One replica prunes at a time; the others find the lock taken and leave it to that one.
-    if !crate::wakes::try_lock(conn, crate::wakes::PRUNE_INBOX).await? {
-        return Ok(InboxPruned::default());
-    }
     // A task never becomes pending again once it is not, so an event seen without pending
-    // tasks stays so.
+    // tasks stays so. Replicas sweeping at once share the work: a step skips the rows another
+    // replica's step holds. Each step's rows are picked once, in a materialised CTE (see the
+    // outbox's prune).
     let events = sqlx::query(
-        "DELETE FROM inbox WHERE id IN (SELECT id FROM inbox WHERE received_at < $1 \
+        "WITH step AS MATERIALIZED (SELECT id FROM inbox WHERE received_at < $1 \
            AND NOT EXISTS (SELECT 1 FROM inbox_tasks t \
                            WHERE t.inbox_id = inbox.id AND t.state = 'pending') \
-         ORDER BY received_at LIMIT $2)",
+           ORDER BY received_at LIMIT $2 FOR UPDATE SKIP LOCKED) \
+         DELETE FROM inbox i USING step WHERE i.id = step.id",
     )
     .bind(before)
     .bind(limit)
@@ -114,13 +113,13 @@ async fn prune_in(conn: &mut PgConnection, before: i64, limit: i64) -> StoreResu
     .await
     .map_err(db_error)?
     .rows_affected();
-    // The oldest keys of the step, locked in key order as every writer of keys locks them;
-    // `until` is checked again on the locked row, since a receive may have taken the key anew.
+    // The oldest keys of the step, skipping those a receive or another step holds (so it waits
+    // for no lock and cannot deadlock); `until` is checked again on the row it deletes, since
+    // a receive may have taken the key anew.
     let keys = sqlx::query(
-        "DELETE FROM inbox_keys WHERE key IN \
-         (SELECT key FROM inbox_keys WHERE until < $1 \
-            AND key IN (SELECT key FROM inbox_keys WHERE until < $1 ORDER BY until LIMIT $2) \
-          ORDER BY key COLLATE \"C\" FOR UPDATE)",
+        "WITH step AS MATERIALIZED \
+           (SELECT key FROM inbox_keys WHERE until < $1 ORDER BY until LIMIT $2 FOR UPDATE SKIP LOCKED) \
+         DELETE FROM inbox_keys k USING step WHERE k.key = step.key AND k.until < $1",
     )
     .bind(before)
     .bind(limit)
@@ -128,15 +127,18 @@ async fn prune_in(conn: &mut PgConnection, before: i64, limit: i64) -> StoreResu
     .await
     .map_err(db_error)?
     .rows_affected();
-    sqlx::query(
-        "DELETE FROM alert_groups WHERE (receiver, group_key) IN \
-         (SELECT receiver, group_key FROM alert_groups \
-          WHERE NOT firing AND (last_notified IS NULL OR last_notified < $1) \
-          ORDER BY receiver COLLATE \"C\", group_key COLLATE \"C\" FOR UPDATE)",
-    )
-    .bind(before)
-    .execute(&mut *conn)
-    .await
-    .map_err(db_error)?;
+    // Groups once per sweep, in its last step: they are one row per receiver and group.
+    if events < limit.unsigned_abs() {
+        sqlx::query(
+            "DELETE FROM alert_groups WHERE (receiver, group_key) IN \
+             (SELECT receiver, group_key FROM alert_groups \
+              WHERE NOT firing AND (last_notified IS NULL OR last_notified < $1) \
+              ORDER BY receiver COLLATE \"C\", group_key COLLATE \"C\" FOR UPDATE)",
+        )
+        .bind(before)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_error)?;
+    }
     Ok(InboxPruned { events, keys })
 }

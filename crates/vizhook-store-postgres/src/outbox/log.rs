@@ -234,19 +234,19 @@ pub(crate) async fn prune(
     before: OffsetDateTime,
     limit: u32,
 ) -> StoreResult<PruneStats> {
-    // One node prunes at a time; the others find the lock taken and leave it to that one.
-    if !crate::wakes::try_lock(conn, crate::wakes::PRUNE_OUTBOX).await? {
-        return Ok(PruneStats::default());
-    }
     let before = millis(before);
-    // The partial index on completed_at holds exactly the finished states. The conditions are
+    // The partial index on completed_at holds exactly the finished states. Nodes sweeping at
+    // once share the work: a step skips the rows another node's step holds. The conditions are
     // repeated outside the step's subquery, which reads a snapshot: a delivery redelivered
     // meanwhile is pending again when the delete gets its row, and is rechecked and kept.
+    // The step's rows are picked once, in a materialised CTE: as an `IN` subquery, a locking
+    // `LIMIT` may run again for the delete and pick more rows than the limit.
     let deliveries = sqlx::query(
-        "DELETE FROM deliveries WHERE id IN \
-         (SELECT id FROM deliveries WHERE state IN ('delivered', 'failed') AND completed_at < $1 \
-          ORDER BY completed_at LIMIT $2) \
-         AND state IN ('delivered', 'failed') AND completed_at < $1",
+        "WITH step AS MATERIALIZED \
+           (SELECT id FROM deliveries WHERE state IN ('delivered', 'failed') AND completed_at < $1 \
+            ORDER BY completed_at LIMIT $2 FOR UPDATE SKIP LOCKED) \
+         DELETE FROM deliveries d USING step WHERE d.id = step.id \
+           AND d.state IN ('delivered', 'failed') AND d.completed_at < $1",
     )
     .bind(before)
     .bind(i64::from(limit))
@@ -255,10 +255,11 @@ pub(crate) async fn prune(
     .map_err(db_error)?
     .rows_affected();
     let events = sqlx::query(
-        "DELETE FROM events WHERE id IN \
-         (SELECT id FROM events WHERE created_at < $1 \
-            AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = events.id) \
-          ORDER BY created_at LIMIT $2)",
+        "WITH step AS MATERIALIZED \
+           (SELECT id FROM events WHERE created_at < $1 \
+              AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = events.id) \
+            ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED) \
+         DELETE FROM events e USING step WHERE e.id = step.id",
     )
     .bind(before)
     .bind(i64::from(limit))

@@ -79,7 +79,8 @@ pub(crate) async fn entries(pool: &SqlitePool, limit: u32) -> StoreResult<Vec<In
 /// that expired before `before`, and groups that are not firing and last notified before
 /// `before`: a group that is not firing decides exactly as one never seen, so dropping it
 /// changes no decision, while a firing group is kept for its repeat interval and its recovery
-/// however old it is. (Groups are one row per receiver and group, few enough for one step.)
+/// however old it is. Groups (one row per receiver and group) go in a step that found fewer
+/// than `limit` events, the sweep's last.
 pub(crate) async fn prune(
     conn: &mut SqliteConnection,
     before: OffsetDateTime,
@@ -108,13 +109,16 @@ pub(crate) async fn prune(
     .await
     .map_err(db_error)?
     .rows_affected();
-    sqlx::query(
-        "DELETE FROM alert_groups \
-         WHERE firing = 0 AND (last_notified IS NULL OR last_notified < ?)",
-    )
-    .bind(before)
-    .execute(&mut *conn)
-    .await
-    .map_err(db_error)?;
+    // Groups once per sweep, in its last step.
+    if events < u64::from(limit) {
+        sqlx::query(
+            "DELETE FROM alert_groups \
+             WHERE firing = 0 AND (last_notified IS NULL OR last_notified < ?)",
+        )
+        .bind(before)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_error)?;
+    }
     Ok(InboxPruned { events, keys })
 }
