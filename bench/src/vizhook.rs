@@ -268,24 +268,17 @@ impl Api {
             "event": "ViewDeleted",
             "webhook-destination": {"webhook-destination-http": {"method": "POST", "url": url}},
         }});
-        let response = self
-            .client
-            .post(format!(
-                "{}/api/3.24/sites/{}/webhooks",
-                self.base, self.site
-            ))
-            .header("X-Tableau-Auth", &self.token)
-            .header("Accept", "application/json")
-            .json(&body)
-            .send()
+        let request = self.client.post(format!(
+            "{}/api/3.24/sites/{}/webhooks",
+            self.base, self.site
+        ));
+        let (value, text) = self
+            .exchange(
+                request.json(&body),
+                StatusCode::CREATED,
+                &format!("creating webhook {name}"),
+            )
             .await?;
-        let status = response.status();
-        let text = response.text().await?;
-        ensure!(
-            status == StatusCode::CREATED,
-            "creating webhook {name} answered {status}: {text}"
-        );
-        let value: Value = serde_json::from_str(&text)?;
         value
             .pointer("/webhook/id")
             .and_then(Value::as_str)
@@ -307,6 +300,22 @@ impl Api {
             "{}/vizhook/v1/sites/{}/webhooks/{webhook}/deliveries?limit={limit}{before}",
             self.base, self.site
         ));
+        let (value, text) = self.exchange(request, StatusCode::OK, "a log page").await?;
+        value
+            .pointer("/deliveries")
+            .and_then(Value::as_array)
+            .map(Vec::len)
+            .with_context(|| format!("a log page without deliveries: {text}"))
+    }
+
+    /// Sends `request` signed in, asking for JSON; the answer parsed, and as text, if its status
+    /// is `expected`.
+    async fn exchange(
+        &self,
+        request: reqwest::RequestBuilder,
+        expected: StatusCode,
+        what: &str,
+    ) -> anyhow::Result<(Value, String)> {
         let response = request
             .header("X-Tableau-Auth", &self.token)
             .header("Accept", "application/json")
@@ -314,16 +323,8 @@ impl Api {
             .await?;
         let status = response.status();
         let text = response.text().await?;
-        ensure!(
-            status == StatusCode::OK,
-            "a log page answered {status}: {text}"
-        );
-        let value: Value = serde_json::from_str(&text)?;
-        value
-            .pointer("/deliveries")
-            .and_then(Value::as_array)
-            .map(Vec::len)
-            .with_context(|| format!("a log page without deliveries: {text}"))
+        ensure!(status == expected, "{what} answered {status}: {text}");
+        Ok((serde_json::from_str(&text)?, text))
     }
 
     /// Injects one `ViewDeleted` event per `(send timestamp, sequence number)`; returns once
