@@ -309,7 +309,7 @@ pub(crate) async fn paced(
             anyhow::Ok(now_ns() - sent_ns)
         });
     }
-    let mut round_trips = Vec::with_capacity(ticks.min(1 << 20) as usize);
+    let mut round_trips = Vec::with_capacity(ticks.min(1 << 16) as usize);
     while let Some(result) = tasks.join_next().await {
         round_trips.push(result??);
     }

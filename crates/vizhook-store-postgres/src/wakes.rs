@@ -2,8 +2,7 @@
 //! channel inside its transaction (so the notice goes out when, and only if, it commits), and
 //! one listening connection per process wakes the workers that registered. After the listening
 //! connection is lost and regained, every worker is woken once, since notices sent meanwhile
-//! are gone; the workers' poll covers the gap while it is down. Also the advisory locks that
-//! let one node at a time do what one node is enough for (retention).
+//! are gone; the workers' poll covers the gap while it is down.
 
 use std::{
     sync::{Arc, Mutex, Weak},
